@@ -1,0 +1,16 @@
+/** Two tiers, selected with `--selectProjects unit|integration`. Integration tests use real PGlite,
+ * real HTTP and websockets on port 0; they share nothing between files (each makes its own engine). */
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
+const common = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': tsJest },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  setupFilesAfterEnv: ['<rootDir>/test/setup.ts'],
+};
+module.exports = {
+  maxWorkers: 2,
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], testTimeout: 60000 },
+  ],
+};

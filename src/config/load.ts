@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { errors } from '../errors';
+import type { Config, EngineKind } from './types';
+
+/** One documented environment variable (the README's table is generated from this list). */
+export interface EnvVarDoc {
+  name: string;
+  default: string;
+  description: string;
+}
+
+/** Every variable Wavegate reads. Keep in step with {@link loadConfig}. */
+export const ENV_VARS: readonly EnvVarDoc[] = [
+  { name: 'WAVEGATE_PORT', default: '4000', description: 'HTTP port for /graphql (queries, GraphiQL, websockets), /healthz, /readyz, /metrics; 0 = any free port' },
+  { name: 'WAVEGATE_HOST', default: '127.0.0.1', description: 'Address to bind; use 0.0.0.0 in containers' },
+  { name: 'WAVEGATE_ENGINE', default: 'embedded', description: '`embedded` (PGlite in process) or `risingwave`' },
+  { name: 'WAVEGATE_DATA_DIR', default: '(in memory)', description: 'Embedded engine: directory to persist the database in' },
+  { name: 'WAVEGATE_CHANGE_RETENTION', default: '100000', description: 'Embedded engine: change-log rows kept for subscription resume' },
+  { name: 'WAVEGATE_DATABASE_URL', default: '-', description: 'RisingWave engine: postgres:// URL of the RisingWave frontend' },
+  { name: 'WAVEGATE_AUTH', default: 'on', description: '`off` disables auth (every caller is `ops`); local demos only' },
+  { name: 'WAVEGATE_JWT_SECRET', default: '(generated on embedded)', description: 'HS256 secret, at least 32 bytes. Required for the risingwave engine unless WAVEGATE_JWKS_URL is set' },
+  { name: 'WAVEGATE_JWKS_URL', default: '-', description: 'JWKS URL for asymmetric tokens (RS256/ES256); instead of the secret' },
+  { name: 'WAVEGATE_JWT_ISSUER', default: '-', description: 'Required `iss` claim, if set' },
+  { name: 'WAVEGATE_JWT_AUDIENCE', default: '-', description: 'Required `aud` claim, if set' },
+  { name: 'WAVEGATE_SIMULATE', default: 'on (embedded)', description: 'Run the ride simulator inside `serve`' },
+  { name: 'WAVEGATE_SIM_RATE', default: '2', description: 'Simulator: new rides per second' },
+  { name: 'WAVEGATE_SIM_RIDERS', default: '200', description: 'Simulator: number of riders' },
+  { name: 'WAVEGATE_SIM_DRIVERS', default: '50', description: 'Simulator: number of drivers' },
+  { name: 'WAVEGATE_SIM_SEED', default: '(random)', description: 'Simulator: PRNG seed for a reproducible run' },
+  { name: 'WAVEGATE_MAX_DEPTH', default: '10', description: 'Maximum query depth' },
+  { name: 'WAVEGATE_MAX_COST', default: '10000', description: 'Maximum estimated query cost' },
+  { name: 'WAVEGATE_MAX_BODY_BYTES', default: '102400', description: 'Maximum HTTP request body in bytes' },
+  { name: 'WAVEGATE_SUB_QUEUE_LIMIT', default: '1000', description: 'Changes buffered per subscriber before conflation' },
+  { name: 'WAVEGATE_LOG_LEVEL', default: 'info', description: '`debug`, `info`, `warn`, `error` or `silent`' },
+];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function int(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw errors.badConfig(`${name}=${raw} is not valid: use a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function num(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw errors.badConfig(`${name}=${raw} is not valid: use a number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function flag(env: Env, name: string, dflt: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return dflt;
+  if (['on', 'true', '1', 'yes'].includes(raw)) return true;
+  if (['off', 'false', '0', 'no'].includes(raw)) return false;
+  throw errors.badConfig(`${name}=${env[name] ?? ''} is not valid: use on or off`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], dflt: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw errors.badConfig(`${name}=${raw} is not valid: use one of ${allowed.join(', ')}`);
+}
+
+/**
+ * Reads configuration from `WAVEGATE_*` variables and checks it once, with messages that say
+ * what to change. Throws a `BAD_CONFIG` GatewayError.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const engine = oneOf<EngineKind>(env, 'WAVEGATE_ENGINE', ['embedded', 'risingwave'], 'embedded');
+  const authEnabled = flag(env, 'WAVEGATE_AUTH', true);
+  const secret = env['WAVEGATE_JWT_SECRET'] || undefined;
+  const jwksUrl = env['WAVEGATE_JWKS_URL'] || undefined;
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+    throw errors.badConfig('WAVEGATE_JWT_SECRET is shorter than 32 bytes: use a longer random secret (e.g. `openssl rand -hex 32`)');
+  }
+  if (secret !== undefined && jwksUrl !== undefined) {
+    throw errors.badConfig('Set WAVEGATE_JWT_SECRET or WAVEGATE_JWKS_URL, not both');
+  }
+  if (jwksUrl !== undefined && !/^https?:\/\//.test(jwksUrl)) {
+    throw errors.badConfig(`WAVEGATE_JWKS_URL=${jwksUrl} is not an http(s) URL`);
+  }
+  let generated = false;
+  let effectiveSecret = secret;
+  if (authEnabled && secret === undefined && jwksUrl === undefined) {
+    if (engine === 'risingwave') {
+      throw errors.badConfig('Auth is on but no key is configured: set WAVEGATE_JWT_SECRET (>= 32 bytes) or WAVEGATE_JWKS_URL, or WAVEGATE_AUTH=off for a local demo');
+    }
+    effectiveSecret = randomBytes(32).toString('hex');
+    generated = true;
+  }
+  const databaseUrl = env['WAVEGATE_DATABASE_URL'] || undefined;
+  if (engine === 'risingwave' && databaseUrl === undefined) {
+    throw errors.badConfig('WAVEGATE_ENGINE=risingwave needs WAVEGATE_DATABASE_URL (e.g. postgres://root@localhost:4566/dev)');
+  }
+  const seedRaw = env['WAVEGATE_SIM_SEED'];
+  const config: Config = {
+    host: env['WAVEGATE_HOST'] || '127.0.0.1',
+    port: int(env, 'WAVEGATE_PORT', 4000, 0, 65535),
+    engine,
+    changeRetention: int(env, 'WAVEGATE_CHANGE_RETENTION', 100_000, 100, 100_000_000),
+    auth: {
+      enabled: authEnabled,
+      secretGenerated: generated,
+      ...(effectiveSecret !== undefined ? { secret: effectiveSecret } : {}),
+      ...(jwksUrl !== undefined ? { jwksUrl } : {}),
+      ...(env['WAVEGATE_JWT_ISSUER'] ? { issuer: env['WAVEGATE_JWT_ISSUER'] } : {}),
+      ...(env['WAVEGATE_JWT_AUDIENCE'] ? { audience: env['WAVEGATE_JWT_AUDIENCE'] } : {}),
+    },
+    simulator: {
+      enabled: flag(env, 'WAVEGATE_SIMULATE', engine === 'embedded'),
+      ridesPerSecond: num(env, 'WAVEGATE_SIM_RATE', 2, 0.01, 10_000),
+      riders: int(env, 'WAVEGATE_SIM_RIDERS', 200, 1, 1_000_000),
+      drivers: int(env, 'WAVEGATE_SIM_DRIVERS', 50, 1, 1_000_000),
+      pace: 1,
+      ...(seedRaw ? { seed: int(env, 'WAVEGATE_SIM_SEED', 0, 0, 2 ** 31 - 1) } : {}),
+    },
+    limits: {
+      maxDepth: int(env, 'WAVEGATE_MAX_DEPTH', 10, 2, 100),
+      maxCost: int(env, 'WAVEGATE_MAX_COST', 10_000, 10, 10_000_000),
+      maxBodyBytes: int(env, 'WAVEGATE_MAX_BODY_BYTES', 102_400, 1_024, 100 * 1024 * 1024),
+      maxPageSize: 100,
+    },
+    subscriptions: {
+      queueLimit: int(env, 'WAVEGATE_SUB_QUEUE_LIMIT', 1_000, 1, 1_000_000),
+      conflateLimit: 10_000,
+    },
+    logLevel: oneOf(env, 'WAVEGATE_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+  };
+  if (env['WAVEGATE_DATA_DIR']) config.dataDir = env['WAVEGATE_DATA_DIR'];
+  if (databaseUrl !== undefined) config.databaseUrl = databaseUrl;
+  return config;
+}

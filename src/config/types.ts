@@ -1,0 +1,76 @@
+/** Which engine serves the views. */
+export type EngineKind = 'embedded' | 'risingwave';
+
+/** JWT verification settings. Exactly one of `secret` / `jwksUrl` is set when auth is on. */
+export interface AuthConfig {
+  /** `false` only when explicitly switched off (`WAVEGATE_AUTH=off`) for a local demo. @default true */
+  enabled: boolean;
+  /** HS256 shared secret, at least 32 bytes (`WAVEGATE_JWT_SECRET`). */
+  secret?: string;
+  /** True when the secret was generated at start-up (embedded demo without a configured secret). */
+  secretGenerated?: boolean;
+  /** JWKS URL for RS256/ES256 tokens (`WAVEGATE_JWKS_URL`). */
+  jwksUrl?: string;
+  /** Required `iss` claim, if set (`WAVEGATE_JWT_ISSUER`). */
+  issuer?: string;
+  /** Required `aud` claim, if set (`WAVEGATE_JWT_AUDIENCE`). */
+  audience?: string;
+}
+
+/** Ride simulator settings (the embedded demo's stand-in for the services). */
+export interface SimulatorConfig {
+  /** Run the simulator inside `wavegate serve`. @default true on the embedded engine */
+  enabled: boolean;
+  /** New rides started per second. @default 2 */
+  ridesPerSecond: number;
+  /** Size of the rider population. @default 200 */
+  riders: number;
+  /** Size of the driver population. @default 50 */
+  drivers: number;
+  /** PRNG seed, for reproducible runs. @default random */
+  seed?: number;
+  /** Step delay scale: 1 = realistic demo pacing (seconds between steps); 0 = as fast as possible. @default 1 */
+  pace: number;
+}
+
+/** Query limits. */
+export interface LimitsConfig {
+  /** Maximum selection depth of an operation. @default 10 */
+  maxDepth: number;
+  /** Maximum estimated cost (fields × list sizes). @default 10_000 */
+  maxCost: number;
+  /** Maximum HTTP request body, in bytes. @default 102_400 (100 KiB) */
+  maxBodyBytes: number;
+  /** Largest `first` accepted by connections. @default 100 */
+  maxPageSize: number;
+}
+
+/** Subscription delivery settings. */
+export interface SubscriptionsConfig {
+  /** Changes buffered per subscriber before conflating to the latest value per key. @default 1_000 */
+  queueLimit: number;
+  /** Keys held per subscriber while conflating before it is told to resync. @default 10_000 */
+  conflateLimit: number;
+}
+
+/** Full gateway configuration. */
+export interface Config {
+  /** HTTP host to bind (`WAVEGATE_HOST`). @default '127.0.0.1' */
+  host: string;
+  /** HTTP port (`WAVEGATE_PORT`); 0 picks a free port. @default 4000 */
+  port: number;
+  /** `WAVEGATE_ENGINE`. @default 'embedded' */
+  engine: EngineKind;
+  /** Embedded engine data directory (`WAVEGATE_DATA_DIR`); undefined = in memory. */
+  dataDir?: string;
+  /** Embedded change-log rows retained for resume (`WAVEGATE_CHANGE_RETENTION`). @default 100_000 */
+  changeRetention: number;
+  /** RisingWave connection string (`WAVEGATE_DATABASE_URL`), risingwave engine only. */
+  databaseUrl?: string;
+  auth: AuthConfig;
+  simulator: SimulatorConfig;
+  limits: LimitsConfig;
+  subscriptions: SubscriptionsConfig;
+  /** `WAVEGATE_LOG_LEVEL`. @default 'info' */
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}

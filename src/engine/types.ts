@@ -1,0 +1,79 @@
+import type { Row, ViewName } from '../views/registry';
+
+/** Kind of change to a view row. */
+export type ChangeOp = 'insert' | 'update' | 'delete';
+
+/**
+ * A feed position: opaque outside the feed that made it. The embedded feed uses the change-log
+ * sequence number; the Kafka feed uses partition offsets.
+ */
+export type FeedPosition = string;
+
+/** One change to one view row, in the engine-neutral form every feed produces. */
+export interface ChangeEvent {
+  readonly view: ViewName;
+  readonly op: ChangeOp;
+  /** The key columns of the row (normalised values). */
+  readonly key: Row;
+  /** The row after the change; null for deletes. */
+  readonly row: Row | null;
+  /**
+   * Key and indexed columns of the row before the change, when the engine knows them
+   * (the embedded engine always does for updates and deletes; Kafka upsert tombstones do not).
+   */
+  readonly old: Row | null;
+  /** Where this change sits in its feed. */
+  readonly position: FeedPosition;
+  /** When the engine committed the change (ms since epoch), for lag and latency metrics. */
+  readonly committedAt: number;
+}
+
+/** Listener for batches of changes, delivered in commit order. */
+export type ChangeListener = (batch: readonly ChangeEvent[]) => void;
+
+/** The change feed of an engine: every change to every published view, in commit order. */
+export interface ChangeFeed {
+  /** Identifies this feed's position space; cursors from another feed are refused. */
+  readonly id: string;
+  /** Registers for every change delivered from now on. Returns the unsubscribe function. */
+  subscribe(listener: ChangeListener): () => void;
+  /**
+   * Changes of `view` after `cursor` that have already been delivered to listeners, in order.
+   * Rejects with CURSOR_EXPIRED when `cursor` is older than the feed retains.
+   */
+  replay(view: ViewName, cursor: FeedPosition): Promise<readonly ChangeEvent[]>;
+  /** Is the change at `position` after everything `cursor` covers? */
+  isAfter(position: FeedPosition, cursor: FeedPosition): boolean;
+  /** The cursor that covers `cursor` and the change at `position`. */
+  advance(cursor: FeedPosition, position: FeedPosition): FeedPosition;
+  /** The cursor covering every change delivered so far. */
+  head(): FeedPosition;
+  /** Feed health, for /readyz and /metrics. */
+  status(): FeedStatus;
+}
+
+/** Feed health. */
+export interface FeedStatus {
+  readonly ready: boolean;
+  /** ms between commit of the newest delivered change and its delivery. */
+  readonly lagMs: number;
+  /** Changes committed but not yet delivered. */
+  readonly pending: number;
+}
+
+/** Something that runs SQL with positional parameters ($1..$n): a pg client, a PGlite transaction. */
+export interface SqlExecutor {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[] }>;
+}
+
+/** The engine behind the gateway: reads of the published views and their change feed. */
+export interface Engine {
+  readonly kind: 'embedded' | 'risingwave';
+  /** Runs a read-only statement over the published views; rows come back raw (see normalizeRow). */
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  readonly feed: ChangeFeed;
+  /** Can the engine serve reads now? */
+  ready(): boolean;
+  /** Releases connections and stops the feed. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,73 @@
+import type { ColumnType, Row, ViewDef } from './registry';
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+/** Normalises a timestamptz from a JS Date, an epoch-ms number or Postgres/ISO text to ISO-8601 UTC (ms). */
+export function normalizeTimestamp(v: unknown): string {
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'number') return new Date(v).toISOString();
+  if (typeof v === 'string') {
+    // Postgres text: "2026-10-05 14:03:07.123456+00" -> ISO; JS accepts >3 fraction digits.
+    let s = v.trim().replace(' ', 'T');
+    if (/[+-]\d{2}$/.test(s)) s += ':00';
+    const d = new Date(s);
+    if (!Number.isNaN(d.getTime())) return d.toISOString();
+  }
+  throw new TypeError(`not a timestamp: ${String(v)}`);
+}
+
+/** Normalises a date from text, a JS Date (UTC midnight) or a day number to `YYYY-MM-DD`. */
+export function normalizeDate(v: unknown): string {
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return v;
+  if (v instanceof Date) return `${v.getUTCFullYear()}-${pad(v.getUTCMonth() + 1)}-${pad(v.getUTCDate())}`;
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}[T ]/.test(v)) return v.slice(0, 10);
+  throw new TypeError(`not a date: ${String(v)}`);
+}
+
+/** Normalises one value to the type's canonical JS form (see {@link ColumnType}). */
+export function normalizeValue(type: ColumnType, v: unknown): string | number | null {
+  if (v === null || v === undefined) return null;
+  switch (type) {
+    case 'text':
+      return String(v);
+    case 'int': {
+      const n = typeof v === 'bigint' ? Number(v) : Number(v);
+      if (!Number.isSafeInteger(n)) throw new TypeError(`not a safe integer: ${String(v)}`);
+      return n;
+    }
+    case 'float': {
+      const n = Number(v);
+      if (Number.isNaN(n) && v !== 'NaN') throw new TypeError(`not a number: ${String(v)}`);
+      return n;
+    }
+    case 'numeric':
+      if (typeof v === 'string') return v;
+      if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+      throw new TypeError(`not a numeric: ${String(v)}`);
+    case 'timestamptz':
+      return normalizeTimestamp(v);
+    case 'date':
+      return normalizeDate(v);
+  }
+}
+
+/** Normalises a raw engine row to the view's canonical {@link Row}; unknown columns are dropped. */
+export function normalizeRow(view: ViewDef, raw: Readonly<Record<string, unknown>>): Row {
+  const out: Record<string, string | number | null> = {};
+  for (const c of view.columns) out[c.name] = normalizeValue(c.type, raw[c.name]);
+  return out;
+}
+
+/** Normalises only the named columns (e.g. key + indexed columns of an old row). */
+export function normalizePartial(view: ViewDef, raw: Readonly<Record<string, unknown>>): Row {
+  const out: Record<string, string | number | null> = {};
+  for (const c of view.columns) if (c.name in raw) out[c.name] = normalizeValue(c.type, raw[c.name]);
+  return out;
+}
+
+/** A stable string for a row's key, used as a map key by the hub and the loaders. */
+export function keyString(view: ViewDef, row: Row): string {
+  return view.key.length === 1 ? String(row[view.key[0] as string]) : JSON.stringify(view.key.map((k) => row[k]));
+}
