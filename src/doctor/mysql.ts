@@ -1,0 +1,125 @@
+import { sourceTable } from '../outbox/dialect';
+import { finding, type Finding } from './types';
+
+/**
+ * Preflight for RisingWave's mysql-cdc source (../shared/reference/risingwave.md §1.2): binlog
+ * settings, the CDC user's privileges and the outbox table. Reads only: SHOW VARIABLES, SHOW
+ * GRANTS, information_schema.
+ */
+
+/** What the checks need of a mysql2/promise Connection. */
+export interface MysqlQueryable {
+  query(sql: string, values?: unknown[]): Promise<[unknown, unknown]>;
+}
+
+/** Options for {@link checkMysqlSource}. */
+export interface MysqlCheckOptions {
+  /** Database holding the outbox (`WAVEGATE_CDC_DATABASE`). */
+  database: string;
+  /**
+   * The CDC account to check, as `SHOW GRANTS FOR` names it. @default the connected user
+   * (run the doctor as the CDC user, the way RisingWave connects).
+   */
+  cdcUser?: { user: string; host: string };
+}
+
+/** The privileges a shared mysql-cdc source needs, on *.* (§1.2). */
+export const REQUIRED_PRIVILEGES = ['SELECT', 'REPLICATION SLAVE', 'REPLICATION CLIENT'] as const;
+
+/** Synonyms: MariaDB >= 10.5 prints BINLOG MONITOR for REPLICATION CLIENT (§1.2 accepts it), REPLICA for SLAVE. */
+const SYNONYMS: Record<string, string> = { 'BINLOG MONITOR': 'REPLICATION CLIENT', 'REPLICATION REPLICA': 'REPLICATION SLAVE' };
+
+async function rows(db: MysqlQueryable, sql: string, values: unknown[] = []): Promise<Array<Record<string, unknown>>> {
+  const [r] = await db.query(sql, values);
+  return r as Array<Record<string, unknown>>;
+}
+
+async function variable(db: MysqlQueryable, name: string): Promise<string | undefined> {
+  const r = await rows(db, 'SHOW GLOBAL VARIABLES LIKE ?', [name]);
+  const v = r[0]?.['Value'];
+  return v === undefined || v === null ? undefined : String(v);
+}
+
+/**
+ * Global privileges (ON *.*) granted in SHOW GRANTS output, normalised (synonyms folded).
+ * `ALL PRIVILEGES` is returned as is. Database- and column-level grants are ignored: replication
+ * privileges only exist globally and §1.2 asks for SELECT on *.* too.
+ */
+export function globalPrivileges(grantLines: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const line of grantLines) {
+    const m = /^GRANT (.+?) ON \*\.\* TO /i.exec(line);
+    if (!m) continue;
+    for (const p of m[1]!.split(',').map((s) => s.trim().toUpperCase())) {
+      if (p === '' || p.includes('(')) continue;
+      out.add(SYNONYMS[p] ?? p);
+    }
+  }
+  return out;
+}
+
+/** Checks the grants of the CDC account: the required three present, nothing more (least privilege). */
+export function grantFindings(grantLines: readonly string[], account: string): Finding[] {
+  const have = globalPrivileges(grantLines);
+  const all = have.has('ALL PRIVILEGES') || have.has('ALL');
+  const missing = REQUIRED_PRIVILEGES.filter((p) => !all && !have.has(p));
+  const extra = all ? ['ALL PRIVILEGES'] : [...have].filter((p) => p !== 'USAGE' && !(REQUIRED_PRIVILEGES as readonly string[]).includes(p));
+  const grant = `GRANT SELECT, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO ${account};`;
+  return [
+    finding('mysql.cdc_user_grants', missing.length === 0,
+      missing.length === 0 ? `${account} has ${REQUIRED_PRIVILEGES.join(', ')} on *.*` : `${account} lacks ${missing.join(', ')} on *.*`,
+      `${grant} (MariaDB >= 10.5 shows REPLICATION CLIENT as BINLOG MONITOR; either is accepted)`),
+    finding('mysql.cdc_user_least_privilege', extra.length === 0,
+      extra.length === 0 ? `${account} has no other global privileges` : `${account} also has ${extra.join(', ')} on *.*`,
+      `use a dedicated CDC user with exactly these privileges: CREATE USER 'rw_cdc'@'%' IDENTIFIED BY '...'; ${grant.replace(account, "'rw_cdc'@'%'")}`,
+      'warning'),
+  ];
+}
+
+function expect(check: string, actual: string | undefined, wanted: string, fix: string): Finding {
+  const ok = actual !== undefined && actual.toUpperCase() === wanted;
+  return finding(check, ok, `${check.replace('mysql.', '')} = ${actual ?? '(unset)'} (RisingWave needs ${wanted})`, fix);
+}
+
+/** Runs every MySQL preflight check. Never throws for a failed check; throws only if a query fails. */
+export async function checkMysqlSource(db: MysqlQueryable, options: MysqlCheckOptions): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const version = String((await rows(db, 'SELECT VERSION() AS v'))[0]?.['v'] ?? '');
+  const mariadb = /mariadb/i.test(version);
+  const supported = mariadb || /^(5\.7|8\.)/.test(version);
+  findings.push(finding('mysql.version', supported, `server ${version}`, 'use MySQL 5.7, 8.0 or 8.4, or MariaDB (§1.2)'));
+
+  const cnf = mariadb ? 'in my.cnf under [mysqld]' : 'with SET PERSIST, or in my.cnf under [mysqld]';
+  findings.push(expect('mysql.log_bin', await variable(db, 'log_bin'), 'ON',
+    `enable the binary log: log_bin = mysql-bin ${mariadb ? 'in my.cnf under [mysqld]' : '(on by default in MySQL 8; if off, remove skip-log-bin / disable_log_bin)'}, and a unique server_id; then restart the server`));
+  findings.push(expect('mysql.binlog_format', await variable(db, 'binlog_format'), 'ROW',
+    `set binlog_format = ROW ${cnf} (SET GLOBAL binlog_format = 'ROW' affects new sessions only), then restart`));
+  findings.push(expect('mysql.binlog_row_image', await variable(db, 'binlog_row_image'), 'FULL',
+    `set binlog_row_image = FULL ${cnf}, then restart`));
+
+  const expireSeconds = Number(await variable(db, 'binlog_expire_logs_seconds') ?? 0);
+  findings.push(finding('mysql.binlog_retention', expireSeconds === 0 || expireSeconds >= 86_400,
+    expireSeconds === 0 ? 'binlogs are not expired by time (watch disk use)' : `binlogs expire after ${expireSeconds} s`,
+    'keep binlogs at least a day (binlog_expire_logs_seconds >= 86400): if the position RisingWave holds is purged, the source cannot resume (§1.2)',
+    'warning'));
+
+  let who = options.cdcUser;
+  if (who === undefined) {
+    const current = String((await rows(db, 'SELECT CURRENT_USER() AS u'))[0]?.['u'] ?? '');
+    const at = current.lastIndexOf('@');
+    who = { user: current.slice(0, at), host: current.slice(at + 1) };
+  }
+  const grantRows = options.cdcUser ? await rows(db, 'SHOW GRANTS FOR ?@?', [who.user, who.host]) : await rows(db, 'SHOW GRANTS');
+  findings.push(...grantFindings(grantRows.map((r) => String(Object.values(r)[0])), `'${who.user}'@'${who.host}'`));
+
+  const expected = sourceTable('mysql');
+  const pk = await rows(db,
+    `SELECT COLUMN_NAME AS c FROM information_schema.KEY_COLUMN_USAGE
+     WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION`,
+    [options.database, expected.name]);
+  const actualPk = pk.map((r) => String(r['c']));
+  findings.push(finding('mysql.outbox_table', actualPk.join(',') === expected.primaryKey.join(','),
+    actualPk.length === 0 ? `no table ${options.database}.${expected.name} with a primary key` : `${options.database}.${expected.name} primary key (${actualPk.join(', ')})`,
+    `apply migrations/source/mysql/ to database ${options.database}; RisingWave's table must declare the same primary key (${expected.primaryKey.join(', ')}) (§1.1)`));
+  return findings;
+}

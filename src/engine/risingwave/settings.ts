@@ -1,0 +1,141 @@
+import { errors } from '../../errors';
+import type { SourceDialect } from '../../outbox/dialect';
+
+/**
+ * Where RisingWave reads the outbox from: the upstream database as RisingWave's CDC connector
+ * reaches it (host names are resolved inside RisingWave's network, e.g. `mysql` in compose).
+ */
+export interface CdcSourceSettings {
+  /** `WAVEGATE_CDC_DIALECT`: `mysql` (mysql-cdc) or `postgres` (postgres-cdc). @default 'mysql' */
+  readonly dialect: SourceDialect;
+  /** `WAVEGATE_CDC_HOST`. @default 'mysql' or 'postgres' (the compose service names) */
+  readonly host: string;
+  /** `WAVEGATE_CDC_PORT`. @default 3306 or 5432 */
+  readonly port: number;
+  /** `WAVEGATE_CDC_USER`: the replication user (see docs/RISINGWAVE.md for its grants). @default 'rw_cdc' */
+  readonly user: string;
+  /** `WAVEGATE_CDC_PASSWORD`: needed by `migrate apply` and `doctor`, never printed. */
+  readonly password: string | undefined;
+  /** `WAVEGATE_CDC_DATABASE`: the database holding the outbox. @default 'rides' */
+  readonly database: string;
+  /** `WAVEGATE_CDC_SCHEMA` (postgres only). @default 'public' */
+  readonly schema: string;
+  /** `WAVEGATE_CDC_SERVER_ID` (mysql only): unique among the server's replication clients. @default 5701 */
+  readonly serverId: number;
+  /** `WAVEGATE_CDC_SLOT` (postgres only): replication slot name, [a-z0-9_] up to 63. @default 'wavegate_outbox' */
+  readonly slot: string;
+  /** `WAVEGATE_CDC_PUBLICATION` (postgres only). @default 'wavegate_outbox' */
+  readonly publication: string;
+  /**
+   * `WAVEGATE_CDC_PUBLICATION_CREATE` (postgres only): let RisingWave create the publication
+   * (needs CREATE on the database); `off` when a DBA pre-created it. @default true
+   */
+  readonly publicationCreate: boolean;
+}
+
+/** Kafka as RisingWave's sinks reach it. */
+export interface SinkSettings {
+  /**
+   * `WAVEGATE_SINK_BROKERS` (falls back to `WAVEGATE_KAFKA_BROKERS`): comma-separated bootstrap
+   * servers as seen from RisingWave. @default 'kafka:9092'
+   */
+  readonly brokers: string;
+}
+
+/** Everything `wavegate migrate` and `wavegate doctor` read from the environment. */
+export interface RisingWaveSettings {
+  /** `WAVEGATE_DATABASE_URL`: the RisingWave frontend, e.g. postgres://root@localhost:4566/dev. */
+  readonly databaseUrl: string | undefined;
+  readonly source: CdcSourceSettings;
+  readonly sink: SinkSettings;
+}
+
+/** One documented variable (docs/RISINGWAVE.md lists them). */
+export interface SettingDoc {
+  readonly name: string;
+  readonly default: string;
+  readonly description: string;
+}
+
+/** The variables {@link loadRisingWaveSettings} reads. */
+export const RISINGWAVE_ENV_VARS: readonly SettingDoc[] = [
+  { name: 'WAVEGATE_DATABASE_URL', default: '-', description: 'RisingWave frontend URL (postgres://root@risingwave:4566/dev); `migrate plan` without it prints the plan from scratch' },
+  { name: 'WAVEGATE_CDC_DIALECT', default: 'mysql', description: 'Upstream database kind: `mysql` or `postgres`' },
+  { name: 'WAVEGATE_CDC_HOST', default: 'mysql / postgres', description: 'Upstream host as RisingWave (and `doctor`) reach it' },
+  { name: 'WAVEGATE_CDC_PORT', default: '3306 / 5432', description: 'Upstream port' },
+  { name: 'WAVEGATE_CDC_USER', default: 'rw_cdc', description: 'Replication user RisingWave connects as' },
+  { name: 'WAVEGATE_CDC_PASSWORD', default: '-', description: 'Its password: required by `migrate apply` and `doctor`; never printed (plans show :\'cdc_password\')' },
+  { name: 'WAVEGATE_CDC_DATABASE', default: 'rides', description: 'Database holding the outbox table' },
+  { name: 'WAVEGATE_CDC_SCHEMA', default: 'public', description: 'postgres: schema of the outbox table' },
+  { name: 'WAVEGATE_CDC_SERVER_ID', default: '5701', description: 'mysql: server.id, unique among the server\'s replication clients' },
+  { name: 'WAVEGATE_CDC_SLOT', default: 'wavegate_outbox', description: 'postgres: replication slot name ([a-z0-9_], <= 63)' },
+  { name: 'WAVEGATE_CDC_PUBLICATION', default: 'wavegate_outbox', description: 'postgres: publication name' },
+  { name: 'WAVEGATE_CDC_PUBLICATION_CREATE', default: 'on', description: 'postgres: `off` if a DBA pre-created the publication' },
+  { name: 'WAVEGATE_SINK_BROKERS', default: 'kafka:9092', description: 'Kafka bootstrap servers as RisingWave reaches them (else WAVEGATE_KAFKA_BROKERS)' },
+];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const NAME_RE = /^[a-z0-9_]{1,63}$/;
+
+function get(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function whole(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const raw = get(env, name);
+  if (raw === undefined) return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw errors.badConfig(`${name}=${raw} is not valid: use a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function safeText(env: Env, name: string, dflt: string, re: RegExp, what: string): string {
+  const v = get(env, name) ?? dflt;
+  if (!re.test(v)) throw errors.badConfig(`${name}=${v} is not valid: ${what}`);
+  return v;
+}
+
+/**
+ * Reads the RisingWave migration/preflight settings and checks them once, with messages that say
+ * what to change (BAD_CONFIG). Values end up inside SQL string literals, so they are restricted to
+ * characters that need no quoting (the password is bound separately and escaped).
+ */
+export function loadRisingWaveSettings(env: Env): RisingWaveSettings {
+  const dialectRaw = get(env, 'WAVEGATE_CDC_DIALECT') ?? 'mysql';
+  if (dialectRaw !== 'mysql' && dialectRaw !== 'postgres') {
+    throw errors.badConfig(`WAVEGATE_CDC_DIALECT=${dialectRaw} is not valid: use mysql or postgres`);
+  }
+  const dialect: SourceDialect = dialectRaw;
+  const pubCreate = (get(env, 'WAVEGATE_CDC_PUBLICATION_CREATE') ?? 'on').toLowerCase();
+  if (!['on', 'off', 'true', 'false'].includes(pubCreate)) {
+    throw errors.badConfig(`WAVEGATE_CDC_PUBLICATION_CREATE=${pubCreate} is not valid: use on or off`);
+  }
+  const host = /^[A-Za-z0-9.-]{1,253}$/;
+  const ident = /^[A-Za-z0-9_]{1,64}$/;
+  return {
+    databaseUrl: get(env, 'WAVEGATE_DATABASE_URL'),
+    source: {
+      dialect,
+      host: safeText(env, 'WAVEGATE_CDC_HOST', dialect, host, 'use a host name or IP address'),
+      port: whole(env, 'WAVEGATE_CDC_PORT', dialect === 'mysql' ? 3306 : 5432, 1, 65535),
+      user: safeText(env, 'WAVEGATE_CDC_USER', 'rw_cdc', ident, 'use letters, digits and _'),
+      password: get(env, 'WAVEGATE_CDC_PASSWORD'),
+      database: safeText(env, 'WAVEGATE_CDC_DATABASE', 'rides', ident, 'use letters, digits and _'),
+      schema: safeText(env, 'WAVEGATE_CDC_SCHEMA', 'public', ident, 'use letters, digits and _'),
+      // §1.1: server.id must be unique among the MySQL server's replication clients.
+      serverId: whole(env, 'WAVEGATE_CDC_SERVER_ID', 5701, 1, 4_294_967_295),
+      // §1.1: slot names are [a-z0-9_], at most 63 characters.
+      slot: safeText(env, 'WAVEGATE_CDC_SLOT', 'wavegate_outbox', NAME_RE, 'use [a-z0-9_], at most 63 characters'),
+      publication: safeText(env, 'WAVEGATE_CDC_PUBLICATION', 'wavegate_outbox', NAME_RE, 'use [a-z0-9_], at most 63 characters'),
+      publicationCreate: pubCreate === 'on' || pubCreate === 'true',
+    },
+    sink: {
+      brokers: safeText(env, 'WAVEGATE_SINK_BROKERS', get(env, 'WAVEGATE_KAFKA_BROKERS') ?? 'kafka:9092',
+        /^[A-Za-z0-9.:,_-]{1,1000}$/, 'use host:port[,host:port...]'),
+    },
+  };
+}

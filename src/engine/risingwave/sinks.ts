@@ -1,0 +1,120 @@
+import { EVENT_TYPES, type EventType } from '../../outbox/events';
+import type { ViewDef } from '../../views/registry';
+import { ddlObject, ident, type DdlObject } from './objects';
+import type { SinkSettings } from './settings';
+
+/**
+ * Kafka sinks (§3). Decisions, each from the reference:
+ * - FORMAT syntax, not the legacy `type = ...`: its timestamptz default is `utc_string`
+ *   ("2026-10-05T14:03:07.123456Z"); we still set it explicitly (§3.1).
+ * - `properties.enable.idempotence = 'true'`: one key always goes through one sink writer to one
+ *   partition in change order, but with idempotence off a broker retry can reorder (5 requests in
+ *   flight); subscriptions apply upserts per key, so order per key matters (§3.4).
+ * - `jsonb.handling.mode = 'dynamic'`: the default puts JSON text in a string; dynamic embeds the
+ *   JSON (§3.2, §6.3). Only the event sinks carry jsonb (payload); set on the view sinks too so a
+ *   future jsonb column arrives the same way.
+ * - `snapshot` stays at its default `true`: a new sink first emits the current rows (§3.1, §6.6).
+ * - primary_key equals the stream key (view key columns; outbox id), so RisingWave does not buffer
+ *   and compact per barrier (§3.5).
+ * Delivery is at-least-once: consumers de-duplicate / treat messages as upserts (§3.4).
+ * [3.1] rejects unknown WITH keys; every key below is documented in §3.1.
+ */
+
+/** Why the sink options are set, printed above every sink in plans and golden files. */
+const OPTION_NOTES = [
+  'properties.enable.idempotence: a broker retry cannot reorder one key\'s messages (§3.4);',
+  'jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new',
+  'sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).',
+];
+
+/** Topic of a view's upsert stream. */
+export const viewTopic = (view: string): string => `view.${view}`;
+
+/** Topic of an event type's append-only stream. */
+export const eventTopic = (type: EventType): string => `events.${type}`;
+
+/** Sink name of an event type: `events_<snake_case type>`. */
+export const eventSinkName = (type: EventType): string =>
+  `events_${type.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase()}`;
+
+function kafkaWith(sink: SinkSettings, topic: string, primaryKey: readonly string[]): string {
+  return [
+    'WITH (',
+    "  connector = 'kafka',",
+    `  properties.bootstrap.server = '${sink.brokers}',`,
+    `  topic = '${topic}',`,
+    `  primary_key = '${primaryKey.map(ident).join(',')}',`,
+    "  properties.enable.idempotence = 'true'",
+    ')',
+  ].join('\n');
+}
+
+/** The notes on value encodings a consumer of `view` must decode (§3.2). */
+function encodingNotes(view: ViewDef): string[] {
+  const types = new Set(view.columns.map((c) => c.type));
+  const notes = [
+    'Consumer contract (§3.2, §3.3): key = JSON object of the key columns; value = JSON object of all',
+    'columns, keys in alphabetical order; an update is one message with the new row; a delete is a',
+    'tombstone (null value). numeric columns arrive as JSON strings ("12.50"); counts as JSON numbers;',
+    'timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).',
+  ];
+  if (types.has('date')) {
+    const dates = view.columns.filter((c) => c.type === 'date').map((c) => c.name).join(', ');
+    notes.push(`date columns (${dates}) arrive as INTEGER days with 0001-01-01 = 1, in the key too:`,
+      'subtract 719163 for days since 1970-01-01 (2026-10-05 -> 739894).');
+  }
+  return notes;
+}
+
+/** The upsert sink of one view: topic `view.<name>`, keyed by the view's key columns. */
+export function viewSink(view: ViewDef, sink: SinkSettings, group: string): DdlObject {
+  const name = ident(view.name);
+  return ddlObject({
+    name: `${name}_sink`, kind: 'sink', group, dependsOn: [name],
+    notes: [`Upsert stream of ${name} on topic ${viewTopic(name)}.`, ...encodingNotes(view), ...OPTION_NOTES],
+    create: [
+      `CREATE SINK ${name}_sink FROM ${name}`,
+      kafkaWith(sink, viewTopic(name), view.key),
+      'FORMAT UPSERT ENCODE JSON (',
+      "  timestamptz.handling.mode = 'utc_string',",
+      "  jsonb.handling.mode = 'dynamic'",
+      ')',
+    ].join('\n'),
+    drop: `DROP SINK ${name}_sink`,
+  });
+}
+
+/**
+ * One append-only sink per event type: topic `events.<EventType>`, Kafka key = the event id as
+ * plain text (`KEY ENCODE TEXT`, one varchar key column, §3.3).
+ * `force_append_only = 'true'` is required: the outbox is a CDC table, never append-only, and PLAIN
+ * over it fails without it (§3.1); with it, upstream UPDATEs become new messages and DELETEs (an
+ * outbox purge) emit nothing (§1.4, §3.3).
+ */
+export function eventSinks(outboxColumns: readonly string[], sink: SinkSettings): DdlObject[] {
+  return EVENT_TYPES.map((type) => {
+    const name = eventSinkName(type);
+    return ddlObject({
+      name, kind: 'sink', group: 'event_sinks', dependsOn: ['outbox'],
+      notes: [
+        `${type} events on topic ${eventTopic(type)}: value = the outbox row as JSON (payload embedded,`,
+        'occurred_at as "...Z" text), key = the event id. At-least-once: de-duplicate by id (§3.4).',
+        'force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,',
+        'deletes (an outbox purge) emit nothing (§3.3).',
+        ...OPTION_NOTES,
+      ],
+      create: [
+        `CREATE SINK ${name} AS`,
+        `SELECT ${outboxColumns.map(ident).join(', ')}`,
+        `FROM outbox WHERE event_type = '${type}'`,
+        kafkaWith(sink, eventTopic(type), ['id']),
+        'FORMAT PLAIN ENCODE JSON (',
+        "  force_append_only = 'true',",
+        "  timestamptz.handling.mode = 'utc_string',",
+        "  jsonb.handling.mode = 'dynamic'",
+        ') KEY ENCODE TEXT',
+      ].join('\n'),
+      drop: `DROP SINK ${name}`,
+    });
+  });
+}

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import { GatewayError, GatewayErrorCode } from '../errors';
+import { RIDE_AGGREGATE, validateEvent, type OutboxEvent } from './events';
+import type { WrittenEvent } from './writer';
+
+/**
+ * What the MySQL writer needs from the caller's transaction: a mysql2/promise `Connection` or
+ * `PoolConnection` on which the caller ran `beginTransaction()` (or `START TRANSACTION`).
+ */
+export interface MysqlExecutor {
+  execute(sql: string, values: unknown[]): Promise<unknown>;
+}
+
+// occurred_at: FROM_UNIXTIME turns the epoch seconds into the session time zone and the TIMESTAMP
+// column turns that back into UTC, so any session zone stores the right instant, except within the
+// hour a DST zone repeats when clocks go back (use UTC sessions: createMysqlPool does).
+// CONVERT_TZ was avoided because it returns NULL for named zones when the zone tables are not loaded.
+const INSERT = `INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context)
+VALUES (?, ?, ?, ?, ?, IFNULL(FROM_UNIXTIME(CAST(? AS DECIMAL(20,6))), CURRENT_TIMESTAMP(6)), ?)`;
+
+/** MySQL TIMESTAMP range (UTC), in ms since the epoch. */
+const TIMESTAMP_MIN_MS = Date.UTC(1970, 0, 1, 0, 0, 1);
+const TIMESTAMP_MAX_MS = Date.UTC(2038, 0, 19, 3, 14, 7);
+
+/** validateEvent plus the MySQL-only rule: occurredAt must fit a TIMESTAMP column. */
+function validateForMysql(event: unknown): asserts event is OutboxEvent {
+  validateEvent(event);
+  const at = event.occurredAt?.getTime();
+  if (at !== undefined && (at < TIMESTAMP_MIN_MS || at > TIMESTAMP_MAX_MS)) {
+    throw new GatewayError(GatewayErrorCode.BAD_OUTBOX_PAYLOAD,
+      'occurredAt must be between 1970-01-01T00:00:01Z and 2038-01-19T03:14:07Z (MySQL TIMESTAMP range)',
+      { details: { path: 'occurredAt' } });
+  }
+}
+
+/** Epoch seconds with millisecond decimals, as text (exact: no float rounding on the way). */
+function epochSeconds(d: Date): string {
+  const ms = d.getTime();
+  const sign = ms < 0 ? '-' : '';
+  const abs = Math.abs(ms);
+  return `${sign}${Math.floor(abs / 1000)}.${String(abs % 1000).padStart(3, '0')}`;
+}
+
+/**
+ * Writes one event to the MySQL outbox **inside the caller's transaction** (same contract as
+ * `writer.ts` for Postgres). Validates first: a bad event throws `BAD_OUTBOX_PAYLOAD` and nothing
+ * is written, so the caller can roll its business row back with it.
+ */
+export async function writeEvent(tx: MysqlExecutor, event: OutboxEvent): Promise<WrittenEvent> {
+  validateForMysql(event);
+  return insert(tx, event);
+}
+
+/** Validates every event, then writes them in order; one bad event means none is written. */
+export async function writeEvents(tx: MysqlExecutor, events: readonly OutboxEvent[]): Promise<WrittenEvent[]> {
+  for (const e of events) validateForMysql(e);
+  const out: WrittenEvent[] = [];
+  for (const e of events) out.push(await insert(tx, e));
+  return out;
+}
+
+async function insert(tx: MysqlExecutor, event: OutboxEvent): Promise<WrittenEvent> {
+  const id = randomUUID();
+  await tx.execute(INSERT, [
+    id,
+    RIDE_AGGREGATE,
+    event.aggregateId,
+    event.type,
+    JSON.stringify(event.payload),
+    event.occurredAt === undefined ? null : epochSeconds(event.occurredAt),
+    event.traceContext ?? null,
+  ]);
+  return { id, type: event.type, aggregateId: event.aggregateId };
+}
+
+/** Options for {@link createMysqlPool}. */
+export interface MysqlPoolOptions {
+  /** `mysql://user:password@host:port/database`. */
+  url: string;
+  /** Connections in the pool. @default 5 */
+  connectionLimit?: number;
+  /** Connect timeout, in milliseconds. @default 5_000 */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * A mysql2 pool whose sessions run in UTC (`time_zone = '+00:00'`, set on every new connection),
+ * so TIMESTAMP values are written and read as UTC instants. The only mysql2 importer besides the
+ * writer's types; the doctor uses it too.
+ */
+export function createMysqlPool(options: MysqlPoolOptions): mysql.Pool {
+  const pool = mysql.createPool({
+    uri: options.url,
+    connectionLimit: options.connectionLimit ?? 5,
+    connectTimeout: options.connectTimeoutMs ?? 5_000,
+    timezone: 'Z',
+    dateStrings: false,
+  });
+  // The underlying callback pool emits 'connection' once per new connection, before it is handed out;
+  // commands on one connection run in order, so this SET precedes the caller's first statement.
+  pool.pool.on('connection', (conn) => {
+    // A failure here surfaces on the caller's first statement on this (broken) connection.
+    conn.query("SET time_zone = '+00:00'", () => undefined);
+  });
+  return pool;
+}
+
+/** Opens one mysql2 connection (UTC session). For the doctor and tests; services should use a pool. */
+export async function openMysqlConnection(options: MysqlPoolOptions): Promise<mysql.Connection> {
+  const conn = await mysql.createConnection({
+    uri: options.url,
+    connectTimeout: options.connectTimeoutMs ?? 5_000,
+    timezone: 'Z',
+  });
+  await conn.query("SET time_zone = '+00:00'");
+  return conn;
+}
