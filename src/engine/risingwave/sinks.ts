@@ -14,8 +14,8 @@ import type { SinkSettings } from './settings';
  *   JSON (§3.2, §6.3). Only the event sinks carry jsonb (payload); set on the view sinks too so a
  *   future jsonb column arrives the same way.
  * - `snapshot` stays at its default `true`: a new sink first emits the current rows (§3.1, §6.6).
- * - primary_key equals the stream key (view key columns; outbox id), so RisingWave does not buffer
- *   and compact per barrier (§3.5).
+ * - view sinks: primary_key equals the view's stream key, so RisingWave does not buffer and compact
+ *   per barrier (§3.5); event sinks are append-only, where §3.5's buffering does not apply.
  * Delivery is at-least-once: consumers de-duplicate / treat messages as upserts (§3.4).
  * [3.1] rejects unknown WITH keys; every key below is documented in §3.1.
  */
@@ -24,7 +24,7 @@ import type { SinkSettings } from './settings';
 const OPTION_NOTES = [
   'properties.enable.idempotence: a broker retry cannot reorder one key\'s messages (§3.4);',
   'jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new',
-  'sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).',
+  'sink first emits the current rows (§3.1).',
 ];
 
 /** Topic of a view's upsert stream. */
@@ -71,7 +71,8 @@ export function viewSink(view: ViewDef, sink: SinkSettings, group: string): DdlO
   const name = ident(view.name);
   return ddlObject({
     name: `${name}_sink`, kind: 'sink', group, dependsOn: [name],
-    notes: [`Upsert stream of ${name} on topic ${viewTopic(name)}.`, ...encodingNotes(view), ...OPTION_NOTES],
+    notes: [`Upsert stream of ${name} on topic ${viewTopic(name)}.`, ...encodingNotes(view), ...OPTION_NOTES,
+      'primary_key = the stream key: no per-barrier buffering (§3.5).'],
     create: [
       `CREATE SINK ${name}_sink FROM ${name}`,
       kafkaWith(sink, viewTopic(name), view.key),
@@ -85,8 +86,10 @@ export function viewSink(view: ViewDef, sink: SinkSettings, group: string): DdlO
 }
 
 /**
- * One append-only sink per event type: topic `events.<EventType>`, Kafka key = the event id as
- * plain text (`KEY ENCODE TEXT`, one varchar key column, §3.3).
+ * One append-only sink per event type: topic `events.<EventType>`, Kafka key = the ride id
+ * (aggregate_id) as plain text (`KEY ENCODE TEXT`, one varchar key column, §3.3). Keying by the
+ * aggregate sends one ride's events through one sink writer to one partition, in order (§3.4), so
+ * consumers can process them ordered per ride; the event id travels in the value for de-duplication.
  * `force_append_only = 'true'` is required: the outbox is a CDC table, never append-only, and PLAIN
  * over it fails without it (§3.1); with it, upstream UPDATEs become new messages and DELETEs (an
  * outbox purge) emit nothing (§1.4, §3.3).
@@ -98,7 +101,8 @@ export function eventSinks(outboxColumns: readonly string[], sink: SinkSettings)
       name, kind: 'sink', group: 'event_sinks', dependsOn: ['outbox'],
       notes: [
         `${type} events on topic ${eventTopic(type)}: value = the outbox row as JSON (payload embedded,`,
-        'occurred_at as "...Z" text), key = the event id. At-least-once: de-duplicate by id (§3.4).',
+        'occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).',
+        'At-least-once: consumers de-duplicate by the event id in the value (§3.4).',
         'force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,',
         'deletes (an outbox purge) emit nothing (§3.3).',
         ...OPTION_NOTES,
@@ -107,7 +111,7 @@ export function eventSinks(outboxColumns: readonly string[], sink: SinkSettings)
         `CREATE SINK ${name} AS`,
         `SELECT ${outboxColumns.map(ident).join(', ')}`,
         `FROM outbox WHERE event_type = '${type}'`,
-        kafkaWith(sink, eventTopic(type), ['id']),
+        kafkaWith(sink, eventTopic(type), ['aggregate_id']),
         'FORMAT PLAIN ENCODE JSON (',
         "  force_append_only = 'true',",
         "  timestamptz.handling.mode = 'utc_string',",

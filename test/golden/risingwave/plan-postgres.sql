@@ -123,7 +123,8 @@ CREATE INDEX trip_history_by_driver ON trip_history (driver_id, requested_at) DI
 -- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
 -- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
 -- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).
+-- sink first emits the current rows (§3.1).
+-- primary_key = the stream key: no per-barrier buffering (§3.5).
 CREATE SINK trip_history_sink FROM trip_history
 WITH (
   connector = 'kafka',
@@ -177,7 +178,8 @@ FROM base;
 -- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
 -- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
 -- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).
+-- sink first emits the current rows (§3.1).
+-- primary_key = the stream key: no per-barrier buffering (§3.5).
 CREATE SINK rider_stats_sink FROM rider_stats
 WITH (
   connector = 'kafka',
@@ -231,7 +233,8 @@ FROM base;
 -- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
 -- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
 -- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).
+-- sink first emits the current rows (§3.1).
+-- primary_key = the stream key: no per-barrier buffering (§3.5).
 CREATE SINK driver_stats_sink FROM driver_stats
 WITH (
   connector = 'kafka',
@@ -290,7 +293,8 @@ CREATE INDEX driver_earnings_daily_by_driver ON driver_earnings_daily (driver_id
 -- subtract 719163 for days since 1970-01-01 (2026-10-05 -> 739894).
 -- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
 -- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).
+-- sink first emits the current rows (§3.1).
+-- primary_key = the stream key: no per-barrier buffering (§3.5).
 CREATE SINK driver_earnings_daily_sink FROM driver_earnings_daily
 WITH (
   connector = 'kafka',
@@ -304,16 +308,17 @@ FORMAT UPSERT ENCODE JSON (
   jsonb.handling.mode = 'dynamic'
 );
 
--- ==== migration 6: event_sinks (checksum 84ababf056c49691, 8 statements)
+-- ==== migration 6: event_sinks (checksum 6a9a35ecdfafe20b, 8 statements)
 
 -- create sink events_ride_requested: new
 -- RideRequested events on topic events.RideRequested: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the event id. At-least-once: de-duplicate by id (§3.4).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
+-- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
 -- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
 -- deletes (an outbox purge) emit nothing (§3.3).
 -- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
 -- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).
+-- sink first emits the current rows (§3.1).
 CREATE SINK events_ride_requested AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'RideRequested'
@@ -321,7 +326,7 @@ WITH (
   connector = 'kafka',
   properties.bootstrap.server = 'kafka:9092',
   topic = 'events.RideRequested',
-  primary_key = 'id',
+  primary_key = 'aggregate_id',
   properties.enable.idempotence = 'true'
 )
 FORMAT PLAIN ENCODE JSON (
@@ -332,12 +337,13 @@ FORMAT PLAIN ENCODE JSON (
 
 -- create sink events_driver_assigned: new
 -- DriverAssigned events on topic events.DriverAssigned: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the event id. At-least-once: de-duplicate by id (§3.4).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
+-- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
 -- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
 -- deletes (an outbox purge) emit nothing (§3.3).
 -- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
 -- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).
+-- sink first emits the current rows (§3.1).
 CREATE SINK events_driver_assigned AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'DriverAssigned'
@@ -345,7 +351,7 @@ WITH (
   connector = 'kafka',
   properties.bootstrap.server = 'kafka:9092',
   topic = 'events.DriverAssigned',
-  primary_key = 'id',
+  primary_key = 'aggregate_id',
   properties.enable.idempotence = 'true'
 )
 FORMAT PLAIN ENCODE JSON (
@@ -356,12 +362,13 @@ FORMAT PLAIN ENCODE JSON (
 
 -- create sink events_fare_calculated: new
 -- FareCalculated events on topic events.FareCalculated: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the event id. At-least-once: de-duplicate by id (§3.4).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
+-- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
 -- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
 -- deletes (an outbox purge) emit nothing (§3.3).
 -- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
 -- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).
+-- sink first emits the current rows (§3.1).
 CREATE SINK events_fare_calculated AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'FareCalculated'
@@ -369,7 +376,7 @@ WITH (
   connector = 'kafka',
   properties.bootstrap.server = 'kafka:9092',
   topic = 'events.FareCalculated',
-  primary_key = 'id',
+  primary_key = 'aggregate_id',
   properties.enable.idempotence = 'true'
 )
 FORMAT PLAIN ENCODE JSON (
@@ -380,12 +387,13 @@ FORMAT PLAIN ENCODE JSON (
 
 -- create sink events_ride_started: new
 -- RideStarted events on topic events.RideStarted: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the event id. At-least-once: de-duplicate by id (§3.4).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
+-- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
 -- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
 -- deletes (an outbox purge) emit nothing (§3.3).
 -- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
 -- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).
+-- sink first emits the current rows (§3.1).
 CREATE SINK events_ride_started AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'RideStarted'
@@ -393,7 +401,7 @@ WITH (
   connector = 'kafka',
   properties.bootstrap.server = 'kafka:9092',
   topic = 'events.RideStarted',
-  primary_key = 'id',
+  primary_key = 'aggregate_id',
   properties.enable.idempotence = 'true'
 )
 FORMAT PLAIN ENCODE JSON (
@@ -404,12 +412,13 @@ FORMAT PLAIN ENCODE JSON (
 
 -- create sink events_ride_completed: new
 -- RideCompleted events on topic events.RideCompleted: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the event id. At-least-once: de-duplicate by id (§3.4).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
+-- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
 -- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
 -- deletes (an outbox purge) emit nothing (§3.3).
 -- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
 -- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).
+-- sink first emits the current rows (§3.1).
 CREATE SINK events_ride_completed AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'RideCompleted'
@@ -417,7 +426,7 @@ WITH (
   connector = 'kafka',
   properties.bootstrap.server = 'kafka:9092',
   topic = 'events.RideCompleted',
-  primary_key = 'id',
+  primary_key = 'aggregate_id',
   properties.enable.idempotence = 'true'
 )
 FORMAT PLAIN ENCODE JSON (
@@ -428,12 +437,13 @@ FORMAT PLAIN ENCODE JSON (
 
 -- create sink events_ride_cancelled: new
 -- RideCancelled events on topic events.RideCancelled: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the event id. At-least-once: de-duplicate by id (§3.4).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
+-- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
 -- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
 -- deletes (an outbox purge) emit nothing (§3.3).
 -- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
 -- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).
+-- sink first emits the current rows (§3.1).
 CREATE SINK events_ride_cancelled AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'RideCancelled'
@@ -441,7 +451,7 @@ WITH (
   connector = 'kafka',
   properties.bootstrap.server = 'kafka:9092',
   topic = 'events.RideCancelled',
-  primary_key = 'id',
+  primary_key = 'aggregate_id',
   properties.enable.idempotence = 'true'
 )
 FORMAT PLAIN ENCODE JSON (
@@ -452,12 +462,13 @@ FORMAT PLAIN ENCODE JSON (
 
 -- create sink events_payment_captured: new
 -- PaymentCaptured events on topic events.PaymentCaptured: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the event id. At-least-once: de-duplicate by id (§3.4).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
+-- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
 -- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
 -- deletes (an outbox purge) emit nothing (§3.3).
 -- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
 -- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).
+-- sink first emits the current rows (§3.1).
 CREATE SINK events_payment_captured AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'PaymentCaptured'
@@ -465,7 +476,7 @@ WITH (
   connector = 'kafka',
   properties.bootstrap.server = 'kafka:9092',
   topic = 'events.PaymentCaptured',
-  primary_key = 'id',
+  primary_key = 'aggregate_id',
   properties.enable.idempotence = 'true'
 )
 FORMAT PLAIN ENCODE JSON (
@@ -476,12 +487,13 @@ FORMAT PLAIN ENCODE JSON (
 
 -- create sink events_trip_rated: new
 -- TripRated events on topic events.TripRated: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the event id. At-least-once: de-duplicate by id (§3.4).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
+-- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
 -- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
 -- deletes (an outbox purge) emit nothing (§3.3).
 -- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
 -- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).
+-- sink first emits the current rows (§3.1).
 CREATE SINK events_trip_rated AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'TripRated'
@@ -489,7 +501,7 @@ WITH (
   connector = 'kafka',
   properties.bootstrap.server = 'kafka:9092',
   topic = 'events.TripRated',
-  primary_key = 'id',
+  primary_key = 'aggregate_id',
   properties.enable.idempotence = 'true'
 )
 FORMAT PLAIN ENCODE JSON (

@@ -94,7 +94,8 @@ CREATE INDEX trip_history_by_driver ON trip_history (driver_id, requested_at) DI
 -- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
 -- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
 -- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1). primary_key = the stream key: no per-barrier buffering (§3.5).
+-- sink first emits the current rows (§3.1).
+-- primary_key = the stream key: no per-barrier buffering (§3.5).
 CREATE SINK trip_history_sink FROM trip_history
 WITH (
   connector = 'kafka',
