@@ -1,0 +1,194 @@
+/**
+ * Positions and cursors of the Kafka change feed. Pure: no kafkajs, no I/O.
+ *
+ * - A **position** names one change: `<topic>:<partition>:<offset>`, e.g. `view.trip_history:3:1204`.
+ * - A **cursor** covers, per topic-partition, every offset up to and including the one it holds:
+ *   `k1;<topic>:<o0>,<o1>,...;<topic>:...` where `<oN>` is the offset covered in partition N, in
+ *   base 36 (`-` = nothing covered, empty = partition not named). Topics are sorted, so equal
+ *   cursors are equal strings. Compact on purpose: the GraphQL layer wraps it in its own cursor,
+ *   and head() names every partition of every view topic. A partition the cursor does not name is
+ *   not covered at all (its changes are all "after" the cursor).
+ *
+ * Offsets are broker-assigned, so a cursor made by one gateway instance means the same on every
+ * other instance reading the same cluster (no sticky sessions needed).
+ */
+import { GatewayError, GatewayErrorCode } from '../../errors';
+
+/** One change's place in Kafka. */
+export interface TopicPartitionOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** Decoded cursor: topic → partition → last covered offset. */
+export type Coverage = ReadonlyMap<string, ReadonlyMap<number, number>>;
+
+/** Cursor format version tag; a new encoding gets a new tag and the old one keeps parsing. */
+const TAG = 'k1';
+/** Longest cursor accepted from a client (a few hundred partitions). */
+export const MAX_CURSOR_LENGTH = 16_384;
+
+/** Kafka's legal topic names (org.apache.kafka.common.internals.Topic: [a-zA-Z0-9._-], ≤ 249). */
+const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+const POSITION = /^([A-Za-z0-9._-]{1,249}):(\d{1,5}):(\d{1,16})$/;
+const OFFSET36 = /^[0-9a-z]{1,11}$/;
+/** Most partitions a cursor may name per topic. */
+const MAX_PARTITIONS = 10_000;
+
+function malformed(what: string, detail: string): GatewayError {
+  return new GatewayError(GatewayErrorCode.BAD_USER_INPUT, `Malformed ${what}`, { details: { reason: detail } });
+}
+
+function offsetOf(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw malformed(what, `offset ${text} out of range`);
+  return n;
+}
+
+/** `<topic>:<partition>:<offset>`. */
+export function formatPosition(p: TopicPartitionOffset): string {
+  return `${p.topic}:${p.partition}:${p.offset}`;
+}
+
+/** Parses a position; GatewayError BAD_USER_INPUT when malformed. */
+export function parsePosition(s: string): TopicPartitionOffset {
+  const m = POSITION.exec(s);
+  if (m === null) throw malformed('position', 'expected <topic>:<partition>:<offset>');
+  const partition = Number(m[2]);
+  if (partition >= MAX_PARTITIONS) throw malformed('position', `partition ${partition} out of range`);
+  return { topic: m[1]!, partition, offset: offsetOf(m[3]!, 'position') };
+}
+
+/** Encodes a coverage map as a cursor string (canonical: equal coverage, equal string). */
+export function encodeCursor(c: Coverage): string {
+  const parts = [TAG];
+  for (const topic of [...c.keys()].sort()) {
+    const partitions = c.get(topic)!;
+    if (partitions.size === 0) continue;
+    const entries = new Array<string>(Math.max(...partitions.keys()) + 1).fill('');
+    for (const [p, o] of partitions) entries[p] = o < 0 ? '-' : o.toString(36);
+    parts.push(`${topic}:${entries.join(',')}`);
+  }
+  return parts.join(';');
+}
+
+// Cursors are immutable values and the hub parses the same few repeatedly (one per subscriber, advanced
+// per change): a small memo avoids re-parsing. Bounded; cleared wholesale when full.
+const memo = new Map<string, Coverage>();
+const MEMO_LIMIT = 512;
+
+/** Parses a cursor; GatewayError BAD_USER_INPUT when malformed or too long. */
+export function decodeCursor(s: string): Coverage {
+  const hit = memo.get(s);
+  if (hit !== undefined) return hit;
+  if (s.length > MAX_CURSOR_LENGTH) throw malformed('cursor', `longer than ${MAX_CURSOR_LENGTH} characters`);
+  const [tag, ...topics] = s.split(';');
+  if (tag !== TAG) throw malformed('cursor', `expected a cursor starting with "${TAG}"`);
+  const out = new Map<string, Map<number, number>>();
+  for (const entry of topics) {
+    const colon = entry.lastIndexOf(':');
+    const topic = entry.slice(0, colon);
+    if (colon < 0 || !TOPIC.test(topic)) throw malformed('cursor', `bad topic in "${entry.slice(0, 60)}"`);
+    if (out.has(topic)) throw malformed('cursor', `topic ${topic} appears twice`);
+    const offsets = entry.slice(colon + 1).split(',');
+    if (offsets.length > MAX_PARTITIONS) throw malformed('cursor', `more than ${MAX_PARTITIONS} partitions for ${topic}`);
+    const partitions = new Map<number, number>();
+    offsets.forEach((o, partition) => {
+      if (o === '') return;
+      if (o !== '-' && !OFFSET36.test(o)) throw malformed('cursor', `bad offset "${o.slice(0, 20)}" for ${topic} partition ${partition}`);
+      partitions.set(partition, o === '-' ? -1 : offsetOf36(o));
+    });
+    if (partitions.size === 0) throw malformed('cursor', `no offsets for ${topic}`);
+    out.set(topic, partitions);
+  }
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(s, out);
+  return out;
+}
+
+function offsetOf36(text: string): number {
+  const n = parseInt(text, 36);
+  if (!Number.isSafeInteger(n)) throw malformed('cursor', `offset ${text} out of range`);
+  return n;
+}
+
+/** The last offset `cursor` covers in a partition; undefined when it does not name the partition. */
+export function coveredOffset(cursor: Coverage, topic: string, partition: number): number | undefined {
+  return cursor.get(topic)?.get(partition);
+}
+
+/** Is the change at `position` after everything `cursor` covers? */
+export function isAfter(position: string, cursor: string): boolean {
+  const p = parsePosition(position);
+  return p.offset > (coveredOffset(decodeCursor(cursor), p.topic, p.partition) ?? -1);
+}
+
+/** The cursor covering `cursor` and the change at `position` (per-partition maximum). */
+export function advance(cursor: string, position: string): string {
+  const p = parsePosition(position);
+  const c = decodeCursor(cursor);
+  const current = coveredOffset(c, p.topic, p.partition);
+  if (current !== undefined && current >= p.offset) return cursor;
+  const next = new Map<string, ReadonlyMap<number, number>>(c);
+  next.set(p.topic, new Map(c.get(p.topic) ?? []).set(p.partition, p.offset));
+  return encodeCursor(next);
+}
+
+/**
+ * The most recent delivered changes, so a resume within them is answered from memory instead of
+ * re-reading Kafka. Knows, per partition, from which offset on it holds every delivered change,
+ * and answers only when that reaches back to the cursor. Eviction is oldest-first over all partitions.
+ */
+export class RecentChanges<E> {
+  private items: Array<{ readonly tp: TopicPartitionOffset; readonly event: E }> = [];
+  private head = 0;
+  /** topic → partition → first offset from which every delivered change is held. */
+  private readonly from = new Map<string, Map<number, number>>();
+
+  /** @param limit changes kept (0 = none: every resume reads Kafka). */
+  constructor(private readonly limit: number) {}
+
+  /** Declares where delivery of a partition starts (everything before it was never held). First call wins. */
+  startAt(topic: string, partition: number, offset: number): void {
+    let ps = this.from.get(topic);
+    if (ps === undefined) this.from.set(topic, (ps = new Map()));
+    if (!ps.has(partition)) ps.set(partition, offset);
+  }
+
+  /** Records a delivered change (offsets increase per partition). */
+  push(tp: TopicPartitionOffset, event: E): void {
+    this.items.push({ tp, event });
+    while (this.items.length - this.head > this.limit) {
+      const old = this.items[this.head++]!.tp;
+      this.from.get(old.topic)?.set(old.partition, old.offset + 1);
+    }
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /**
+   * Changes of `topic` after `cursor` and at or before `bound` (partition → last offset), in
+   * delivery order; undefined when some partition's changes after the cursor are no longer (or
+   * never were) all held.
+   */
+  since(topic: string, bound: ReadonlyMap<number, number>, cursor: Coverage): E[] | undefined {
+    const held = this.from.get(topic);
+    for (const [partition, last] of bound) {
+      const after = coveredOffset(cursor, topic, partition) ?? -1;
+      if (after >= last) continue; // nothing to replay in this partition
+      const start = held?.get(partition);
+      if (start === undefined || after + 1 < start) return undefined;
+    }
+    const out: E[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const { tp, event } = this.items[i]!;
+      if (tp.topic !== topic) continue;
+      const last = bound.get(tp.partition);
+      if (last !== undefined && tp.offset <= last && tp.offset > (coveredOffset(cursor, topic, tp.partition) ?? -1)) out.push(event);
+    }
+    return out;
+  }
+}
