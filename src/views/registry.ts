@@ -72,7 +72,8 @@ export const VIEWS: { readonly [V in ViewName]: ViewDef } = {
   driver_earnings_daily: {
     name: 'driver_earnings_daily',
     key: ['driver_id', 'day'],
-    indexed: [],
+    // The key has two columns; indexing driver_id lets the hub route a driver's changes directly.
+    indexed: ['driver_id'],
     columns: [
       col('driver_id', 'text'), col('day', 'date'), col('trips', 'int'), col('gross_fares', 'numeric'),
       col('avg_rating', 'numeric'), col('ratings', 'int'),

@@ -154,7 +154,7 @@ describe('SubscriptionHub routing', () => {
     const { hub, feed } = setup();
     const bad: Array<Partial<SubscriptionFilter>> = [
       { view: 'trip_history', column: 'status', value: 'x' },
-      { view: 'driver_earnings_daily', column: 'driver_id', value: 'd1' },
+      { view: 'driver_earnings_daily', column: 'day', value: '2026-10-05' },
       { view: 'trip_history', value: 'x' },
       { view: 'trip_history', column: 'rider_id' },
       { view: 'no_such_view' as 'trip_history' },

@@ -41,7 +41,7 @@ export function embeddedViewDdl(view: ViewDef, sql: ViewSql): EmbeddedViewDdl {
     // The projection's FROM names the CTE `base`; point it at the IMMV instead.
     : sql.projection.replace(/\bFROM\s+base\b/i, `FROM public.${baseName}`);
   const keyMatch = view.key.map((k) => `v.${ident(k)} = NEW.${ident(k)}`).join(' AND ');
-  const oldCols = [...view.key, ...view.indexed];
+  const oldCols = [...new Set([...view.key, ...view.indexed])];
   return {
     baseName,
     createBase: `SELECT pgivm.create_immv('${baseName}', $wg$${sql.base}$wg$)`,

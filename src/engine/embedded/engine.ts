@@ -32,7 +32,11 @@ function schemaHash(): string {
   h.update(readFileSync(join(projectRoot(), 'migrations/source/postgres/0001_create_outbox.sql')));
   for (const v of VIEW_LIST) h.update(loadViewSql(v.name).text);
   h.update(WAVEGATE_SCHEMA);
-  h.update(embeddedViewDdl(VIEW_LIST[0]!, loadViewSql(VIEW_LIST[0]!.name)).trigger(['x']));
+  // The generated DDL too: a change to the triggers or the registry's key/indexed columns rebuilds.
+  for (const v of VIEW_LIST) {
+    const ddl = embeddedViewDdl(v, loadViewSql(v.name));
+    h.update(ddl.createBase + ddl.createView + ddl.trigger(['x']));
+  }
   return h.digest('hex').slice(0, 16);
 }
 

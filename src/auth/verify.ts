@@ -1,0 +1,103 @@
+import type { AuthConfig } from '../config/types';
+import { errors, type GatewayError } from '../errors';
+import { silentLogger, type Logger } from '../log';
+import { loadJose, type Jose } from './jose';
+import { ANONYMOUS_OPS, isRole, type Viewer } from './viewer';
+
+/**
+ * Algorithms accepted per key source. A shared secret accepts only HS256 and a JWKS only asymmetric
+ * algorithms, so `alg: none` and HS/RS confusion (an HS256 token "signed" with a public key) are refused.
+ */
+const HMAC_ALGORITHMS = ['HS256'];
+const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+/** Longest `sub` accepted (ids in the views are at most 64 characters; ops subjects may be emails). */
+const MAX_SUB_LENGTH = 256;
+
+/** Turns a bearer token into a {@link Viewer}, or rejects with an UNAUTHENTICATED GatewayError. */
+export interface TokenVerifier {
+  verify(token: string): Promise<Viewer>;
+}
+
+type VerifyOptions = NonNullable<Parameters<Jose['jwtVerify']>[2]>;
+type VerifyFn = (token: string, options: VerifyOptions) => Promise<{ payload: Record<string, unknown> }>;
+
+/**
+ * Creates the verifier for the configured key (HS256 secret or JWKS URL). Throws BAD_CONFIG when
+ * auth is on and neither is set. The JWKS is fetched lazily and cached by `jose`.
+ */
+export function createTokenVerifier(auth: AuthConfig, log: Logger = silentLogger): TokenVerifier {
+  if (auth.enabled && auth.secret === undefined && auth.jwksUrl === undefined) {
+    throw errors.badConfig('Auth is on but no key is configured: set WAVEGATE_JWT_SECRET or WAVEGATE_JWKS_URL');
+  }
+  let verifier: Promise<{ verifyJwt: VerifyFn; algorithms: string[] }> | undefined;
+  const getVerifier = () => {
+    verifier ??= loadJose().then((jose) => {
+      if (auth.secret !== undefined) {
+        const secret = new TextEncoder().encode(auth.secret);
+        return { verifyJwt: (t: string, o: VerifyOptions) => jose.jwtVerify(t, secret, o), algorithms: HMAC_ALGORITHMS };
+      }
+      const jwks = jose.createRemoteJWKSet(new URL(auth.jwksUrl as string));
+      return { verifyJwt: (t: string, o: VerifyOptions) => jose.jwtVerify(t, jwks, o), algorithms: JWKS_ALGORITHMS };
+    });
+    return verifier;
+  };
+  return {
+    async verify(token: string): Promise<Viewer> {
+      const { verifyJwt, algorithms } = await getVerifier();
+      let payload: Record<string, unknown>;
+      try {
+        ({ payload } = await verifyJwt(token, {
+          algorithms,
+          requiredClaims: ['exp', 'sub'],
+          ...(auth.issuer !== undefined ? { issuer: auth.issuer } : {}),
+          ...(auth.audience !== undefined ? { audience: auth.audience } : {}),
+        }));
+      } catch (err) {
+        throw rejection(err, log);
+      }
+      const { sub, role, exp } = payload;
+      if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH) throw errors.unauthenticated('Invalid token: bad sub claim');
+      if (!isRole(role)) throw errors.unauthenticated('Invalid token: role must be rider, driver or ops');
+      return { sub, role, expiresAt: Number(exp) * 1000 };
+    },
+  };
+}
+
+/** Maps a jose failure to a client-safe UNAUTHENTICATED error; the token itself is never logged. */
+function rejection(err: unknown, log: Logger): GatewayError {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : 'unknown';
+  switch (code) {
+    case 'ERR_JWT_EXPIRED':
+      return errors.unauthenticated('Token expired');
+    case 'ERR_JWKS_TIMEOUT':
+    case 'ERR_JOSE_GENERIC':
+      log.error({ code, message: err instanceof Error ? err.message : String(err) }, 'token key unavailable');
+      return errors.unauthenticated('Invalid token');
+    default:
+      log.debug({ code }, 'token rejected');
+      return errors.unauthenticated(code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' ? 'Invalid token: claim check failed' : 'Invalid token');
+  }
+}
+
+/**
+ * The token in an `Authorization: Bearer <token>` header value. Undefined when absent; throws
+ * UNAUTHENTICATED when present but not a bearer token.
+ */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined || header.trim() === '') return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) throw errors.unauthenticated('Malformed Authorization header: use "Bearer <token>"');
+  return m[1];
+}
+
+/**
+ * The viewer for an `Authorization` header value: {@link ANONYMOUS_OPS} when auth is off,
+ * otherwise the verified token's viewer. Rejects with UNAUTHENTICATED.
+ */
+export async function authenticate(auth: AuthConfig, verifier: TokenVerifier, header: string | undefined): Promise<Viewer> {
+  if (!auth.enabled) return ANONYMOUS_OPS;
+  const token = bearerToken(header);
+  if (token === undefined) throw errors.unauthenticated('Authentication required: send "Authorization: Bearer <token>"');
+  return verifier.verify(token);
+}

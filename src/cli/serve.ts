@@ -1,0 +1,105 @@
+import { loadConfig } from '../config/load';
+import type { Config } from '../config/types';
+import { EmbeddedEngine } from '../engine/embedded/engine';
+import { startGateway } from '../gateway';
+import type { Logger } from '../log';
+import { createSimulator, outboxWriter, type Simulator } from '../simulator/simulator';
+import { parseOptions } from './args';
+import { banner, wantsBanner } from './banner';
+import type { CliIo } from './io';
+
+export const SERVE_USAGE = `wavegate serve
+  Starts the gateway: GraphQL queries and GraphiQL on /graphql, subscriptions over websockets on the
+  same path, /healthz, /readyz, /metrics. Configured by WAVEGATE_* variables (see README). On the
+  embedded engine it also runs the ride simulator, and without WAVEGATE_JWT_SECRET it prints sample
+  tokens to stderr. Stops cleanly on SIGINT / SIGTERM (simulator first, then the server, then the engine).
+`;
+
+/** A running `serve`: what tests and the signal handler need. */
+export interface RunningServe {
+  /** The GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
+  readonly url: string;
+  /** The live simulator, when it runs. */
+  readonly simulator: Simulator | undefined;
+  /** Stops the simulator (after its write in progress), then the gateway, then the engine. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the engine (embedded: opened here, so the simulator can write into it), the gateway and,
+ * on the embedded engine, the simulator; then prints the banner in demo set-ups.
+ */
+export async function startServe(config: Config, io: CliIo, log: Logger): Promise<RunningServe> {
+  const engine = config.engine === 'embedded'
+    ? await EmbeddedEngine.create({ dataDir: config.dataDir, changeRetention: config.changeRetention, log })
+    : undefined;
+  let gateway;
+  try {
+    gateway = await startGateway(config, { log, ...(engine !== undefined ? { engine } : {}) });
+  } catch (err) {
+    await engine?.close();
+    throw err;
+  }
+  let simulator: Simulator | undefined;
+  const running = gateway;
+  const stop = async () => {
+    await simulator?.stop();
+    await running.stop();
+    await engine?.close(); // the gateway leaves an engine it was handed open
+  };
+  try {
+    if (config.simulator.enabled && engine === undefined) {
+      log.warn({}, 'WAVEGATE_SIMULATE is on, but the simulator writes only into the embedded engine: not started');
+    } else if (config.simulator.enabled && engine !== undefined) {
+      simulator = createSimulator({ ...config.simulator, write: outboxWriter(engine), log });
+      simulator.start();
+    }
+    if (wantsBanner(config)) io.stderr(await banner(config, gateway.url, simulator !== undefined));
+    log.info({ url: gateway.url, engine: config.engine, simulator: simulator !== undefined }, 'wavegate is serving');
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: gateway.url, simulator, stop };
+}
+
+/**
+ * `serve` until `signal` aborts, then shut down in order. Resolves to the exit code: 0 after a clean
+ * stop, 1 when stopping failed. Start-up failures reject (main maps them to exit codes).
+ */
+export async function runServe(config: Config, io: CliIo, signal: AbortSignal, log: Logger): Promise<number> {
+  const running = await startServe(config, io, log);
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  try {
+    await running.stop();
+    log.info({}, 'wavegate stopped');
+    return 0;
+  } catch (err) {
+    log.error({ err }, 'shutdown failed');
+    return 1;
+  }
+}
+
+/** `wavegate serve` from the command line: wires SIGINT / SIGTERM to {@link runServe}. */
+export async function serveCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { help } = parseOptions('serve', args, []);
+  if (help) {
+    io.stdout(SERVE_USAGE);
+    return 0;
+  }
+  const config = loadConfig(io.env);
+  const log = io.logger(config.logLevel, 'stdout');
+  const abort = new AbortController();
+  const off = io.onShutdownSignal((sig) => {
+    log.info({ signal: sig }, 'shutting down');
+    abort.abort();
+  });
+  try {
+    return await runServe(config, io, abort.signal, log);
+  } finally {
+    off();
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The gateway: one HTTP server with GraphQL over HTTP (Apollo) and websockets (graphql-ws) on
+ * /graphql, GraphiQL, /healthz, /readyz and /metrics, over an engine and its change feed.
+ *
+ * Lifecycle (a typed phase, as Apollo's ServerState): starting → running → draining → stopped.
+ * Shutdown order: stop accepting (draining: new HTTP requests get 503, upgrades are refused),
+ * close websockets with 1001, close the hub, stop Apollo (its drain plugin closes the listener and
+ * waits for in-flight requests), close the engine only if the gateway created it.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTokenVerifier } from './auth/verify';
+import type { Config } from './config/types';
+import { EmbeddedEngine } from './engine/embedded/engine';
+import type { Engine } from './engine/types';
+import { errors } from './errors';
+import type { ContextDeps } from './graphql/context';
+import { createErrorFormatter } from './graphql/errors';
+import { createApolloServer } from './graphql/server';
+import { attachWebSocketServer, type WebSocketHandle } from './graphql/ws';
+import type { Logger } from './log';
+import { createMetrics } from './metrics';
+import { createHttpApp } from './server/app';
+import type { Readiness } from './server/health';
+import { SubscriptionHub } from './subscriptions/hub';
+
+/** What the gateway is given rather than creates. */
+export interface GatewayDeps {
+  log: Logger;
+  /** The engine to serve; it stays open on stop. @default EmbeddedEngine.create from config (closed on stop) */
+  engine?: Engine;
+}
+
+/** A running gateway. */
+export interface Gateway {
+  /** The GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql` (websockets: same path, ws://). */
+  readonly url: string;
+  /** The bound port (useful with `port: 0`). */
+  readonly port: number;
+  readonly engine: Engine;
+  readonly hub: SubscriptionHub;
+  /** Shuts down in order (see the module comment). Idempotent; concurrent calls share one shutdown. */
+  stop(): Promise<void>;
+}
+
+type GatewayState =
+  | { readonly phase: 'starting' }
+  | { readonly phase: 'running' }
+  | { readonly phase: 'draining'; readonly done: Promise<void> }
+  | { readonly phase: 'stopped' };
+
+function unreachable(x: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(x)}`);
+}
+
+async function createEngine(config: Config, log: Logger): Promise<Engine> {
+  switch (config.engine) {
+    case 'embedded':
+      return EmbeddedEngine.create({ ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}), changeRetention: config.changeRetention, log });
+    case 'risingwave':
+      throw errors.badConfig('startGateway cannot open the risingwave engine itself yet: pass deps.engine');
+    default:
+      return unreachable(config.engine);
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** A host usable in a URL: wildcard binds become loopback, IPv6 literals get brackets. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Starts the gateway on `config.host:config.port`. Throws BAD_CONFIG for a bad auth setup before opening anything. */
+export async function startGateway(config: Config, deps: GatewayDeps): Promise<Gateway> {
+  const log = deps.log.child('gateway');
+  const verifier = createTokenVerifier(config.auth, deps.log.child('auth'));
+  const ownsEngine = deps.engine === undefined;
+  const engine = deps.engine ?? (await createEngine(config, deps.log));
+  let state: GatewayState = { phase: 'starting' };
+  const accepting = () => state.phase === 'running';
+  const metrics = createMetrics();
+  const hub = new SubscriptionHub(engine.feed, {
+    queueLimit: config.subscriptions.queueLimit,
+    conflateLimit: config.subscriptions.conflateLimit,
+    log: deps.log,
+    onDelivered: metrics.delivered,
+  });
+  metrics.bind({ hub, feed: engine.feed });
+  const formatError = createErrorFormatter(deps.log.child('graphql'), metrics.graphqlError);
+  const contextDeps: ContextDeps = { engine, hub, limits: config.limits, log: deps.log };
+  const readiness = (): Readiness => {
+    if (state.phase !== 'running') return { ready: false, reason: `gateway is ${state.phase}` };
+    if (!engine.ready()) return { ready: false, reason: 'engine not ready' };
+    if (!engine.feed.status().ready) return { ready: false, reason: 'change feed not ready' };
+    return { ready: true };
+  };
+
+  const httpServer = createServer();
+  const apollo = createApolloServer({ httpServer, limits: config.limits, formatError, log: deps.log });
+  let ws: WebSocketHandle | undefined;
+  try {
+    await apollo.start();
+    httpServer.on('request', createHttpApp({ config, apollo, contextDeps, verifier, metrics, log: deps.log, readiness, accepting }));
+    await listen(httpServer, config.port, config.host);
+    // After listen: ws re-emits the HTTP server's errors, and graphql-ws reports those on the console.
+    ws = attachWebSocketServer({ httpServer, config, verifier, contextDeps, formatError, countError: metrics.graphqlError, log: deps.log, accepting });
+  } catch (err) {
+    await ws?.close().catch(() => undefined);
+    hub.close();
+    await apollo.stop().catch(() => undefined);
+    if (ownsEngine) await engine.close().catch(() => undefined);
+    throw err;
+  }
+  const sockets = ws;
+  state = { phase: 'running' };
+  const port = (httpServer.address() as AddressInfo).port;
+  const url = `http://${urlHost(config.host)}:${port}/graphql`;
+  log.info({ url, engine: engine.kind, auth: config.auth.enabled }, 'gateway listening');
+
+  const shutdown = async (): Promise<void> => {
+    log.info({}, 'gateway draining');
+    const failures: unknown[] = [];
+    const step = async (name: string, fn: () => Promise<void> | void) => {
+      try {
+        await fn();
+      } catch (err) {
+        log.error({ err, step: name }, 'shutdown step failed');
+        failures.push(err);
+      }
+    };
+    await step('websockets', () => sockets.close());
+    await step('hub', () => hub.close());
+    await step('apollo', () => apollo.stop());
+    if (ownsEngine) await step('engine', () => engine.close());
+    log.info({ failures: failures.length }, 'gateway stopped');
+    if (failures.length > 0) throw failures[0];
+  };
+
+  return {
+    url,
+    port,
+    engine,
+    hub,
+    async stop() {
+      switch (state.phase) {
+        case 'stopped':
+          return;
+        case 'draining':
+          return state.done;
+        case 'starting':
+        case 'running': {
+          const done = shutdown().finally(() => {
+            state = { phase: 'stopped' };
+          });
+          state = { phase: 'draining', done };
+          return done;
+        }
+        default:
+          return unreachable(state);
+      }
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * From hub deliveries to subscription payloads. The mapping iterator forwards `return()` straight
+ * to the hub's iterator: an async generator could not, because its `return()` waits behind a
+ * pending `next()`, so an unsubscribed client would stay registered until the next change.
+ */
+import type { ChangeEvent } from '../engine/types';
+import type { Delivery } from '../subscriptions/hub';
+import type { Row } from '../views/registry';
+import { encodeFeedCursor } from './cursors';
+import { ChangeKind } from './schema/change.types';
+
+/** Maps each value of `source` with `fn`, forwarding return/throw. */
+export function mapAsyncIterator<T, U>(source: AsyncIterator<T>, fn: (value: T) => U): AsyncIterableIterator<U> {
+  const map = (r: IteratorResult<T>): IteratorResult<U> => (r.done === true ? { done: true, value: undefined } : { done: false, value: fn(r.value) });
+  return {
+    next: () => source.next().then(map),
+    return: async () => {
+      await source.return?.();
+      return { done: true, value: undefined };
+    },
+    throw: async (error?: unknown) => {
+      await source.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/** A delivery in view-neutral form: kind, key, row after the change, and the opaque cursor. */
+export interface ChangeView {
+  readonly kind: ChangeKind;
+  readonly key: Row | null;
+  readonly row: Row | null;
+  readonly cursor: string;
+}
+
+const KIND: { readonly [Op in ChangeEvent['op']]: ChangeKind } = {
+  insert: ChangeKind.INSERT,
+  update: ChangeKind.UPDATE,
+  delete: ChangeKind.DELETE,
+};
+
+/** Converts a hub delivery, encoding its cursor for `feedId`. */
+export function changeView(feedId: string, d: Delivery): ChangeView {
+  const cursor = encodeFeedCursor(feedId, d.cursor);
+  if (d.kind === 'resync') return { kind: ChangeKind.RESYNC, key: null, row: null, cursor };
+  return { kind: KIND[d.event.op], key: d.event.key, row: d.event.op === 'delete' ? null : d.event.row, cursor };
+}

@@ -1,0 +1,41 @@
+import { Arg, Args, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { assertCanReadOwner, rowPredicate } from '../../auth/policy';
+import { errors } from '../../errors';
+import { normalizeRow } from '../../views/normalize';
+import { VIEWS } from '../../views/registry';
+import type { GraphQLContext } from '../context';
+import { driverEarningsSql, driverStatsByIdSql } from '../sql';
+import { DriverEarningsArgs } from '../schema/stats.args';
+import { DriverEarningsDay, DriverStats, RiderStats, driverStatsFromRow, earningsDayFromRow, riderStatsFromRow } from '../schema/stats.types';
+
+/** Queries over rider_stats, driver_stats and driver_earnings_daily. */
+@Resolver()
+export class StatsResolver {
+  @Query((_returns) => RiderStats, { nullable: true, description: "A rider's stats (the rider themself or ops); null if the rider has no trips." })
+  async riderStats(@Arg('riderId', (_type) => ID) riderId: string, @Ctx() ctx: GraphQLContext): Promise<RiderStats | null> {
+    assertCanReadOwner(ctx.viewer, 'rider_stats', riderId);
+    const row = await ctx.loaders.riderStats.load(riderId);
+    return row === null ? null : riderStatsFromRow(row);
+  }
+
+  @Query((_returns) => DriverStats, { nullable: true, description: "A driver's stats including earnings (the driver themself or ops); null if unknown." })
+  async driverStats(@Arg('driverId', (_type) => ID) driverId: string, @Ctx() ctx: GraphQLContext): Promise<DriverStats | null> {
+    assertCanReadOwner(ctx.viewer, 'driver_stats', driverId);
+    const sql = driverStatsByIdSql(rowPredicate(ctx.viewer, 'driver_stats'), driverId);
+    const [row] = await ctx.engine.query(sql.text, sql.params);
+    return row === undefined ? null : driverStatsFromRow(normalizeRow(VIEWS.driver_stats, row));
+  }
+
+  @Query((_returns) => [DriverEarningsDay], {
+    description: "A driver's earnings per UTC day, oldest first, from..to inclusive, at most 1000 days (the driver themself or ops).",
+  })
+  async driverEarnings(@Args((_type) => DriverEarningsArgs) args: DriverEarningsArgs, @Ctx() ctx: GraphQLContext): Promise<DriverEarningsDay[]> {
+    assertCanReadOwner(ctx.viewer, 'driver_earnings_daily', args.driverId);
+    const from = args.from ?? undefined;
+    const to = args.to ?? undefined;
+    if (from !== undefined && to !== undefined && from > to) throw errors.badInput('from must not be after to', { from, to });
+    const sql = driverEarningsSql(rowPredicate(ctx.viewer, 'driver_earnings_daily'), args.driverId, from, to);
+    const rows = await ctx.engine.query(sql.text, sql.params);
+    return rows.map((r) => earningsDayFromRow(normalizeRow(VIEWS.driver_earnings_daily, r)));
+  }
+}

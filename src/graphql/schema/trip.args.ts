@@ -1,0 +1,47 @@
+import { ArgsType, Field, ID, Int } from 'type-graphql';
+import { DateTimeScalar } from './scalars';
+import { TripStatus } from './trip.type';
+
+/** Default page size of `trips` when `first` is omitted (the cost rule assumes it too). */
+export const DEFAULT_PAGE_SIZE = 20;
+
+/** Arguments of `Query.trips`. */
+@ArgsType()
+export class TripsArgs {
+  @Field((_type) => ID, { nullable: true, description: 'Only trips of this rider. Riders may only pass their own id (the default for them).' })
+  riderId?: string;
+
+  @Field((_type) => ID, { nullable: true, description: 'Only trips of this driver. Drivers may only pass their own id (the default for them).' })
+  driverId?: string;
+
+  @Field((_type) => TripStatus, { nullable: true })
+  status?: TripStatus;
+
+  @Field((_type) => DateTimeScalar, { nullable: true, description: 'Only trips requested at or after this instant.' })
+  from?: string;
+
+  @Field((_type) => DateTimeScalar, { nullable: true, description: 'Only trips requested before this instant (exclusive).' })
+  to?: string;
+
+  @Field((_type) => Int, { nullable: true, defaultValue: DEFAULT_PAGE_SIZE, description: 'Page size, 1 to 100 (null means the default).' })
+  first?: number | null;
+
+  @Field((_type) => String, { nullable: true, description: 'An endCursor (or edge cursor) of a previous page.' })
+  after?: string;
+}
+
+/** Arguments of `Subscription.tripUpdated`. */
+@ArgsType()
+export class TripUpdatedArgs {
+  @Field((_type) => ID, { nullable: true, description: "One rider's trips (riders: only their own; the default for them)." })
+  riderId?: string;
+
+  @Field((_type) => ID, { nullable: true, description: 'One trip.' })
+  tripId?: string;
+
+  @Field((_type) => ID, { nullable: true, description: "One driver's trips (drivers: only their own; the default for them)." })
+  driverId?: string;
+
+  @Field((_type) => String, { nullable: true, description: 'Resume after this cursor (from a previous change): missed changes first, then live ones.' })
+  after?: string;
+}

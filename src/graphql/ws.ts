@@ -1,0 +1,198 @@
+/**
+ * GraphQL over websockets (graphql-ws protocol, same /graphql path as HTTP). The only module that
+ * imports the graphql-ws server.
+ *
+ * - Auth in connection_init: `{ authorization: 'Bearer …' }` (any key case, as GraphiQL sends its
+ *   headers) or `{ token }`. A bad or missing token closes the socket with 4401 Unauthorized; an
+ *   accepted token's expiry closes it with 4401 at that moment (one timer per socket).
+ * - Every operation is parsed, validated (graphql's rules + depth/cost limits) and has its variables
+ *   coerced here, so errors come back as graphql-ws `error` messages with Apollo's codes.
+ * - A subscription that fails to start (FORBIDDEN, BAD_USER_INPUT, CURSOR_EXPIRED) is turned into an
+ *   `error` message too, instead of a `next` carrying errors.
+ * - Errors are masked by the same formatter as HTTP.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import {
+  GraphQLError, getOperationAST, getVariableValues, parse, specifiedRules, subscribe as graphqlSubscribe, validate,
+  type DocumentNode, type ExecutionArgs, type ExecutionResult,
+} from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { authenticate, type TokenVerifier } from '../auth/verify';
+import type { Viewer } from '../auth/viewer';
+import type { Config } from '../config/types';
+import type { Logger } from '../log';
+import { createContext, type ContextDeps } from './context';
+import type { ErrorFormatter } from './errors';
+import { getSchema, limitRules } from './server';
+
+/** Longest timer Node accepts (~24.8 days); longer expiries are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How long a client may take to answer our close frame on shutdown before it is terminated. @default 3_000 (ms) */
+const CLOSE_WAIT_MS = 3_000;
+
+/** What {@link attachWebSocketServer} needs. */
+export interface WebSocketOptions {
+  readonly httpServer: Server;
+  readonly config: Config;
+  readonly verifier: TokenVerifier;
+  readonly contextDeps: ContextDeps;
+  readonly formatError: ErrorFormatter;
+  /** Counts errors sent outside GraphQL responses (refused connections), for metrics. */
+  readonly countError: (code: string) => void;
+  readonly log: Logger;
+  /** False once the gateway drains: new upgrades are refused with 503. */
+  readonly accepting: () => boolean;
+}
+
+/** The running websocket server. */
+export interface WebSocketHandle {
+  /** Open sockets. */
+  readonly connections: number;
+  /** Closes every socket with 1001 Going Away (waits for them), then stops the server. */
+  close(): Promise<void>;
+}
+
+interface SocketState {
+  viewer?: Viewer;
+  expiry?: NodeJS.Timeout;
+}
+
+/** The Authorization value from a connection_init payload. */
+function authorizationFrom(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  if (params === undefined) return undefined;
+  for (const [k, v] of Object.entries(params)) if (k.toLowerCase() === 'authorization' && typeof v === 'string') return v;
+  const token = params['token'];
+  return typeof token === 'string' ? `Bearer ${token}` : undefined;
+}
+
+function withCode(e: GraphQLError, code: string): GraphQLError {
+  if (e.extensions['code'] !== undefined) return e;
+  return new GraphQLError(e.message, {
+    ...(e.nodes !== undefined ? { nodes: e.nodes } : {}),
+    ...(e.source !== undefined ? { source: e.source } : {}),
+    ...(e.positions !== undefined ? { positions: e.positions } : {}),
+    ...(e.originalError !== undefined ? { originalError: e.originalError } : {}),
+    extensions: { ...e.extensions, code },
+  });
+}
+
+/** An iterable whose first step fails with `error`: graphql-ws then sends an `error` message. */
+function failing(error: unknown): AsyncIterable<ExecutionResult> {
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => Promise.reject(error),
+      return: () => Promise.resolve({ done: true as const, value: undefined }),
+    }),
+  };
+}
+
+/** Starts graphql-ws on `/graphql` of the HTTP server. */
+export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
+  const log = o.log.child('ws');
+  const schema = getSchema();
+  const rules = [...specifiedRules, ...limitRules(o.config.limits)];
+  const states = new WeakMap<WebSocket, SocketState>();
+  const wss = new WebSocketServer({
+    server: o.httpServer,
+    path: '/graphql',
+    maxPayload: o.config.limits.maxBodyBytes,
+    verifyClient: (_info: { req: IncomingMessage }, done: (ok: boolean, code?: number) => void) => done(o.accepting(), 503),
+  });
+  const state = (socket: WebSocket): SocketState => {
+    let s = states.get(socket);
+    if (s === undefined) states.set(socket, (s = {}));
+    return s;
+  };
+  const armExpiry = (socket: WebSocket, expiresAt: number) => {
+    const s = state(socket);
+    const wait = expiresAt - Date.now();
+    s.expiry = setTimeout(() => {
+      if (Date.now() < expiresAt) return armExpiry(socket, expiresAt);
+      log.debug({}, 'token expired: closing websocket');
+      socket.close(CloseCode.Unauthorized, 'Token expired');
+    }, Math.min(Math.max(0, wait), MAX_TIMER_MS));
+    s.expiry.unref(); // the socket keeps the process alive, not its expiry timer
+  };
+
+  const server = useServer({
+    schema,
+    async onConnect(ctx) {
+      const socket = ctx.extra.socket;
+      try {
+        const viewer = await authenticate(o.config.auth, o.verifier, authorizationFrom(ctx.connectionParams));
+        // The client may have gone while the key was fetched: arm no timer for a closed socket.
+        if (socket.readyState !== socket.OPEN) return false;
+        state(socket).viewer = viewer;
+        if (viewer.expiresAt !== undefined) armExpiry(socket, viewer.expiresAt);
+        return true;
+      } catch (err) {
+        log.debug({ reason: err instanceof Error ? err.message : 'rejected' }, 'websocket connection refused');
+        o.countError('UNAUTHENTICATED');
+        // graphql-ws would close with 4403 on `false`; 4401 says "bad credentials". A second close is a no-op.
+        socket.close(CloseCode.Unauthorized, 'Unauthorized');
+        return false;
+      }
+    },
+    onClose(ctx) {
+      clearTimeout(states.get(ctx.extra.socket)?.expiry);
+    },
+    onSubscribe(ctx, _id, payload) {
+      const viewer = states.get(ctx.extra.socket)?.viewer;
+      if (viewer === undefined) return [new GraphQLError('Unauthorized', { extensions: { code: 'UNAUTHENTICATED' } })];
+      let document: DocumentNode;
+      try {
+        document = parse(payload.query);
+      } catch (err) {
+        return [withCode(err instanceof GraphQLError ? err : new GraphQLError(String(err)), 'GRAPHQL_PARSE_FAILED')];
+      }
+      const invalid = validate(schema, document, rules);
+      if (invalid.length > 0) return invalid.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+      const op = getOperationAST(document, payload.operationName);
+      if (op === null || op === undefined) {
+        return [new GraphQLError('Unable to identify the operation to run', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+      }
+      const vars = getVariableValues(schema, op.variableDefinitions ?? [], payload.variables ?? {});
+      if (vars.errors !== undefined) return vars.errors.map((e) => withCode(e, 'BAD_USER_INPUT'));
+      const args: ExecutionArgs = {
+        schema,
+        document,
+        operationName: payload.operationName ?? null,
+        variableValues: payload.variables ?? null,
+        contextValue: createContext(o.contextDeps, viewer, 'ws'),
+      };
+      return args;
+    },
+    async subscribe(args) {
+      const result = await graphqlSubscribe(args);
+      if (Symbol.asyncIterator in result) return result;
+      return failing(result.errors?.[0] ?? new GraphQLError('The subscription could not start'));
+    },
+    onNext(_ctx, _id, _payload, _args, result) {
+      if (result.errors === undefined) return undefined;
+      return { ...result, errors: result.errors.map((e) => o.formatError(e.toJSON(), e)) };
+    },
+    onError(_ctx, _id, _payload, errors) {
+      return errors.map((e) => o.formatError(e.toJSON(), e));
+    },
+  }, wss);
+
+  return {
+    get connections() {
+      return wss.clients.size;
+    },
+    async close() {
+      await Promise.all([...wss.clients].map((socket) => new Promise<void>((resolve) => {
+        if (socket.readyState === socket.CLOSED) return resolve();
+        const kill = setTimeout(() => socket.terminate(), CLOSE_WAIT_MS);
+        socket.once('close', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        socket.close(1001, 'Going away');
+      })));
+      await server.dispose();
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * The HTTP side of the gateway (express 5): /graphql (GraphiQL for browsers, GraphQL over HTTP
+ * through Apollo), /healthz, /readyz, /metrics. Websockets share the server (graphql/ws.ts).
+ *
+ * Order on /graphql: GraphiQL page (no auth: it is static; the user pastes a token into it) →
+ * metrics hook → refuse while draining → authenticate (401 before the body is read) → JSON body
+ * with the size limit (413) → Apollo.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { authenticate, type TokenVerifier } from '../auth/verify';
+import type { Viewer } from '../auth/viewer';
+import type { Config } from '../config/types';
+import { GatewayErrorCode, isGatewayError } from '../errors';
+import { createContext, type ContextDeps, type GraphQLContext, type RequestReport } from '../graphql/context';
+import { errorBody } from '../graphql/errors';
+import type { Logger } from '../log';
+import type { GatewayMetrics } from '../metrics';
+import { ASSET_PREFIX, graphiqlAssets, sendGraphiql, wantsGraphiql } from './graphiql';
+import { healthz, readyz, type Readiness } from './health';
+
+/** What {@link createHttpApp} needs. */
+export interface HttpAppOptions {
+  readonly config: Config;
+  /** Started. */
+  readonly apollo: ApolloServer<GraphQLContext>;
+  readonly contextDeps: ContextDeps;
+  readonly verifier: TokenVerifier;
+  readonly metrics: GatewayMetrics;
+  readonly log: Logger;
+  readonly readiness: () => Readiness;
+  /** False once the gateway is draining: new GraphQL requests get 503. */
+  readonly accepting: () => boolean;
+}
+
+interface Locals {
+  report: RequestReport;
+  viewer?: Viewer;
+}
+
+function locals(res: Response): Locals {
+  return res.locals as Locals;
+}
+
+/** Builds the express app. */
+export function createHttpApp(o: HttpAppOptions): express.Express {
+  const log = o.log.child('http');
+  const app = express();
+  app.disable('x-powered-by');
+  const sendError = (res: Response, status: number, code: string, message: string) => {
+    o.metrics.graphqlError(code);
+    res.status(status).json(errorBody(code, message));
+  };
+
+  app.get('/healthz', healthz);
+  app.get('/readyz', readyz(o.readiness));
+  app.get('/metrics', (_req, res, next) => {
+    o.metrics.render().then((text) => res.type(o.metrics.contentType).send(text), next);
+  });
+  app.use(ASSET_PREFIX, graphiqlAssets());
+
+  const graphql = express.Router();
+  graphql.use((req, res, next) => {
+    if (req.path !== '/') return void res.status(404).type('text').send('Not found');
+    if (wantsGraphiql(req)) return sendGraphiql(res, o.config.auth.enabled);
+    const report: RequestReport = {};
+    locals(res).report = report;
+    res.on('finish', () => o.metrics.httpRequest(report.operationType ?? 'unknown', res.statusCode));
+    if (!o.accepting()) {
+      res.set('Connection', 'close');
+      return sendError(res, 503, GatewayErrorCode.ENGINE_UNAVAILABLE, 'The gateway is shutting down; retry shortly');
+    }
+    authenticate(o.config.auth, o.verifier, req.headers.authorization).then((viewer) => {
+      locals(res).viewer = viewer;
+      next();
+    }, (err: unknown) => {
+      if (!isGatewayError(err, GatewayErrorCode.UNAUTHENTICATED)) return next(err);
+      res.set('WWW-Authenticate', 'Bearer');
+      sendError(res, 401, err.code, err.message);
+    });
+  });
+  graphql.use(express.json({ limit: o.config.limits.maxBodyBytes }));
+  // The Apollo integration insists on `req.body` existing, which body-parser 2 leaves unset on GET.
+  graphql.use((req, _res, next) => {
+    if (!('body' in req)) (req as { body?: unknown }).body = undefined;
+    next();
+  });
+  graphql.use(expressMiddleware(o.apollo, {
+    context: async ({ res }) => {
+      const { viewer, report } = locals(res);
+      if (viewer === undefined) throw new Error('request reached Apollo without a viewer');
+      return createContext(o.contextDeps, viewer, 'http', report);
+    },
+  }));
+  app.use('/graphql', graphql);
+
+  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const type = typeof err === 'object' && err !== null && 'type' in err ? String((err as { type: unknown }).type) : '';
+    switch (type) {
+      case 'entity.too.large':
+        return sendError(res, 413, GatewayErrorCode.PAYLOAD_TOO_LARGE, `Request body larger than ${o.config.limits.maxBodyBytes} bytes`);
+      case 'entity.parse.failed':
+        return sendError(res, 400, 'BAD_REQUEST', 'Malformed JSON body');
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        return sendError(res, 415, 'BAD_REQUEST', 'Unsupported body encoding');
+      default: {
+        const errorId = randomUUID();
+        log.error({ errorId, err }, 'unexpected error in an HTTP request');
+        return sendError(res, 500, GatewayErrorCode.INTERNAL_SERVER_ERROR, `Internal error (id ${errorId})`);
+      }
+    }
+  });
+  return app;
+}

@@ -1,0 +1,159 @@
+/**
+ * A real gateway for integration tests: EmbeddedEngine (PGlite), HTTP and websockets on port 0,
+ * the {@link TEST_SECRET}, a silent (or given) logger. Dispose it in afterAll.
+ */
+import { signToken } from '../../src/auth/token';
+import type { Role } from '../../src/auth/viewer';
+import type { AuthConfig, Config, LimitsConfig, SubscriptionsConfig } from '../../src/config/types';
+import { EmbeddedEngine } from '../../src/engine/embedded/engine';
+import type { Engine } from '../../src/engine/types';
+import { startGateway, type Gateway } from '../../src/gateway';
+import { silentLogger, type Logger } from '../../src/log';
+import type { GeoPoint, OutboxEvent } from '../../src/outbox/events';
+import { writeEvents } from '../../src/outbox/writer';
+import { TEST_SECRET } from './tokens';
+
+/** Changes to the test configuration. */
+export interface TestGatewayOverrides {
+  auth?: Partial<AuthConfig>;
+  limits?: Partial<LimitsConfig>;
+  subscriptions?: Partial<SubscriptionsConfig>;
+  /** Embedded change-log rows kept for resume. @default 100_000 */
+  changeRetention?: number;
+  /** @default silentLogger */
+  log?: Logger;
+  /** Wraps the engine the gateway sees (e.g. to count queries); the test still writes to the real one. */
+  wrapEngine?: (engine: EmbeddedEngine) => Engine;
+}
+
+/** A GraphQL HTTP response. */
+export interface GqlResponse<T = Record<string, unknown>> {
+  status: number;
+  body: { data?: T | null; errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }> };
+}
+
+/** A started test gateway. */
+export interface TestGateway {
+  readonly gateway: Gateway;
+  readonly engine: EmbeddedEngine;
+  readonly config: Config;
+  /** http://127.0.0.1:<port>/graphql */
+  readonly url: string;
+  /** ws://127.0.0.1:<port>/graphql */
+  readonly wsUrl: string;
+  /** http://127.0.0.1:<port> */
+  readonly origin: string;
+  /** A valid HS256 token. */
+  token(sub: string, role: Role, ttlSeconds?: number): Promise<string>;
+  /** POSTs a GraphQL request, with `Authorization: Bearer <token>` when given. */
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResponse<T>>;
+  /** Stops the gateway, then closes the engine. */
+  dispose(): Promise<void>;
+}
+
+/** The configuration a test gateway runs with. */
+export function testConfig(o: TestGatewayOverrides = {}): Config {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    engine: 'embedded',
+    changeRetention: o.changeRetention ?? 100_000,
+    auth: { enabled: true, secret: TEST_SECRET, ...o.auth },
+    simulator: { enabled: false, ridesPerSecond: 1, riders: 1, drivers: 1, pace: 0 },
+    limits: { maxDepth: 10, maxCost: 10_000, maxBodyBytes: 102_400, maxPageSize: 100, ...o.limits },
+    subscriptions: { queueLimit: 1_000, conflateLimit: 10_000, ...o.subscriptions },
+    logLevel: 'silent',
+  };
+}
+
+/** Starts a gateway over a fresh in-memory EmbeddedEngine. */
+export async function startTestGateway(overrides: TestGatewayOverrides = {}): Promise<TestGateway> {
+  const config = testConfig(overrides);
+  const log = overrides.log ?? silentLogger;
+  const engine = await EmbeddedEngine.create({ log, changeRetention: config.changeRetention });
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway(config, { log, engine: overrides.wrapEngine?.(engine) ?? engine });
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  const url = gateway.url;
+  return {
+    gateway,
+    engine,
+    config,
+    url,
+    wsUrl: url.replace(/^http/, 'ws'),
+    origin: new URL(url).origin,
+    token: (sub, role, ttlSeconds = 300) => signToken(TEST_SECRET, { sub, role }, ttlSeconds),
+    async gql<T>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResponse<T>> {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, ...(variables !== undefined ? { variables } : {}) }),
+      });
+      return { status: res.status, body: (await res.json()) as GqlResponse<T>['body'] };
+    },
+    async dispose() {
+      try {
+        await gateway.stop();
+      } finally {
+        await engine.close();
+      }
+    },
+  };
+}
+
+/** Steps a test ride goes through after RideRequested, in order. */
+export type RideStep = 'assign' | 'fare' | 'start' | 'complete' | 'pay' | 'rate' | 'cancel';
+
+/** A ride to write. */
+export interface RideSpec {
+  id: string;
+  rider: string;
+  driver?: string;
+  /** When the ride was requested; later events follow a minute apart. @default now */
+  requestedAt?: Date;
+  /** @default ['assign', 'fare', 'start', 'complete', 'pay', 'rate'] when a driver is given, else [] */
+  steps?: readonly RideStep[];
+  /** Fare and payment amount. @default '10.00' */
+  amount?: string;
+}
+
+const P1: GeoPoint = { lat: 52.52, lng: 13.405 };
+const P2: GeoPoint = { lat: 52.5, lng: 13.3 };
+
+/** The outbox events of a ride: one minute apart, starting at requestedAt. */
+export function rideEvents(r: RideSpec): OutboxEvent[] {
+  const t0 = (r.requestedAt ?? new Date()).getTime();
+  const amount = r.amount ?? '10.00';
+  const driver = r.driver ?? 'driver-none';
+  const steps = r.steps ?? (r.driver !== undefined ? ['assign', 'fare', 'start', 'complete', 'pay', 'rate'] : []);
+  const when = (i: number) => ({ occurredAt: new Date(t0 + i * 60_000) });
+  const events: OutboxEvent[] = [{ type: 'RideRequested', aggregateId: r.id, payload: { rider_id: r.rider, pickup: P1, dropoff: P2 }, ...when(0) }];
+  steps.forEach((s, i) => {
+    const occurredAt = when(i + 1);
+    const aggregateId = r.id;
+    switch (s) {
+      case 'assign': return void events.push({ type: 'DriverAssigned', aggregateId, payload: { driver_id: driver, eta_seconds: 120 }, ...occurredAt });
+      case 'fare': return void events.push({ type: 'FareCalculated', aggregateId, payload: { amount, currency: 'EUR', distance_km: '4.20' }, ...occurredAt });
+      case 'start': return void events.push({ type: 'RideStarted', aggregateId, payload: { driver_id: driver }, ...occurredAt });
+      case 'complete': return void events.push({ type: 'RideCompleted', aggregateId, payload: { driver_id: driver, distance_km: '4.25' }, ...occurredAt });
+      case 'pay': return void events.push({ type: 'PaymentCaptured', aggregateId, payload: { amount, currency: 'EUR', payment_id: `pay-${r.id}` }, ...occurredAt });
+      case 'rate': return void events.push({ type: 'TripRated', aggregateId, payload: { rated_by: 'rider', rating: 5 }, ...occurredAt });
+      case 'cancel': return void events.push({ type: 'RideCancelled', aggregateId, payload: { cancelled_by: 'rider', reason: 'changed plans' }, ...occurredAt });
+    }
+  });
+  return events;
+}
+
+/** Writes rides in one transaction (the views and change log update in it). */
+export async function writeRides(engine: EmbeddedEngine, rides: readonly RideSpec[]): Promise<void> {
+  await engine.transaction((tx) => writeEvents(tx, rides.flatMap(rideEvents)));
+}
+
+/** Writes more events of one ride in one transaction. */
+export async function writeRideEvents(engine: EmbeddedEngine, events: readonly OutboxEvent[]): Promise<void> {
+  await engine.transaction((tx) => writeEvents(tx, events));
+}

@@ -1,0 +1,114 @@
+import { loadConfig } from '../../src/config/load';
+import { GatewayErrorCode, isGatewayError } from '../../src/errors';
+
+const SECRET = 'x'.repeat(32);
+
+/** The BAD_CONFIG message loadConfig throws for `env` (fails the test if it does not throw one). */
+function badConfig(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (!isGatewayError(err, GatewayErrorCode.BAD_CONFIG)) throw err;
+    return err.message;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('defaults to the embedded demo: local port 4000, simulator on, generated secret', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      host: '127.0.0.1',
+      port: 4000,
+      engine: 'embedded',
+      changeRetention: 100_000,
+      logLevel: 'info',
+      auth: { enabled: true, secretGenerated: true },
+      simulator: { enabled: true, ridesPerSecond: 2, riders: 200, drivers: 50, pace: 1 },
+      limits: { maxDepth: 10, maxCost: 10_000, maxBodyBytes: 102_400, maxPageSize: 100 },
+      subscriptions: { queueLimit: 1_000, conflateLimit: 10_000 },
+    });
+    expect(c.auth.secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(c.dataDir).toBeUndefined();
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.simulator.seed).toBeUndefined();
+    expect(loadConfig({}).auth.secret).not.toBe(c.auth.secret);
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      WAVEGATE_PORT: '0', WAVEGATE_HOST: '0.0.0.0', WAVEGATE_DATA_DIR: '/tmp/wg', WAVEGATE_CHANGE_RETENTION: '500',
+      WAVEGATE_JWT_SECRET: SECRET, WAVEGATE_JWT_ISSUER: 'iss', WAVEGATE_JWT_AUDIENCE: 'aud',
+      WAVEGATE_SIMULATE: 'off', WAVEGATE_SIM_RATE: '0.5', WAVEGATE_SIM_RIDERS: '10', WAVEGATE_SIM_DRIVERS: '3',
+      WAVEGATE_SIM_SEED: '99', WAVEGATE_MAX_DEPTH: '5', WAVEGATE_MAX_COST: '500', WAVEGATE_MAX_BODY_BYTES: '2048',
+      WAVEGATE_SUB_QUEUE_LIMIT: '10', WAVEGATE_LOG_LEVEL: 'silent',
+    });
+    expect(c).toMatchObject({
+      port: 0, host: '0.0.0.0', dataDir: '/tmp/wg', changeRetention: 500, logLevel: 'silent',
+      auth: { enabled: true, secret: SECRET, secretGenerated: false, issuer: 'iss', audience: 'aud' },
+      simulator: { enabled: false, ridesPerSecond: 0.5, riders: 10, drivers: 3, seed: 99 },
+      limits: { maxDepth: 5, maxCost: 500, maxBodyBytes: 2048 },
+      subscriptions: { queueLimit: 10 },
+    });
+  });
+
+  it('takes a JWKS URL instead of a secret, and generates nothing', () => {
+    const c = loadConfig({ WAVEGATE_JWKS_URL: 'https://idp.example/jwks.json' });
+    expect(c.auth).toEqual({ enabled: true, secretGenerated: false, jwksUrl: 'https://idp.example/jwks.json' });
+  });
+
+  it('runs without a key when auth is off', () => {
+    expect(loadConfig({ WAVEGATE_AUTH: 'off' }).auth).toEqual({ enabled: false, secretGenerated: false });
+  });
+
+  it('turns the simulator off by default on RisingWave', () => {
+    const c = loadConfig({ WAVEGATE_ENGINE: 'risingwave', WAVEGATE_DATABASE_URL: 'postgres://root@rw:4566/dev', WAVEGATE_JWT_SECRET: SECRET });
+    expect(c).toMatchObject({ engine: 'risingwave', databaseUrl: 'postgres://root@rw:4566/dev', simulator: { enabled: false } });
+  });
+
+  it.each([
+    ['WAVEGATE_PORT', '65536'],
+    ['WAVEGATE_PORT', 'http'],
+    ['WAVEGATE_PORT', '80.5'],
+    ['WAVEGATE_ENGINE', 'postgres'],
+    ['WAVEGATE_CHANGE_RETENTION', '10'],
+    ['WAVEGATE_AUTH', 'maybe'],
+    ['WAVEGATE_SIMULATE', 'sometimes'],
+    ['WAVEGATE_SIM_RATE', '0'],
+    ['WAVEGATE_SIM_RATE', 'fast'],
+    ['WAVEGATE_SIM_RIDERS', '0'],
+    ['WAVEGATE_SIM_DRIVERS', '-1'],
+    ['WAVEGATE_SIM_SEED', '1.5'],
+    ['WAVEGATE_MAX_DEPTH', '1'],
+    ['WAVEGATE_MAX_COST', '1e9'],
+    ['WAVEGATE_MAX_BODY_BYTES', '10'],
+    ['WAVEGATE_SUB_QUEUE_LIMIT', '0'],
+    ['WAVEGATE_LOG_LEVEL', 'verbose'],
+    ['WAVEGATE_JWKS_URL', 'ftp://idp.example/jwks'],
+  ])('refuses %s=%s with a BAD_CONFIG message naming the variable and the bad value', (name, value) => {
+    const message = badConfig({ [name]: value });
+    expect(message).toContain(`${name}=${value}`);
+    expect(message).toMatch(/use |not an http/);
+  });
+
+  it('refuses a secret shorter than 32 bytes, and says how to make one', () => {
+    expect(badConfig({ WAVEGATE_JWT_SECRET: 'x'.repeat(31) })).toMatch(/WAVEGATE_JWT_SECRET is shorter than 32 bytes.*openssl rand/);
+    // Bytes, not characters: 11 three-byte characters are 33 bytes.
+    expect(loadConfig({ WAVEGATE_JWT_SECRET: '€'.repeat(11) }).auth.secret).toBe('€'.repeat(11));
+  });
+
+  it('refuses a secret and a JWKS URL together', () => {
+    expect(badConfig({ WAVEGATE_JWT_SECRET: SECRET, WAVEGATE_JWKS_URL: 'https://idp.example/jwks' }))
+      .toBe('Set WAVEGATE_JWT_SECRET or WAVEGATE_JWKS_URL, not both');
+  });
+
+  it('refuses RisingWave without a database URL', () => {
+    expect(badConfig({ WAVEGATE_ENGINE: 'risingwave', WAVEGATE_JWT_SECRET: SECRET })).toContain('WAVEGATE_DATABASE_URL');
+  });
+
+  it('refuses RisingWave without a key unless auth is off', () => {
+    const url = { WAVEGATE_ENGINE: 'risingwave', WAVEGATE_DATABASE_URL: 'postgres://rw/dev' };
+    expect(badConfig(url)).toMatch(/WAVEGATE_JWT_SECRET.*WAVEGATE_JWKS_URL.*WAVEGATE_AUTH=off/);
+    expect(loadConfig({ ...url, WAVEGATE_AUTH: 'off' }).auth.enabled).toBe(false);
+  });
+});
