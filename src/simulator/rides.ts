@@ -158,13 +158,13 @@ class Pool {
   }
 
   /**
-   * Picks a free member, preferring low numbers: index ⌊n·u²⌋ of `name` if free, else any free one.
+   * Picks a free member, preferring low numbers: index ⌊n·u³⌋ of `name` if free, else any free one.
    * Popularity is skewed as in real fleets, and the banner's sample `rider-0001` / `driver-001` are
    * busy, so their tokens show live rides.
    */
   take(prng: Prng, population: number, name: (index: number) => string): string | undefined {
     if (this.items.length === 0) return undefined;
-    const preferred = name(Math.floor(population * prng.next() ** 2));
+    const preferred = name(Math.floor(population * prng.next() ** 3));
     if (this.takeIf(preferred)) return preferred;
     const any = this.items[Math.floor(prng.next() * this.items.length)]!;
     this.takeIf(any);
