@@ -19,7 +19,7 @@ import { createErrorFormatter } from './graphql/errors';
 import { createApolloServer } from './graphql/server';
 import { attachWebSocketServer, type WebSocketHandle } from './graphql/ws';
 import type { Logger } from './log';
-import { createMetrics } from './metrics';
+import { createMetrics, type GatewayMetrics } from './metrics';
 import { createHttpApp } from './server/app';
 import type { Readiness } from './server/health';
 import { SubscriptionHub } from './subscriptions/hub';
@@ -29,6 +29,8 @@ export interface GatewayDeps {
   log: Logger;
   /** The engine to serve; it stays open on stop. @default EmbeddedEngine.create from config (closed on stop) */
   engine?: Engine;
+  /** Metrics to serve on /metrics, when the caller feeds some too (the Kafka feed's poison count). @default createMetrics() */
+  metrics?: GatewayMetrics;
 }
 
 /** A running gateway. */
@@ -58,7 +60,8 @@ async function createEngine(config: Config, log: Logger): Promise<Engine> {
     case 'embedded':
       return EmbeddedEngine.create({ ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}), changeRetention: config.changeRetention, log });
     case 'risingwave':
-      throw errors.badConfig('startGateway cannot open the risingwave engine itself yet: pass deps.engine');
+      // It comes with a Kafka feed to start and stop around the gateway: `serve` does that (openRisingWave).
+      throw errors.badConfig('startGateway does not open the risingwave engine: pass deps.engine (see openRisingWave)');
     default:
       return unreachable(config.engine);
   }
@@ -90,7 +93,7 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   const engine = deps.engine ?? (await createEngine(config, deps.log));
   let state: GatewayState = { phase: 'starting' };
   const accepting = () => state.phase === 'running';
-  const metrics = createMetrics();
+  const metrics = deps.metrics ?? createMetrics();
   const hub = new SubscriptionHub(engine.feed, {
     queueLimit: config.subscriptions.queueLimit,
     conflateLimit: config.subscriptions.conflateLimit,
@@ -103,11 +106,14 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   const readiness = (): Readiness => {
     if (state.phase !== 'running') return { ready: false, reason: `gateway is ${state.phase}` };
     if (!engine.ready()) return { ready: false, reason: 'engine not ready' };
-    if (!engine.feed.status().ready) return { ready: false, reason: 'change feed not ready' };
+    const feed = engine.feed.status();
+    if (!feed.ready) return { ready: false, reason: `change feed not ready${feed.detail !== undefined ? `: ${feed.detail}` : ''}` };
     return { ready: true };
   };
 
-  const httpServer = createServer();
+  // Idle keep-alive connections outlive the clients' and load balancers' own idle timeouts (60 s on
+  // common ones), so the server never closes a connection a client is just reusing (ECONNRESET).
+  const httpServer = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 });
   const apollo = createApolloServer({ httpServer, limits: config.limits, formatError, log: deps.log });
   let ws: WebSocketHandle | undefined;
   try {

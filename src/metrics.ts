@@ -11,7 +11,7 @@ import type { ChangeFeed } from './engine/types';
 
 /** Where the gauges read their values at scrape time. */
 export interface MetricSources {
-  readonly hub: { readonly size: number };
+  readonly hub: { readonly size: number; readonly buffered: { readonly total: number; readonly max: number } };
   readonly feed: Pick<ChangeFeed, 'status'>;
 }
 
@@ -24,6 +24,8 @@ export interface GatewayMetrics {
   graphqlError(code: string): void;
   /** Records the commit-to-delivery latency of one change handed to a subscriber. */
   delivered(latencyMs: number): void;
+  /** Counts one poison record the change feed skipped (KafkaFeed `onPoison`), by decode reason. */
+  feedPoison(reason: string): void;
   /** Connects the gauges to the running hub and feed. */
   bind(sources: MetricSources): void;
   /** The exposition text. */
@@ -63,6 +65,28 @@ export function createMetrics(): GatewayMetrics {
       this.set(sources?.feed.status().lagMs ?? 0);
     },
   });
+  new Gauge({
+    name: 'wavegate_subscription_buffered',
+    help: 'Changes waiting for slow subscribers (queued or conflated to the latest per key), over all subscribers.',
+    registers: [registry],
+    collect() {
+      this.set(sources?.hub.buffered.total ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'wavegate_subscription_buffered_max',
+    help: 'Changes waiting for the most backed-up subscriber; bounded by WAVEGATE_SUB_QUEUE_LIMIT plus the keys it conflates.',
+    registers: [registry],
+    collect() {
+      this.set(sources?.hub.buffered.max ?? 0);
+    },
+  });
+  const poison = new Counter({
+    name: 'wavegate_feed_poison_total',
+    help: 'Change-feed records skipped as undecodable (poison), by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: 'wavegate_delivery_latency_seconds',
     help: 'Seconds from the commit of a change to its hand-over to a subscriber.',
@@ -74,6 +98,7 @@ export function createMetrics(): GatewayMetrics {
     httpRequest: (operationType, status) => requests.inc({ operation_type: operationType, status: String(status) }),
     graphqlError: (code) => errors.inc({ code }),
     delivered: (latencyMs) => latency.observe(Math.max(0, latencyMs) / 1000),
+    feedPoison: (reason) => poison.inc({ reason }),
     bind: (s) => {
       sources = s;
     },

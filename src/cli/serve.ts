@@ -1,8 +1,10 @@
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { EmbeddedEngine } from '../engine/embedded/engine';
+import { openRisingWave } from '../engine/risingwave/open';
 import { startGateway } from '../gateway';
 import type { Logger } from '../log';
+import { createMetrics } from '../metrics';
 import { createSimulator, outboxWriter, type Simulator } from '../simulator/simulator';
 import { parseOptions } from './args';
 import { banner, wantsBanner } from './banner';
@@ -12,7 +14,9 @@ export const SERVE_USAGE = `wavegate serve
   Starts the gateway: GraphQL queries and GraphiQL on /graphql, subscriptions over websockets on the
   same path, /healthz, /readyz, /metrics. Configured by WAVEGATE_* variables (see README). On the
   embedded engine it also runs the ride simulator, and without WAVEGATE_JWT_SECRET it prints sample
-  tokens to stderr. Stops cleanly on SIGINT / SIGTERM (simulator first, then the server, then the engine).
+  tokens to stderr. With WAVEGATE_ENGINE=risingwave it reads the views from WAVEGATE_DATABASE_URL
+  and live changes from their Kafka topics (WAVEGATE_KAFKA_BROKERS). Stops cleanly on SIGINT /
+  SIGTERM (simulator first, then the server, then the change feed and the engine).
 `;
 
 /** A running `serve`: what tests and the signal handler need. */
@@ -21,23 +25,34 @@ export interface RunningServe {
   readonly url: string;
   /** The live simulator, when it runs. */
   readonly simulator: Simulator | undefined;
-  /** Stops the simulator (after its write in progress), then the gateway, then the engine. */
+  /** Stops the simulator (after its write in progress), then the gateway, then the feed and the engine. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts the engine (embedded: opened here, so the simulator can write into it), the gateway and,
- * on the embedded engine, the simulator; then prints the banner in demo set-ups.
+ * Opens the engine here, so the simulator can write into it (embedded) or its Kafka feed runs
+ * before and after the gateway (risingwave: feed started, engine on it, see openRisingWave); then
+ * starts the gateway, on the embedded engine the simulator, and prints the banner in demo set-ups.
  */
 export async function startServe(config: Config, io: CliIo, log: Logger): Promise<RunningServe> {
-  const engine = config.engine === 'embedded'
+  const metrics = createMetrics();
+  const embedded = config.engine === 'embedded'
     ? await EmbeddedEngine.create({ dataDir: config.dataDir, changeRetention: config.changeRetention, log })
     : undefined;
+  const risingwave = config.engine === 'risingwave'
+    ? await openRisingWave(config, { log, onPoison: (r) => metrics.feedPoison(r.reason) })
+    : undefined;
+  const engine = embedded ?? risingwave?.engine;
+  // The gateway leaves an engine it was handed open: close it (for risingwave: feed.stop(), then engine.close()).
+  const closeEngine = async () => {
+    await embedded?.close();
+    await risingwave?.close();
+  };
   let gateway;
   try {
-    gateway = await startGateway(config, { log, ...(engine !== undefined ? { engine } : {}) });
+    gateway = await startGateway(config, { log, metrics, ...(engine !== undefined ? { engine } : {}) });
   } catch (err) {
-    await engine?.close();
+    await closeEngine();
     throw err;
   }
   let simulator: Simulator | undefined;
@@ -45,13 +60,13 @@ export async function startServe(config: Config, io: CliIo, log: Logger): Promis
   const stop = async () => {
     await simulator?.stop();
     await running.stop();
-    await engine?.close(); // the gateway leaves an engine it was handed open
+    await closeEngine();
   };
   try {
-    if (config.simulator.enabled && engine === undefined) {
+    if (config.simulator.enabled && embedded === undefined) {
       log.warn({}, 'WAVEGATE_SIMULATE is on, but the simulator writes only into the embedded engine: not started');
-    } else if (config.simulator.enabled && engine !== undefined) {
-      simulator = createSimulator({ ...config.simulator, write: outboxWriter(engine), log });
+    } else if (config.simulator.enabled && embedded !== undefined) {
+      simulator = createSimulator({ ...config.simulator, write: outboxWriter(embedded), log });
       simulator.start();
     }
     if (wantsBanner(config)) io.stderr(await banner(config, gateway.url, simulator !== undefined));

@@ -17,6 +17,8 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'WAVEGATE_DATA_DIR', default: '(in memory)', description: 'Embedded engine: directory to persist the database in' },
   { name: 'WAVEGATE_CHANGE_RETENTION', default: '100000', description: 'Embedded engine: change-log rows kept for subscription resume' },
   { name: 'WAVEGATE_DATABASE_URL', default: '-', description: 'RisingWave engine: postgres:// URL of the RisingWave frontend' },
+  { name: 'WAVEGATE_KAFKA_BROKERS', default: '-', description: 'RisingWave engine: Kafka bootstrap servers the change feed reads the view topics from, `host:port[,host:port...]`; required there' },
+  { name: 'WAVEGATE_KAFKA_TOPIC_PREFIX', default: 'view.', description: 'RisingWave engine: a view\'s topic is this prefix + the view name (`wavegate migrate` sinks to `view.<view>`)' },
   { name: 'WAVEGATE_AUTH', default: 'on', description: '`off` disables auth (every caller is `ops`); local demos only' },
   { name: 'WAVEGATE_JWT_SECRET', default: '(generated on embedded)', description: 'HS256 secret, at least 32 bytes. Required for the risingwave engine unless WAVEGATE_JWKS_URL is set' },
   { name: 'WAVEGATE_JWKS_URL', default: '-', description: 'JWKS URL for asymmetric tokens (RS256/ES256); instead of the secret' },
@@ -71,6 +73,30 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   throw errors.badConfig(`${name}=${raw} is not valid: use one of ${allowed.join(', ')}`);
 }
 
+const BROKER_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
+
+/** `WAVEGATE_KAFKA_BROKERS`: comma-separated `host:port`, blanks ignored; [] when unset. */
+function brokers(env: Env): string[] {
+  const raw = env['WAVEGATE_KAFKA_BROKERS'] ?? '';
+  const list = raw.split(',').map((b) => b.trim()).filter((b) => b !== '');
+  for (const b of list) {
+    const port = Number(BROKER_RE.exec(b)?.[1] ?? 0);
+    if (port < 1 || port > 65535) {
+      throw errors.badConfig(`WAVEGATE_KAFKA_BROKERS=${raw} is not valid: use host:port[,host:port...] (${b} is not a host:port)`);
+    }
+  }
+  return list;
+}
+
+/** `WAVEGATE_KAFKA_TOPIC_PREFIX`: characters Kafka topic names allow, leaving room for the view name (topics are at most 249). */
+function topicPrefix(env: Env): string {
+  const v = env['WAVEGATE_KAFKA_TOPIC_PREFIX'] || 'view.';
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(v)) {
+    throw errors.badConfig(`WAVEGATE_KAFKA_TOPIC_PREFIX=${v} is not valid: use letters, digits, '.', '_' and '-' (at most 200)`);
+  }
+  return v;
+}
+
 /**
  * Reads configuration from `WAVEGATE_*` variables and checks it once, with messages that say
  * what to change. Throws a `BAD_CONFIG` GatewayError.
@@ -102,12 +128,17 @@ export function loadConfig(env: Env = process.env): Config {
   if (engine === 'risingwave' && databaseUrl === undefined) {
     throw errors.badConfig('WAVEGATE_ENGINE=risingwave needs WAVEGATE_DATABASE_URL (e.g. postgres://root@localhost:4566/dev)');
   }
+  const kafka = { brokers: brokers(env), topicPrefix: topicPrefix(env) };
+  if (engine === 'risingwave' && kafka.brokers.length === 0) {
+    throw errors.badConfig('WAVEGATE_ENGINE=risingwave needs WAVEGATE_KAFKA_BROKERS: the Kafka bootstrap servers the view sinks write to, as this gateway reaches them (e.g. localhost:9092)');
+  }
   const seedRaw = env['WAVEGATE_SIM_SEED'];
   const config: Config = {
     host: env['WAVEGATE_HOST'] || '127.0.0.1',
     port: int(env, 'WAVEGATE_PORT', 4000, 0, 65535),
     engine,
     changeRetention: int(env, 'WAVEGATE_CHANGE_RETENTION', 100_000, 100, 100_000_000),
+    kafka,
     auth: {
       enabled: authEnabled,
       secretGenerated: generated,

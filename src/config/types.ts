@@ -53,6 +53,21 @@ export interface SubscriptionsConfig {
   conflateLimit: number;
 }
 
+/** Kafka as the gateway's change feed reaches it (the risingwave engine's live changes). */
+export interface KafkaConfig {
+  /**
+   * Bootstrap brokers, `host:port` (`WAVEGATE_KAFKA_BROKERS`, comma-separated). Required on the
+   * risingwave engine; empty on the embedded engine unless set.
+   */
+  brokers: string[];
+  /**
+   * A view's topic is `topicPrefix + view name` (`WAVEGATE_KAFKA_TOPIC_PREFIX`). `wavegate migrate`
+   * sinks the views to `view.<view>`, so change it only when the topics are named otherwise.
+   * @default 'view.'
+   */
+  topicPrefix: string;
+}
+
 /** Full gateway configuration. */
 export interface Config {
   /** HTTP host to bind (`WAVEGATE_HOST`). @default '127.0.0.1' */
@@ -67,6 +82,11 @@ export interface Config {
   changeRetention: number;
   /** RisingWave connection string (`WAVEGATE_DATABASE_URL`), risingwave engine only. */
   databaseUrl?: string;
+  /**
+   * The Kafka change feed, risingwave engine only. loadConfig always sets it; optional so that
+   * configurations built in code for the embedded engine (tests, benches) need not.
+   */
+  kafka?: KafkaConfig;
   auth: AuthConfig;
   simulator: SimulatorConfig;
   limits: LimitsConfig;

@@ -59,6 +59,8 @@ export interface FeedStatus {
   readonly lagMs: number;
   /** Changes committed but not yet delivered. */
   readonly pending: number;
+  /** Why the feed is not ready, when it can say (e.g. `Kafka feed is crashed`); shown by /readyz. */
+  readonly detail?: string;
 }
 
 /** Something that runs SQL with positional parameters ($1..$n): a pg client, a PGlite transaction. */

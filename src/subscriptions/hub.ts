@@ -123,6 +123,11 @@ class Subscriber implements AsyncIterableIterator<Delivery> {
     this.phase = filter.after === undefined ? { name: 'live' } : { name: 'replaying', live: [] };
   }
 
+  /** Deliveries waiting for the consumer: queued plus conflated (at most queueLimit + conflateLimit). */
+  get buffered(): number {
+    return this.queue.length + (this.conflated?.size ?? 0);
+  }
+
   /** Queues a change that passed filter and policy. */
   accept(ev: ChangeEvent): void {
     const { feed, queueLimit, conflateLimit, log } = this.ctx;
@@ -278,6 +283,21 @@ export class SubscriptionHub {
   /** Active subscriptions (for the metrics gauge). */
   get size(): number {
     return this.subs.size;
+  }
+
+  /**
+   * Deliveries waiting for their consumers (queued or conflated), over all subscribers and for the
+   * most backed-up one: what slow clients hold in memory (for the metrics gauges). O(subscribers).
+   */
+  get buffered(): { readonly total: number; readonly max: number } {
+    let total = 0;
+    let max = 0;
+    for (const sub of this.subs) {
+      const n = sub.buffered;
+      total += n;
+      if (n > max) max = n;
+    }
+    return { total, max };
   }
 
   /** Ends every iterator (return()) and unsubscribes from the feed. */

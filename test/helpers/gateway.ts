@@ -66,6 +66,16 @@ export function testConfig(o: TestGatewayOverrides = {}): Config {
   };
 }
 
+/** POSTs a GraphQL request to `url`, with `Authorization: Bearer <token>` when given. */
+export async function gqlRequest<T = Record<string, unknown>>(url: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResponse<T>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, ...(variables !== undefined ? { variables } : {}) }),
+  });
+  return { status: res.status, body: (await res.json()) as GqlResponse<T>['body'] };
+}
+
 /** Starts a gateway over a fresh in-memory EmbeddedEngine. */
 export async function startTestGateway(overrides: TestGatewayOverrides = {}): Promise<TestGateway> {
   const config = testConfig(overrides);
@@ -87,14 +97,7 @@ export async function startTestGateway(overrides: TestGatewayOverrides = {}): Pr
     wsUrl: url.replace(/^http/, 'ws'),
     origin: new URL(url).origin,
     token: (sub, role, ttlSeconds = 300) => signToken(TEST_SECRET, { sub, role }, ttlSeconds),
-    async gql<T>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResponse<T>> {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
-        body: JSON.stringify({ query, ...(variables !== undefined ? { variables } : {}) }),
-      });
-      return { status: res.status, body: (await res.json()) as GqlResponse<T>['body'] };
-    },
+    gql: (query, variables, token) => gqlRequest(url, query, variables, token),
     async dispose() {
       try {
         await gateway.stop();

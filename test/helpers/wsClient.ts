@@ -30,6 +30,8 @@ export interface TestWsClient {
   /** Resolves when the server acknowledged connection_init; rejects if the socket closed first. */
   readonly connected: Promise<void>;
   subscribe<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): TestSubscription<T>;
+  /** The underlying `ws` socket once opened (e.g. to pause() reading and play a slow client). */
+  socket(): WebSocket | undefined;
   dispose(): Promise<void>;
 }
 
@@ -46,9 +48,17 @@ export function connectWs(url: string, connectionParams?: Record<string, unknown
     onRefused = rej;
   });
   connected.catch(() => undefined);
+  let socket: WebSocket | undefined;
+  /** graphql-ws constructs the socket itself: this subclass remembers it. */
+  class TrackedWebSocket extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      socket = this;
+    }
+  }
   const client = createClient({
     url,
-    webSocketImpl: WebSocket,
+    webSocketImpl: TrackedWebSocket,
     lazy: false,
     retryAttempts: 0,
     ...(connectionParams !== undefined ? { connectionParams } : {}),
@@ -110,6 +120,7 @@ export function connectWs(url: string, connectionParams?: Record<string, unknown
         },
       };
     },
+    socket: () => socket,
     async dispose() {
       leftovers.delete(handle);
       await client.dispose();

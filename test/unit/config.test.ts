@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       simulator: { enabled: true, ridesPerSecond: 2, riders: 200, drivers: 50, pace: 1 },
       limits: { maxDepth: 10, maxCost: 10_000, maxBodyBytes: 102_400, maxPageSize: 100 },
       subscriptions: { queueLimit: 1_000, conflateLimit: 10_000 },
+      kafka: { brokers: [], topicPrefix: 'view.' },
     });
     expect(c.auth.secret).toMatch(/^[0-9a-f]{64}$/);
     expect(c.dataDir).toBeUndefined();
@@ -42,6 +43,7 @@ describe('loadConfig', () => {
       WAVEGATE_SIMULATE: 'off', WAVEGATE_SIM_RATE: '0.5', WAVEGATE_SIM_RIDERS: '10', WAVEGATE_SIM_DRIVERS: '3',
       WAVEGATE_SIM_SEED: '99', WAVEGATE_MAX_DEPTH: '5', WAVEGATE_MAX_COST: '500', WAVEGATE_MAX_BODY_BYTES: '2048',
       WAVEGATE_SUB_QUEUE_LIMIT: '10', WAVEGATE_LOG_LEVEL: 'silent',
+      WAVEGATE_KAFKA_BROKERS: 'kafka-1:9092, 10.0.0.7:29092,,[::1]:9093', WAVEGATE_KAFKA_TOPIC_PREFIX: 'prod.view.',
     });
     expect(c).toMatchObject({
       port: 0, host: '0.0.0.0', dataDir: '/tmp/wg', changeRetention: 500, logLevel: 'silent',
@@ -49,6 +51,7 @@ describe('loadConfig', () => {
       simulator: { enabled: false, ridesPerSecond: 0.5, riders: 10, drivers: 3, seed: 99 },
       limits: { maxDepth: 5, maxCost: 500, maxBodyBytes: 2048 },
       subscriptions: { queueLimit: 10 },
+      kafka: { brokers: ['kafka-1:9092', '10.0.0.7:29092', '[::1]:9093'], topicPrefix: 'prod.view.' },
     });
   });
 
@@ -61,9 +64,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ WAVEGATE_AUTH: 'off' }).auth).toEqual({ enabled: false, secretGenerated: false });
   });
 
-  it('turns the simulator off by default on RisingWave', () => {
-    const c = loadConfig({ WAVEGATE_ENGINE: 'risingwave', WAVEGATE_DATABASE_URL: 'postgres://root@rw:4566/dev', WAVEGATE_JWT_SECRET: SECRET });
-    expect(c).toMatchObject({ engine: 'risingwave', databaseUrl: 'postgres://root@rw:4566/dev', simulator: { enabled: false } });
+  it('turns the simulator off by default on RisingWave, and reads the feed\'s brokers', () => {
+    const c = loadConfig({ WAVEGATE_ENGINE: 'risingwave', WAVEGATE_DATABASE_URL: 'postgres://root@rw:4566/dev', WAVEGATE_JWT_SECRET: SECRET, WAVEGATE_KAFKA_BROKERS: 'kafka:9092' });
+    expect(c).toMatchObject({
+      engine: 'risingwave', databaseUrl: 'postgres://root@rw:4566/dev', simulator: { enabled: false },
+      kafka: { brokers: ['kafka:9092'], topicPrefix: 'view.' },
+    });
   });
 
   it.each([
@@ -85,6 +91,12 @@ describe('loadConfig', () => {
     ['WAVEGATE_SUB_QUEUE_LIMIT', '0'],
     ['WAVEGATE_LOG_LEVEL', 'verbose'],
     ['WAVEGATE_JWKS_URL', 'ftp://idp.example/jwks'],
+    ['WAVEGATE_KAFKA_BROKERS', 'kafka'],
+    ['WAVEGATE_KAFKA_BROKERS', 'kafka:9092,kafka:0'],
+    ['WAVEGATE_KAFKA_BROKERS', 'kafka:99999'],
+    ['WAVEGATE_KAFKA_BROKERS', 'PLAINTEXT://kafka:9092'],
+    ['WAVEGATE_KAFKA_TOPIC_PREFIX', 'view/'],
+    ['WAVEGATE_KAFKA_TOPIC_PREFIX', 'view prefix'],
   ])('refuses %s=%s with a BAD_CONFIG message naming the variable and the bad value', (name, value) => {
     const message = badConfig({ [name]: value });
     expect(message).toContain(`${name}=${value}`);
@@ -103,11 +115,19 @@ describe('loadConfig', () => {
   });
 
   it('refuses RisingWave without a database URL', () => {
-    expect(badConfig({ WAVEGATE_ENGINE: 'risingwave', WAVEGATE_JWT_SECRET: SECRET })).toContain('WAVEGATE_DATABASE_URL');
+    expect(badConfig({ WAVEGATE_ENGINE: 'risingwave', WAVEGATE_JWT_SECRET: SECRET, WAVEGATE_KAFKA_BROKERS: 'kafka:9092' })).toContain('WAVEGATE_DATABASE_URL');
+  });
+
+  it('refuses RisingWave without Kafka brokers for the change feed (blank entries do not count)', () => {
+    const rw = { WAVEGATE_ENGINE: 'risingwave', WAVEGATE_DATABASE_URL: 'postgres://rw/dev', WAVEGATE_JWT_SECRET: SECRET };
+    expect(badConfig(rw)).toMatch(/WAVEGATE_ENGINE=risingwave needs WAVEGATE_KAFKA_BROKERS/);
+    expect(badConfig({ ...rw, WAVEGATE_KAFKA_BROKERS: ' , ' })).toMatch(/needs WAVEGATE_KAFKA_BROKERS/);
+    // The embedded engine has no Kafka feed: brokers are optional there.
+    expect(loadConfig({ WAVEGATE_KAFKA_BROKERS: '' }).kafka).toEqual({ brokers: [], topicPrefix: 'view.' });
   });
 
   it('refuses RisingWave without a key unless auth is off', () => {
-    const url = { WAVEGATE_ENGINE: 'risingwave', WAVEGATE_DATABASE_URL: 'postgres://rw/dev' };
+    const url = { WAVEGATE_ENGINE: 'risingwave', WAVEGATE_DATABASE_URL: 'postgres://rw/dev', WAVEGATE_KAFKA_BROKERS: 'kafka:9092' };
     expect(badConfig(url)).toMatch(/WAVEGATE_JWT_SECRET.*WAVEGATE_JWKS_URL.*WAVEGATE_AUTH=off/);
     expect(loadConfig({ ...url, WAVEGATE_AUTH: 'off' }).auth.enabled).toBe(false);
   });

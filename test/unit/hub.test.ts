@@ -239,11 +239,15 @@ describe('SubscriptionHub slow consumers', () => {
   const statusOf = (d: Delivery | undefined) => (d?.kind === 'change' ? d.event.row?.['status'] : undefined);
 
   it('conflates past queueLimit to the latest change per key, in feed order, then returns to normal', async () => {
-    const { feed, open } = setup({ queueLimit: 3, conflateLimit: 10 });
+    const { feed, hub, open } = setup({ queueLimit: 3, conflateLimit: 10 });
     const r = await open();
+    await open(); // a second subscriber, reading nothing either
     feed.emit([update('a', 1), update('b', 2), update('a', 3)]); // queued as they are: 1..3
     feed.emit([update('a', 4), update('b', 5), update('c', 6), update('a', 7), update('b', 8), update('a', 9)]);
+    // Each holds its queue (3) plus the latest change of each of the 3 keys: bounded, not 9.
+    expect(hub.buffered).toEqual({ total: 12, max: 6 });
     const ds = await r.available();
+    expect(hub.buffered).toEqual({ total: 6, max: 6 });
     expect(show(ds)).toEqual(['update:a@1', 'update:b@2', 'update:a@3', 'update:c@6', 'update:b@8', 'update:a@9']);
     expect(ds.map(statusOf)).toEqual(['s1', 's2', 's3', 's6', 's8', 's9']);
     expect(ds.map((d) => d.cursor)).toEqual(['1', '2', '3', '6', '8', '9']);

@@ -4,7 +4,7 @@ import { errors } from '../../errors';
 import { normalizeRow } from '../../views/normalize';
 import { VIEWS } from '../../views/registry';
 import type { GraphQLContext } from '../context';
-import { decodePageCursor, encodePageCursor } from '../cursors';
+import { decodePageCursor, encodeFeedCursor, encodePageCursor } from '../cursors';
 import { tripByIdSql, tripExistsSql, tripsPageSql } from '../sql';
 import { TripConnection } from '../schema/connection.type';
 import { Driver, RiderStats, driverFromRow, riderStatsFromRow } from '../schema/stats.types';
@@ -50,6 +50,8 @@ export class TripResolver {
       ...(to !== undefined ? { to } : {}),
       ...(after !== undefined ? { after } : {}),
     }, first + 1);
+    // Before the read: every change the feed delivered up to here is in the rows; every later one is after this cursor.
+    const feedCursor = encodeFeedCursor(ctx.engine.feed.id, ctx.engine.feed.head());
     const rows = await ctx.engine.query<Record<string, unknown>>(sql.text, sql.params);
     const page = rows.slice(0, first);
     const edges = page.map((raw) => {
@@ -65,6 +67,7 @@ export class TripResolver {
         startCursor: edges[0]?.cursor ?? null,
         endCursor: edges.at(-1)?.cursor ?? null,
       },
+      feedCursor,
     };
   }
 

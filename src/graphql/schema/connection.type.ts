@@ -35,4 +35,11 @@ export class TripConnection {
 
   @Field((_type) => PageInfo)
   pageInfo!: PageInfo;
+
+  @Field((_type) => String, {
+    description: 'Subscription cursor taken just before this page was read. Pass it as `after` to `tripUpdated` to get every change '
+      + 'since: the page, then live changes, with no gap. Changes the page already reflects may come again: apply each change as an '
+      + 'upsert (or delete) by tripId, the last one per trip wins (docs/SUBSCRIPTIONS.md, snapshot then live).',
+  })
+  feedCursor!: string;
 }

@@ -42,6 +42,9 @@ export class TripUpdatedArgs {
   @Field((_type) => ID, { nullable: true, description: "One driver's trips (drivers: only their own; the default for them)." })
   driverId?: string;
 
-  @Field((_type) => String, { nullable: true, description: 'Resume after this cursor (from a previous change): missed changes first, then live ones.' })
+  @Field((_type) => String, {
+    nullable: true,
+    description: 'Resume after this cursor (from a previous change, or the `feedCursor` of a `trips` page): missed changes first, then live ones.',
+  })
   after?: string;
 }

@@ -540,8 +540,11 @@ export class KafkaFeed implements ChangeFeed {
   status(): FeedStatus {
     let pending = 0;
     for (const ps of this.partitions.values()) for (const s of ps.values()) pending += Math.max(0, s.high - s.next);
-    const ready = this.st.phase === 'running' && Date.now() - this.lastContactAt < this.o.staleAfterMs;
-    return { ready, lagMs: this.lagMs, pending };
+    const silentMs = Date.now() - this.lastContactAt;
+    const ready = this.st.phase === 'running' && silentMs < this.o.staleAfterMs;
+    if (ready) return { ready, lagMs: this.lagMs, pending };
+    const detail = this.st.phase === 'running' ? `no contact with Kafka for ${silentMs} ms` : `Kafka feed is ${this.st.phase}`;
+    return { ready, lagMs: this.lagMs, pending, detail };
   }
 
   /** Leaves and deletes the consumer group, disconnects. Idempotent; bounded by stopTimeoutMs. */

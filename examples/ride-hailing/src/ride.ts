@@ -1,0 +1,196 @@
+/**
+ * Ride service: the riders' HTTP API. Every state change writes the `rides` row and its event to
+ * this service's outbox in one transaction (src/outbox/mysql.ts). It also consumes DriverAssigned
+ * (the ride gets its driver) and RideCancelled by `system` (the Driver service found no driver).
+ *
+ *   POST /rides                {rider_id, pickup:{lat,lng}, dropoff:{lat,lng}, ride_id?} → 201 RideRequested
+ *   POST /rides/:id/start      (status assigned)                                         → RideStarted
+ *   POST /rides/:id/complete   {distance_km:"5.30"} (status started)                      → RideCompleted
+ *   POST /rides/:id/cancel     {cancelled_by:"rider"|"driver", reason} (requested|assigned) → RideCancelled
+ *   GET  /rides/:id
+ * Errors: 400 (body fails the event contract), 404, 409 (wrong status or id taken), 500 (logged).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { GatewayErrorCode, isGatewayError } from '../../../src/errors';
+import { validateEvent, type OutboxEvent } from '../../../src/outbox/events';
+import { writeEvent } from '../../../src/outbox/mysql';
+import { consumerService, migrateCommon, runStatements, serviceConsumer, type Service, type ServiceOptions } from './service';
+
+/** The Ride service's own tables. */
+export const RIDE_TABLES = [
+  `CREATE TABLE IF NOT EXISTS rides (
+    id          VARCHAR(64)  NOT NULL PRIMARY KEY,
+    rider_id    VARCHAR(64)  NOT NULL,
+    status      VARCHAR(16)  NOT NULL,
+    driver_id   VARCHAR(64)  NULL,
+    pickup_lat  DOUBLE NOT NULL, pickup_lng  DOUBLE NOT NULL,
+    dropoff_lat DOUBLE NOT NULL, dropoff_lng DOUBLE NOT NULL,
+    updated_at  TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)
+  ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin`,
+];
+
+/** Ride statuses. */
+export type RideStatus = 'requested' | 'assigned' | 'started' | 'completed' | 'cancelled';
+
+/** Creates the outbox, processed_events and `rides`. */
+export async function migrateRide(o: Pick<ServiceOptions, 'db'>): Promise<void> {
+  await migrateCommon(o.db);
+  await runStatements(o.db, RIDE_TABLES);
+}
+
+/** The Ride service: an express app plus its consumer. */
+export interface RideService extends Service {
+  readonly app: express.Express;
+  /** Starts the consumer and listens on `port` (0 = any); resolves to the server. */
+  listen(port: number, host?: string): Promise<Server>;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** Builds the Ride service (nothing runs before start() / listen()). */
+export function createRideService(o: ServiceOptions): RideService {
+  const log = o.log.child('ride');
+  const consumer = serviceConsumer('ride', o)
+    .onEvent('DriverAssigned', async ({ event, tx }) => {
+      // Only a ride still waiting takes the driver; one cancelled meanwhile keeps its status (the
+      // Driver service frees the driver when it sees the RideCancelled).
+      await tx.execute("UPDATE rides SET status = 'assigned', driver_id = ? WHERE id = ? AND status = 'requested'",
+        [event.payload.driver_id, event.aggregateId]);
+    })
+    .onEvent('RideCancelled', async ({ event, tx }) => {
+      // This service's own cancellations come back here too: they already set the status.
+      if (event.payload.cancelled_by !== 'system') return;
+      await tx.execute("UPDATE rides SET status = 'cancelled' WHERE id = ? AND status IN ('requested', 'assigned')", [event.aggregateId]);
+    });
+
+  /** Runs `fn` in a transaction on the service pool. */
+  const transaction = async <T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> => {
+    const conn = await o.db.getConnection();
+    try {
+      await conn.beginTransaction();
+      const out = await fn(conn);
+      await conn.commit();
+      return out;
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+  };
+
+  /** Locks the ride, checks its status, updates it and writes the event: one transaction. */
+  const transition = (id: string, from: readonly RideStatus[], to: RideStatus, event: (ride: RowDataPacket) => OutboxEvent) =>
+    transaction(async (conn) => {
+      const [rows] = await conn.execute<RowDataPacket[]>('SELECT * FROM rides WHERE id = ? FOR UPDATE', [id]);
+      const ride = rows[0];
+      if (ride === undefined) throw new HttpError(404, `no ride ${id}`);
+      if (!from.includes(ride['status'] as RideStatus)) throw new HttpError(409, `ride ${id} is ${String(ride['status'])}, not ${from.join(' or ')}`);
+      const e = event(ride);
+      validateEvent(e);
+      await conn.execute('UPDATE rides SET status = ? WHERE id = ?', [to, id]);
+      const written = await writeEvent(conn, e);
+      return { ride_id: id, status: to, event_id: written.id };
+    });
+
+  const trace = (req: Request) => {
+    const t = req.header('traceparent');
+    return t === undefined ? {} : { traceContext: t };
+  };
+  const body = (req: Request): Record<string, unknown> => (typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {});
+
+  const app = express();
+  app.use(express.json({ limit: '16kb' }));
+
+  app.post('/rides', async (req, res) => {
+    const b = body(req);
+    const id = typeof b['ride_id'] === 'string' ? b['ride_id'] : `ride-${randomUUID()}`;
+    const e: OutboxEvent<'RideRequested'> = { type: 'RideRequested', aggregateId: id, payload: { rider_id: b['rider_id'], pickup: b['pickup'], dropoff: b['dropoff'] } as never, ...trace(req) };
+    validateEvent(e);
+    const result = await transaction(async (conn) => {
+      try {
+        await conn.execute('INSERT INTO rides (id, rider_id, status, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          [id, e.payload.rider_id, 'requested', e.payload.pickup.lat, e.payload.pickup.lng, e.payload.dropoff.lat, e.payload.dropoff.lng]);
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 'ER_DUP_ENTRY') throw new HttpError(409, `ride ${id} exists`);
+        throw err;
+      }
+      const written = await writeEvent(conn, e);
+      return { ride_id: id, status: 'requested', event_id: written.id };
+    });
+    res.status(201).json(result);
+  });
+
+  app.post('/rides/:id/start', async (req, res) => {
+    res.json(await transition(req.params['id'] as string, ['assigned'], 'started', (ride) =>
+      ({ type: 'RideStarted', aggregateId: ride['id'] as string, payload: { driver_id: ride['driver_id'] as string }, ...trace(req) })));
+  });
+
+  app.post('/rides/:id/complete', async (req, res) => {
+    const b = body(req);
+    res.json(await transition(req.params['id'] as string, ['started'], 'completed', (ride) =>
+      ({ type: 'RideCompleted', aggregateId: ride['id'] as string, payload: { driver_id: ride['driver_id'] as string, distance_km: b['distance_km'] as string }, ...trace(req) })));
+  });
+
+  app.post('/rides/:id/cancel', async (req, res) => {
+    const b = body(req);
+    const by = b['cancelled_by'];
+    if (by !== 'rider' && by !== 'driver') throw new HttpError(400, 'cancelled_by must be rider or driver');
+    res.json(await transition(req.params['id'] as string, ['requested', 'assigned'], 'cancelled', (ride) =>
+      ({ type: 'RideCancelled', aggregateId: ride['id'] as string, payload: { cancelled_by: by, reason: b['reason'] as string }, ...trace(req) })));
+  });
+
+  app.get('/rides/:id', async (req, res) => {
+    const [rows] = await o.db.execute<RowDataPacket[]>('SELECT id, rider_id, status, driver_id FROM rides WHERE id = ?', [req.params['id']]);
+    if (rows[0] === undefined) throw new HttpError(404, `no ride ${req.params['id']}`);
+    res.json(rows[0]);
+  });
+
+  // express 5 passes rejected promises of async handlers here.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof HttpError) {
+      res.status(err.status).json({ error: err.message });
+    } else if (isGatewayError(err, GatewayErrorCode.BAD_OUTBOX_PAYLOAD)) {
+      res.status(400).json({ error: err.message, path: err.details?.['path'] });
+    } else if (typeof err === 'object' && err !== null && (err as { type?: unknown }).type === 'entity.parse.failed') {
+      res.status(400).json({ error: 'body is not JSON' });
+    } else {
+      const id = randomUUID();
+      log.error({ err, errorId: id }, 'request failed');
+      res.status(500).json({ error: `internal error ${id}` });
+    }
+  });
+
+  let server: Server | undefined;
+  const service = consumerService('ride', consumer);
+  return {
+    ...service,
+    app,
+    async listen(port, host = '127.0.0.1') {
+      await consumer.start();
+      const s = app.listen(port, host);
+      server = s;
+      await new Promise<void>((resolve, reject) => {
+        s.once('listening', resolve);
+        s.once('error', reject);
+      });
+      return s;
+    },
+    async stop() {
+      if (server !== undefined) {
+        const s = server;
+        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+        s.closeAllConnections();
+        await closed;
+      }
+      await consumer.stop();
+    },
+  };
+}

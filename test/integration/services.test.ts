@@ -1,0 +1,192 @@
+/**
+ * The ride-hailing example services (examples/ride-hailing) closing the loop on the real Kafka
+ * broker and MariaDB, each service with its own database. RisingWave cannot run here, so the
+ * tests play its role: they produce records in the exact bytes of its append-only event sinks, and
+ * the OutboxRouter (examples/ride-hailing/src/router.ts) STANDS IN FOR RISINGWAVE CDC + SINKS by
+ * forwarding every service's outbox rows to `events.<Type>` in that format.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { encodeSinkRecord } from '../../src/consumer';
+import { EVENT_TYPES } from '../../src/outbox/events';
+import { silentLogger } from '../../src/log';
+import { addDrivers, createDriverService, migrateDriver } from '../../examples/ride-hailing/src/driver';
+import { createNotificationService, migrateNotification } from '../../examples/ride-hailing/src/notification';
+import { createPaymentService, fareFor, migratePayment } from '../../examples/ride-hailing/src/payment';
+import { createRideService, migrateRide, type RideService } from '../../examples/ride-hailing/src/ride';
+import { OutboxRouter } from '../../examples/ride-hailing/src/router';
+import type { Service, ServiceName, ServiceOptions } from '../../examples/ride-hailing/src/service';
+import { createServiceDatabase, KAFKA_BROKERS, rideRequested, TEST_CONSUMER_SETTINGS, TestKafka, waitFor, type ServiceDatabase } from '../../examples/ride-hailing/test/support';
+
+let kafka: TestKafka;
+let dbs: Record<ServiceName, ServiceDatabase>;
+const leftovers: Array<() => Promise<void>> = [];
+
+const BERLIN = { lat: 52.52, lng: 13.405 };
+const NEAR = { id: 'driver-near', lat: 52.521, lng: 13.406 };
+const FAR = { id: 'driver-far', lat: 52.6, lng: 13.5 };
+
+beforeEach(async () => {
+  kafka = await TestKafka.connect();
+  await kafka.createEventTopics(EVENT_TYPES, 3);
+  dbs = {
+    ride: await createServiceDatabase(),
+    driver: await createServiceDatabase(),
+    payment: await createServiceDatabase(),
+    notification: await createServiceDatabase(),
+  };
+  await migrateRide(dbs.ride);
+  await migrateDriver(dbs.driver);
+  await migratePayment(dbs.payment);
+  await migrateNotification(dbs.notification);
+}, 60_000);
+
+afterEach(async () => {
+  for (const dispose of leftovers.splice(0).reverse()) await dispose();
+  for (const d of Object.values(dbs ?? {})) await d.drop();
+  await kafka?.cleanup();
+}, 60_000);
+
+/** Options for a service on this test's database, topics, group and dead-letter topic. */
+function options(name: ServiceName): ServiceOptions {
+  return {
+    db: dbs[name].db, brokers: KAFKA_BROKERS, log: silentLogger,
+    consumer: { ...TEST_CONSUMER_SETTINGS, topicPrefix: kafka.topicPrefix, groupId: kafka.group(name), deadLetterTopic: kafka.dlqTopic(name) },
+  };
+}
+
+async function started(service: Service): Promise<Service> {
+  leftovers.push(() => service.stop());
+  await service.start();
+  return service;
+}
+
+/** The router standing in for RisingWave CDC + sinks, polling every service's outbox. */
+async function startRouter(): Promise<OutboxRouter> {
+  const router = new OutboxRouter({ brokers: KAFKA_BROKERS, sources: (Object.keys(dbs) as ServiceName[]).map((name) => ({ name, db: dbs[name].db })), log: silentLogger, topicPrefix: kafka.topicPrefix });
+  await router.connect();
+  router.start(50);
+  leftovers.push(() => router.stop());
+  return router;
+}
+
+async function startRide(): Promise<{ ride: RideService; url: string }> {
+  const ride = createRideService(options('ride'));
+  leftovers.push(() => ride.stop());
+  const server: Server = await ride.listen(0);
+  return { ride, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function post(url: string, body: unknown = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+const outbox = (name: ServiceName, type: string) => dbs[name].count('outbox WHERE event_type = ?', [type]);
+const rideStatus = async (id: string) => (await dbs.ride.rows('SELECT status FROM rides WHERE id = ?', [id]))[0]?.['status'];
+const driverStatus = async (id: string) => (await dbs.driver.rows('SELECT status, ride_id, lat FROM drivers WHERE id = ?', [id]))[0];
+
+describe('ride-hailing services (tests play RisingWave: sink-format records, and the outbox router stands in for CDC + sinks)', () => {
+  it('turns one RideRequested in RisingWave\'s sink format into exactly one DriverAssigned and one FareCalculated, in the right outboxes', async () => {
+    await addDrivers(dbs.driver, [NEAR, FAR]);
+    const driver = await started(createDriverService(options('driver')));
+    const payment = await started(createPaymentService(options('payment')));
+    const row = rideRequested('ride-1', 'rider-1', BERLIN, { lat: 52.5, lng: 13.3 });
+    await kafka.produceRows([row]);
+
+    await waitFor(() => driver.consumer.stats().handled === 1 && payment.consumer.stats().handled === 1, 15_000);
+    expect(await outbox('driver', 'DriverAssigned')).toBe(1);
+    expect(await dbs.driver.count('outbox')).toBe(1);
+    expect(await outbox('payment', 'FareCalculated')).toBe(1);
+    expect(await dbs.payment.count('outbox')).toBe(1);
+    const [assigned] = await dbs.driver.rows("SELECT aggregate_id, payload FROM outbox WHERE event_type = 'DriverAssigned'");
+    expect(assigned!['aggregate_id']).toBe('ride-1');
+    expect(JSON.parse(assigned!['payload'] as string)).toEqual({ driver_id: NEAR.id, eta_seconds: expect.any(Number) });
+    expect(await driverStatus(NEAR.id)).toMatchObject({ status: 'busy', ride_id: 'ride-1' });
+    expect(await driverStatus(FAR.id)).toMatchObject({ status: 'available' });
+    const [fare] = await dbs.payment.rows("SELECT payload FROM outbox WHERE event_type = 'FareCalculated'");
+    const p = JSON.parse(fare!['payload'] as string) as { amount: string; distance_km: string; currency: string };
+    expect(p).toEqual({ amount: fareFor(p.distance_km), currency: 'EUR', distance_km: expect.stringMatching(/^\d+\.\d{2}$/) });
+  });
+
+  it('still leads to one DriverAssigned and one FareCalculated when the RideRequested is delivered three times', async () => {
+    await addDrivers(dbs.driver, [NEAR, FAR]);
+    const driver = await started(createDriverService(options('driver')));
+    const payment = await started(createPaymentService(options('payment')));
+    const record = encodeSinkRecord(rideRequested('ride-3x'));
+    await kafka.produce('RideRequested', [record, record, record]);
+
+    const seen = (s: Service) => s.consumer.stats().handled + s.consumer.stats().duplicates;
+    await waitFor(() => seen(driver) === 3 && seen(payment) === 3, 15_000);
+    expect(driver.consumer.stats()).toMatchObject({ handled: 1, duplicates: 2 });
+    expect(payment.consumer.stats()).toMatchObject({ handled: 1, duplicates: 2 });
+    expect(await outbox('driver', 'DriverAssigned')).toBe(1);
+    expect(await outbox('payment', 'FareCalculated')).toBe(1);
+    expect(await dbs.driver.count("drivers WHERE status = 'busy'")).toBe(1);
+  });
+
+  it('closes the loop for a whole ride over HTTP: request, assign, start, complete, fare, payment, notifications', async () => {
+    await addDrivers(dbs.driver, [NEAR, FAR]);
+    await started(createDriverService(options('driver')));
+    await started(createPaymentService(options('payment')));
+    const notification = await started(createNotificationService(options('notification')));
+    const { url } = await startRide();
+    await startRouter();
+
+    const created = await post(`${url}/rides`, { rider_id: 'rider-42', pickup: BERLIN, dropoff: { lat: 52.51, lng: 13.38 } });
+    expect(created.status).toBe(201);
+    const id = created.body['ride_id'] as string;
+    await waitFor(async () => (await rideStatus(id)) === 'assigned', 20_000); // via DriverAssigned from the Driver service
+    expect((await (await fetch(`${url}/rides/${id}`)).json())).toMatchObject({ status: 'assigned', driver_id: NEAR.id });
+    expect((await post(`${url}/rides/${id}/start`)).status).toBe(200);
+    expect((await post(`${url}/rides/${id}/complete`, { distance_km: '2.40' })).status).toBe(200);
+
+    await waitFor(async () => (await outbox('payment', 'PaymentCaptured')) === 1 && (await driverStatus(NEAR.id))?.['status'] === 'available', 20_000);
+    const [payment] = await dbs.payment.rows('SELECT ride_id, amount, currency FROM payments');
+    expect(payment).toMatchObject({ ride_id: id, amount: fareFor('2.40'), currency: 'EUR' });
+    expect(await outbox('payment', 'FareCalculated')).toBe(2); // estimate, then final
+    expect(await driverStatus(NEAR.id)).toMatchObject({ status: 'available', ride_id: null, lat: 52.51 }); // freed at the drop-off
+    expect(await dbs.ride.count('outbox')).toBe(3); // RideRequested, RideStarted, RideCompleted
+    expect(await dbs.driver.count('outbox')).toBe(1);
+
+    await waitFor(async () => (await dbs.notification.count('notifications')) === 7, 20_000);
+    const told = await dbs.notification.rows('SELECT kind, rider_id, message FROM notifications WHERE ride_id = ? ORDER BY kind', [id]);
+    expect(told.map((n) => n['kind'])).toEqual(['DriverAssigned', 'FareCalculated', 'FareCalculated', 'PaymentCaptured', 'RideCompleted', 'RideRequested', 'RideStarted']);
+    expect(told.every((n) => n['rider_id'] === 'rider-42')).toBe(true);
+    expect(told.find((n) => n['kind'] === 'PaymentCaptured')!['message']).toContain(`${fareFor('2.40')} EUR`);
+    expect(notification.consumer.stats().deadLettered).toBe(0);
+  });
+
+  it('cancels the ride (by system) when no driver is free, and frees the driver when a rider cancels', async () => {
+    await addDrivers(dbs.driver, [NEAR]);
+    await started(createDriverService(options('driver')));
+    const { url } = await startRide();
+    await startRouter();
+
+    const first = (await post(`${url}/rides`, { rider_id: 'rider-1', pickup: BERLIN, dropoff: BERLIN, ride_id: 'ride-first' })).body['ride_id'] as string;
+    await waitFor(async () => (await rideStatus(first)) === 'assigned', 20_000);
+    const second = (await post(`${url}/rides`, { rider_id: 'rider-2', pickup: BERLIN, dropoff: BERLIN, ride_id: 'ride-second' })).body['ride_id'] as string;
+    await waitFor(async () => (await rideStatus(second)) === 'cancelled', 20_000); // RideCancelled by system, from the Driver service
+    const [cancel] = await dbs.driver.rows("SELECT payload FROM outbox WHERE event_type = 'RideCancelled'");
+    expect(JSON.parse(cancel!['payload'] as string)).toEqual({ cancelled_by: 'system', reason: 'no driver available' });
+
+    expect((await post(`${url}/rides/${first}/cancel`, { cancelled_by: 'rider', reason: 'changed my mind' })).status).toBe(200);
+    await waitFor(async () => (await driverStatus(NEAR.id))?.['status'] === 'available', 20_000);
+    expect(await dbs.driver.rows('SELECT ride_id, status FROM assignments ORDER BY ride_id')).toEqual([
+      { ride_id: 'ride-first', status: 'released' }, { ride_id: 'ride-second', status: 'unassigned' },
+    ]);
+  });
+
+  it('answers HTTP errors without writing anything: 400 on a contract violation, 404, 409', async () => {
+    const { url } = await startRide();
+    const bad = await post(`${url}/rides`, { rider_id: 'rider-1', pickup: { lat: 91, lng: 0 }, dropoff: BERLIN });
+    expect(bad).toMatchObject({ status: 400, body: { path: 'payload.pickup' } });
+    expect((await post(`${url}/rides/nope/start`)).status).toBe(404);
+    const id = (await post(`${url}/rides`, { rider_id: 'rider-1', pickup: BERLIN, dropoff: BERLIN })).body['ride_id'] as string;
+    expect((await post(`${url}/rides/${id}/complete`, { distance_km: '1.00' })).status).toBe(409);
+    expect((await post(`${url}/rides`, { rider_id: 'rider-1', pickup: BERLIN, dropoff: BERLIN, ride_id: id })).status).toBe(409);
+    expect((await post(`${url}/rides/${id}/cancel`, { cancelled_by: 'nobody', reason: 'x' })).status).toBe(400);
+    expect(await dbs.ride.count('rides')).toBe(1);
+    expect(await dbs.ride.count('outbox')).toBe(1);
+  });
+});
