@@ -9,6 +9,7 @@ import { isGatewayError, GatewayErrorCode } from '../errors';
 import { printSchemaSdl } from '../graphql/server';
 import { parseOptions, UsageError } from './args';
 import { processIo, type CliIo } from './io';
+import { runDoctor } from '../doctor';
 import { runMigrate } from './migrate';
 import { serveCommand, SERVE_USAGE } from './serve';
 import { runSimulate, SIMULATE_USAGE } from './simulate';
@@ -33,7 +34,9 @@ ${indent(TOKEN_USAGE)}
     Prints the GraphQL schema (SDL) the gateway serves; schema/schema.graphql is its committed copy.
 
   wavegate migrate plan|apply|status
-    RisingWave DDL migrations; \`wavegate migrate --help\` explains them.
+    RisingWave DDL migrations; \`wavegate migrate --help\` explains them (docs/RISINGWAVE.md).
+  wavegate doctor
+    Checks the source database for what RisingWave's CDC needs (binlog/WAL settings, grants).
 
   wavegate help
     This text. \`wavegate <command> --help\` prints one command's part.
@@ -71,6 +74,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
         return await printSchema(args, io);
       case 'migrate':
         return await runMigrate(args, io);
+      case 'doctor':
+        return await runDoctor(args, io);
       case 'help':
       case '--help':
       case '-h':

@@ -29,6 +29,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'WAVEGATE_SIM_RIDERS', default: '200', description: 'Simulator: number of riders' },
   { name: 'WAVEGATE_SIM_DRIVERS', default: '50', description: 'Simulator: number of drivers' },
   { name: 'WAVEGATE_SIM_SEED', default: '(random)', description: 'Simulator: PRNG seed for a reproducible run' },
+  { name: 'WAVEGATE_SIM_OUTBOX_URL', default: '-', description: '`wavegate simulate`: write rides into this MySQL outbox (mysql://user:pass@host:port/db) instead of the embedded engine' },
   { name: 'WAVEGATE_MAX_DEPTH', default: '10', description: 'Maximum query depth' },
   { name: 'WAVEGATE_MAX_COST', default: '10000', description: 'Maximum estimated query cost' },
   { name: 'WAVEGATE_MAX_BODY_BYTES', default: '102400', description: 'Maximum HTTP request body in bytes' },
