@@ -13,6 +13,8 @@ export interface EmbeddedViewDdl {
   readonly baseName: string;
   readonly createBase: string;
   readonly createView: string;
+  /** Secondary indexes on the IMMV for the GraphQL query patterns (pg_ivm only indexes the group key). */
+  readonly createIndexes: readonly string[];
   /** Trigger function + trigger; needs the IMMV's visible columns (known only after creation). */
   trigger(baseColumns: readonly string[]): string;
 }
@@ -32,6 +34,19 @@ function jsonOf(view: ViewDef, src: string, cols: readonly string[]): string {
   return `jsonb_build_object(${parts.join(', ')})`;
 }
 
+/**
+ * Index columns per view, in the order of the `trips` query (src/graphql/sql.ts): newest first with
+ * trip_id as tie-break, alone (ops) or after the rider/driver filter. The RisingWave path creates
+ * its own indexes for the same patterns (src/engine/risingwave/ddl.ts VIEW_INDEXES).
+ */
+const INDEXES: Partial<Record<ViewDef['name'], readonly string[]>> = {
+  trip_history: [
+    'requested_at DESC NULLS LAST, trip_id DESC',
+    'rider_id, requested_at DESC NULLS LAST, trip_id DESC',
+    'driver_id, requested_at DESC NULLS LAST, trip_id DESC',
+  ],
+};
+
 /** Builds the DDL for `view` from its schema SQL. */
 export function embeddedViewDdl(view: ViewDef, sql: ViewSql): EmbeddedViewDdl {
   const name = ident(view.name);
@@ -46,6 +61,7 @@ export function embeddedViewDdl(view: ViewDef, sql: ViewSql): EmbeddedViewDdl {
     baseName,
     createBase: `SELECT pgivm.create_immv('${baseName}', $wg$${sql.base}$wg$)`,
     createView: `CREATE VIEW public.${name} AS ${projection}`,
+    createIndexes: (INDEXES[view.name] ?? []).map((cols, i) => `CREATE INDEX ${baseName}_q${i} ON public.${baseName} (${cols})`),
     trigger: (baseColumns) => {
       const changed = baseColumns.map((c) => `NEW.${ident(c)} IS DISTINCT FROM OLD.${ident(c)}`).join(' OR ');
       // pg_ivm maintains IMMVs with a restricted search_path: every name here is schema-qualified.

@@ -35,7 +35,7 @@ function schemaHash(): string {
   // The generated DDL too: a change to the triggers or the registry's key/indexed columns rebuilds.
   for (const v of VIEW_LIST) {
     const ddl = embeddedViewDdl(v, loadViewSql(v.name));
-    h.update(ddl.createBase + ddl.createView + ddl.trigger(['x']));
+    h.update(ddl.createBase + ddl.createView + ddl.createIndexes.join(';') + ddl.trigger(['x']));
   }
   return h.digest('hex').slice(0, 16);
 }
@@ -106,6 +106,7 @@ export class EmbeddedEngine implements Engine {
         const ddl = embeddedViewDdl(v, loadViewSql(v.name));
         await tx.query(ddl.createBase);
         await tx.exec(ddl.createView);
+        for (const index of ddl.createIndexes) await tx.exec(index);
         const { rows: cols } = await tx.query<{ attname: string }>(
           `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0
              AND NOT attisdropped AND attname NOT LIKE '\\_\\_ivm%' ORDER BY attnum`, [`public.${ddl.baseName}`]);

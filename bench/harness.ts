@@ -1,0 +1,228 @@
+/**
+ * What the gateway benches share (bench/util.ts has the machine/commit record and percentiles):
+ * flags, a gateway configuration with a fixed secret, a cross-process clock, latency summaries,
+ * a hard deadline, feed/event-loop/machine-load probes. Child processes: bench/ipc.ts.
+ *
+ * Benchmarks are not tests: each prints one JSON line, is bounded in count and time, stays on
+ * loopback and stops by itself (docs/benchmarks.md).
+ */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { signToken } from '../src/auth/token';
+import type { Role } from '../src/auth/viewer';
+import type { Config } from '../src/config/types';
+import type { ChangeFeed } from '../src/engine/types';
+import { percentile } from './util';
+
+/** HS256 secret of every bench gateway (at least 32 bytes); loopback only, never a real secret. */
+export const BENCH_SECRET = 'wavegate-bench-secret-0123456789abcdef';
+
+/**
+ * Milliseconds on CLOCK_MONOTONIC (libuv's hrtime), with sub-microsecond resolution. The same clock
+ * in every process of the machine, so a time taken in the gateway process and one taken in the
+ * client child process can be subtracted.
+ */
+export function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `--name=value` flags from argv; absent flags take the default. Numbers only, which is all the benches take. */
+export function numberFlags<T extends Record<string, number>>(defaults: T, argv = process.argv.slice(2)): T {
+  const out: Record<string, number> = { ...defaults };
+  for (const arg of argv) {
+    const m = /^--([a-zA-Z][\w-]*)=(.+)$/.exec(arg);
+    if (m === null) throw new Error(`unrecognised argument ${arg}: flags are --name=value (${Object.keys(defaults).join(', ')})`);
+    const [, name, raw] = m;
+    if (!(name! in defaults)) throw new Error(`unknown flag --${name}: known are ${Object.keys(defaults).join(', ')}`);
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a number >= 0, got ${raw}`);
+    out[name!] = v;
+  }
+  return out as T;
+}
+
+/** The gateway configuration of the benches: loopback, port 0, auth on with {@link BENCH_SECRET}, default limits, silent. */
+export function benchConfig(engine: Config['engine']): Config {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    engine,
+    changeRetention: 100_000,
+    auth: { enabled: true, secret: BENCH_SECRET },
+    simulator: { enabled: false, ridesPerSecond: 1, riders: 1, drivers: 1, pace: 0 },
+    // The production defaults of config/types.ts.
+    limits: { maxDepth: 10, maxCost: 10_000, maxBodyBytes: 102_400, maxPageSize: 100 },
+    subscriptions: { queueLimit: 1_000, conflateLimit: 10_000 },
+    logLevel: 'silent',
+  };
+}
+
+/** A bench token (valid for an hour: longer than any bench runs). */
+export function benchToken(sub: string, role: Role): Promise<string> {
+  return signToken(BENCH_SECRET, { sub, role }, 3_600);
+}
+
+/** A latency sample summarised in milliseconds, 2 decimals. */
+export interface LatencySummary {
+  count: number;
+  /** Negative would mean the clocks or the matching are wrong. */
+  min: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** count, min, p50, p90, p99 and max of a sample (ms), nearest-rank percentiles (util.ts). */
+export function summarize(sample: readonly number[]): LatencySummary {
+  const r = (v: number) => (Number.isNaN(v) ? v : +v.toFixed(2));
+  return {
+    count: sample.length,
+    min: r(sample.length === 0 ? Number.NaN : sample.reduce((a, b) => Math.min(a, b), Infinity)),
+    p50: r(percentile(sample, 50)),
+    p90: r(percentile(sample, 90)),
+    p99: r(percentile(sample, 99)),
+    max: r(sample.length === 0 ? Number.NaN : sample.reduce((a, b) => Math.max(a, b), -Infinity)),
+  };
+}
+
+/** Prints the one result line. */
+export function emit(result: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** Progress notes go to stderr, so stdout stays one JSON line. */
+export function note(message: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+/**
+ * Ends the process with exit code 1 after `seconds` (`cleanup` gets a few seconds first): a bench
+ * must stop by itself even when something hangs. Returns the cancel function.
+ */
+export function deadline(seconds: number, cleanup: () => Promise<void>): () => void {
+  const timer = setTimeout(() => {
+    note(`deadline of ${seconds} s reached: aborting`);
+    process.exitCode = 1;
+    const force = setTimeout(() => process.exit(1), 5_000);
+    force.unref();
+    cleanup().finally(() => process.exit(1));
+  }, seconds * 1_000);
+  timer.unref();
+  return () => clearTimeout(timer);
+}
+
+/** Polls `test` every 50 ms until it holds or `timeoutMs` passes; resolves with whether it held. */
+export async function until(test: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await test()) return true;
+    if (Date.now() >= end) return false;
+    await sleep(50);
+  }
+}
+
+/** Runs the global GC a few times (needs `node --expose-gc`); false when it is not exposed. */
+export async function fullGc(): Promise<boolean> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return false;
+  for (let i = 0; i < 4; i++) {
+    gc();
+    await sleep(100); // let weak callbacks and finalizers run between passes
+  }
+  return true;
+}
+
+/** When the change feed handed each trip_history change to its listeners, and the sizes of the batches it handed over. */
+export interface FeedArrivals {
+  /** Keyed like the subscribers' receipts: `<trip_id>|<updated_at ms>` → nowMs(). */
+  readonly at: Map<string, number>;
+  /** Changes per listener call (all views). */
+  readonly batchSizes: number[];
+  clear(): void;
+}
+
+/**
+ * Listens to the change feed next to the hub: splits end-to-end latency into source → feed and
+ * feed → client, and shows how large the batches are that the hub gets in one synchronous call.
+ * Costs one Map.set per change.
+ */
+export function recordFeedArrivals(feed: ChangeFeed): FeedArrivals {
+  const at = new Map<string, number>();
+  const batchSizes: number[] = [];
+  feed.subscribe((batch) => {
+    const t = nowMs();
+    batchSizes.push(batch.length);
+    for (const ev of batch) {
+      if (ev.view !== 'trip_history' || ev.row === null) continue;
+      at.set(`${String(ev.key['trip_id'])}|${Date.parse(String(ev.row['updated_at']))}`, t);
+    }
+  });
+  return {
+    at,
+    batchSizes,
+    clear() {
+      at.clear();
+      batchSizes.length = 0;
+    },
+  };
+}
+
+/** Splits latencies at the feed: source → feed arrival and feed arrival → client, for keys seen by all three. */
+export function splitAtFeed(keys: readonly string[], recvTimes: ArrayLike<number>, sentAt: ReadonlyMap<string, number>, feed: FeedArrivals): { toFeedMs: LatencySummary; feedToClientMs: LatencySummary; feedBatch: { batches: number; p50: number; max: number } } {
+  const feedAt = feed.at;
+  const toFeed: number[] = [];
+  const toClient: number[] = [];
+  keys.forEach((key, i) => {
+    const s = sentAt.get(key);
+    const f = feedAt.get(key);
+    if (s === undefined || f === undefined) return;
+    toFeed.push(f - s);
+    toClient.push(recvTimes[i]! - f);
+  });
+  const b = feed.batchSizes;
+  return {
+    toFeedMs: summarize(toFeed),
+    feedToClientMs: summarize(toClient),
+    feedBatch: { batches: b.length, p50: percentile(b, 50), max: b.reduce((x, y) => Math.max(x, y), 0) },
+  };
+}
+
+/** Event-loop delay of this process (perf_hooks histogram, 10 ms resolution), in ms. */
+export class LoopDelay {
+  private readonly h = monitorEventLoopDelay({ resolution: 10 });
+
+  constructor() {
+    this.h.enable();
+  }
+
+  /** Since the previous take(): p50, p99 and max in ms; then resets. */
+  take(): { p50: number; p99: number; max: number } {
+    const ms = (ns: number) => +(ns / 1e6).toFixed(1);
+    const out = { p50: ms(this.h.percentile(50)), p99: ms(this.h.percentile(99)), max: ms(this.h.max) };
+    this.h.reset();
+    return out;
+  }
+
+  stop(): void {
+    this.h.disable();
+  }
+}
+
+/**
+ * How busy the machine is besides us: 1-minute load average and Linux PSI CPU pressure ("some"
+ * avg60: % of time at least one runnable task waited for a CPU; null where /proc/pressure is absent).
+ * Recorded with results, because other work on the same cores changes every figure.
+ */
+export function machineLoad(): { loadavg1: number; cpuPressureSomeAvg60: number | null } {
+  let pressure: number | null = null;
+  try {
+    const m = /^some avg10=[\d.]+ avg60=([\d.]+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    if (m !== null) pressure = Number(m[1]);
+  } catch { /* not Linux, or PSI off */ }
+  return { loadavg1: +loadavg()[0]!.toFixed(2), cpuPressureSomeAvg60: pressure };
+}

@@ -1,0 +1,185 @@
+/**
+ * The stand-in for RisingWave's Kafka sink in bench/kafka-fanout.ts, in a child process of its own
+ * (RisingWave is another process: a producer sharing the gateway's event loop would slow down
+ * exactly when the gateway is busy and hide the queueing).
+ *
+ * Records are trip_history upserts in FORMAT UPSERT ENCODE JSON, byte-for-byte as the sink writes
+ * them (the encoding of test/fixtures/risingwave/encode.ts, copied: benches do not import test
+ * code; risingwave.md §3.2/§3.3): key `{"trip_id":…}`, value the whole row with sorted keys,
+ * timestamptz with 6 fraction digits. Partition = CRC32(key) mod partitions, as RisingWave's
+ * librdkafka producer (`consistent_random`) picks it. Every record is a new REQUESTED trip with a
+ * unique updated_at, so `<trip_id>|<updated_at ms>` identifies its delivery.
+ *
+ * Each record is stamped with {@link nowMs} (CLOCK_MONOTONIC) right before the `producer.send`
+ * that carries it; sends are awaited (acks=-1), one in flight.
+ *
+ * Parent side: {@link ProducerProcess}. Not a bench of its own.
+ */
+import { crc32 } from 'node:zlib';
+import { silentLogger } from '../src/log';
+import { createKafkaClient } from '../src/subscriptions/feed/kafka';
+import { VIEWS, type Row } from '../src/views/registry';
+import { nowMs, sleep } from './harness';
+import { ChildRpc, isBenchChild, serveRpc, type Usage } from './ipc';
+
+const BASE = Date.parse('2026-10-05T08:00:00Z');
+
+/** Where and what to produce. */
+export interface ProducerSpec {
+  brokers: string[];
+  topic: string;
+  partitions: number;
+  /** Riders `rider-0` … `rider-<riders-1>`; record j goes to rider (j × 7919) mod riders, spreading over all of them. */
+  riders: number;
+}
+
+/** Send times since the previous collect. */
+export interface Sent {
+  keys: string[];
+  times: Float64Array;
+  /** Per send request: handed to producer.send → acknowledged (ms). */
+  ackMs: number[];
+}
+
+/** A production run. */
+export interface ProduceRun {
+  sent: number;
+  /** nowMs() before the first send. */
+  start: number;
+  seconds: number;
+}
+
+// ---- child side ------------------------------------------------------------------------------
+
+function encodeValue(type: string, v: string | number | null): unknown {
+  if (v === null) return null;
+  return type === 'timestamptz' ? `${String(v).slice(0, 23)}000Z` : v; // "…07.123Z" → "…07.123000Z"
+}
+
+/** Key and value of the upsert of `row`: JSON objects with sorted keys. */
+function upsertRecord(row: Row): { key: Buffer; value: Buffer } {
+  const view = VIEWS.trip_history;
+  const json = (names: readonly string[]) => {
+    const out: Record<string, unknown> = {};
+    for (const name of [...names].sort()) out[name] = encodeValue(view.columns.find((c) => c.name === name)!.type, row[name] ?? null);
+    return Buffer.from(JSON.stringify(out));
+  };
+  return { key: json(view.key), value: json(view.columns.map((c) => c.name)) };
+}
+
+let producer: ReturnType<ReturnType<typeof createKafkaClient>['producer']> | undefined;
+let spec: ProducerSpec | undefined;
+let n = 0;
+let keys: string[] = [];
+let times: number[] = [];
+let ackMs: number[] = [];
+
+async function send(prefix: string, count: number): Promise<void> {
+  if (producer === undefined || spec === undefined) throw new Error('open first');
+  const messages = [];
+  const batchKeys: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const j = n++;
+    const at = new Date(BASE + j * 1_000).toISOString();
+    const id = `${prefix}-${j}`;
+    const r = upsertRecord({
+      trip_id: id, rider_id: `rider-${(j * 7_919) % spec.riders}`, driver_id: null, status: 'REQUESTED',
+      pickup_lat: 52.52, pickup_lng: 13.405, dropoff_lat: 52.5, dropoff_lng: 13.3,
+      requested_at: at, assigned_at: null, started_at: null, completed_at: null, cancelled_at: null, cancelled_by: null,
+      fare_amount: null, fare_currency: null, paid_amount: null, distance_km: null, rider_rating: null, driver_rating: null,
+      updated_at: at, event_count: 1,
+    });
+    messages.push({ key: r.key, value: r.value, partition: crc32(r.key) % spec.partitions });
+    batchKeys.push(`${id}|${Date.parse(at)}`);
+  }
+  const t0 = nowMs();
+  for (const k of batchKeys) {
+    keys.push(k);
+    times.push(t0);
+  }
+  await producer.send({ topic: spec.topic, acks: -1, messages });
+  ackMs.push(nowMs() - t0);
+}
+
+if (isBenchChild()) {
+  serveRpc({
+    open: async (s: ProducerSpec) => {
+      spec = s;
+      const kafka = createKafkaClient({ brokers: s.brokers, clientId: 'wavegate-bench-producer', log: silentLogger, connectionTimeoutMs: 3_000 });
+      producer = kafka.producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+      return null;
+    },
+    /** `rate` records/s for `seconds`: whenever records are due, they go out in one request. */
+    paced: async ({ prefix, rate, seconds }: { prefix: string; rate: number; seconds: number }): Promise<ProduceRun> => {
+      const total = Math.round(rate * seconds);
+      const start = nowMs();
+      let sent = 0;
+      while (sent < total) {
+        const due = Math.min(total, Math.floor(((nowMs() - start) / 1_000) * rate) + 1) - sent;
+        if (due > 0) {
+          await send(prefix, due);
+          sent += due;
+        } else {
+          await sleep(1);
+        }
+      }
+      return { sent, start, seconds: (nowMs() - start) / 1_000 };
+    },
+    /** `count` records as fast as one-in-flight sends of `chunk` go. */
+    burst: async ({ prefix, count, chunk }: { prefix: string; count: number; chunk: number }): Promise<ProduceRun> => {
+      const start = nowMs();
+      for (let sent = 0; sent < count; sent += chunk) await send(prefix, Math.min(chunk, count - sent));
+      return { sent: count, start, seconds: (nowMs() - start) / 1_000 };
+    },
+    collect: async (): Promise<Sent> => {
+      const out = { keys, times: Float64Array.from(times), ackMs };
+      keys = [];
+      times = [];
+      ackMs = [];
+      return out;
+    },
+    close: async () => {
+      await producer?.disconnect();
+      producer = undefined;
+      return null;
+    },
+  });
+}
+
+// ---- parent side -----------------------------------------------------------------------------
+
+/** The producer child process, seen from the bench. */
+export class ProducerProcess {
+  private constructor(private readonly rpc: ChildRpc) {}
+
+  /** Forks dist/bench/producer.js and connects its producer. */
+  static async start(spec: ProducerSpec): Promise<ProducerProcess> {
+    const p = new ProducerProcess(ChildRpc.fork(__filename));
+    await p.rpc.call('open', spec);
+    return p;
+  }
+
+  paced(prefix: string, rate: number, seconds: number): Promise<ProduceRun> {
+    return this.rpc.call('paced', { prefix, rate, seconds });
+  }
+
+  burst(prefix: string, count: number, chunk = 1_000): Promise<ProduceRun> {
+    return this.rpc.call('burst', { prefix, count, chunk });
+  }
+
+  /** Send times since the last collect, as a key → time map, and the ack times. */
+  async collect(): Promise<{ sentAt: Map<string, number>; ackMs: number[] }> {
+    const s = await this.rpc.call<Sent>('collect');
+    return { sentAt: new Map(s.keys.map((k, i) => [k, s.times[i]!])), ackMs: s.ackMs };
+  }
+
+  usage(): Promise<Usage> {
+    return this.rpc.usage();
+  }
+
+  async close(): Promise<void> {
+    await this.rpc.call('close').catch(() => undefined);
+    await this.rpc.close();
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * `npm run bench`: runs the benches one after another, each in its own `node` process with its
+ * default parameters, and passes their JSON result lines through to stdout (progress goes to
+ * stderr). kafka-fanout runs only when KAFKA_BROKERS names a broker (docs/benchmarks.md).
+ *
+ * Run: `npm run bench` or `node dist/bench/run.js [events] [latency] [queries] [kafka-fanout]`
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+const ALL = ['events', 'latency', 'queries', 'kafka-fanout'] as const;
+type Name = (typeof ALL)[number];
+
+function runOne(name: Name): Promise<number> {
+  // kafka-fanout measures memory after full GCs.
+  const args = [...(name === 'kafka-fanout' ? ['--expose-gc'] : []), join(__dirname, `${name}.js`)];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+async function main(): Promise<void> {
+  const asked = process.argv.slice(2);
+  for (const a of asked) if (!(ALL as readonly string[]).includes(a)) throw new Error(`unknown bench ${a}: one of ${ALL.join(', ')}`);
+  const names = (asked.length > 0 ? asked : ALL.filter((n) => n !== 'kafka-fanout' || process.env['KAFKA_BROKERS'] !== undefined)) as Name[];
+  if (asked.length === 0 && !names.includes('kafka-fanout')) process.stderr.write('kafka-fanout skipped: set KAFKA_BROKERS (see docs/benchmarks.md)\n');
+  let failed = 0;
+  for (const name of names) {
+    process.stderr.write(`== ${name}\n`);
+    const code = await runOne(name);
+    if (code !== 0) {
+      failed++;
+      process.stderr.write(`== ${name} failed (exit ${code})\n`);
+    }
+  }
+  process.exitCode = failed > 0 ? 1 : 0;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
