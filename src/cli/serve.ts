@@ -1,7 +1,10 @@
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { EmbeddedEngine } from '../engine/embedded/engine';
+import { RisingWaveEngine } from '../engine/risingwave/engine';
+import { IdleFeed } from '../engine/risingwave/idleFeed';
 import { openRisingWave } from '../engine/risingwave/open';
+import { startSqlPassthrough, sqlPassthroughOptions, type SqlPassthrough } from '../passthrough';
 import { startGateway } from '../gateway';
 import type { Logger } from '../log';
 import { createMetrics } from '../metrics';
@@ -23,6 +26,8 @@ export const SERVE_USAGE = `wavegate serve
 export interface RunningServe {
   /** The GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
   readonly url: string;
+  /** The SQL passthrough's port, when it runs (WAVEGATE_SQL_USERS set). */
+  readonly sqlPort: number | undefined;
   /** The live simulator, when it runs. */
   readonly simulator: Simulator | undefined;
   /** Stops the simulator (after its write in progress), then the gateway, then the feed and the engine. */
@@ -56,13 +61,27 @@ export async function startServe(config: Config, io: CliIo, log: Logger): Promis
     throw err;
   }
   let simulator: Simulator | undefined;
+  let sql: SqlPassthrough | undefined;
+  let sqlEngine: RisingWaveEngine | undefined;
   const running = gateway;
   const stop = async () => {
     await simulator?.stop();
+    await sql?.close();
+    await sqlEngine?.close();
     await running.stop();
     await closeEngine();
   };
   try {
+    if (config.sql?.enabled === true) {
+      // On RisingWave the passthrough gets its own pool, whose server-side statement timeout is the
+      // passthrough's: slow BI queries are cancelled by RisingWave and never starve GraphQL's pool.
+      sqlEngine = config.engine === 'risingwave' && config.databaseUrl !== undefined
+        ? await RisingWaveEngine.create({ databaseUrl: config.databaseUrl, feed: new IdleFeed(), log, statementTimeoutMs: config.sql.statementTimeoutMs, maxConnections: 5 })
+        : undefined;
+      const sqlTarget = sqlEngine ?? engine ?? running.engine;
+      sql = await startSqlPassthrough(sqlPassthroughOptions(config.sql, { engine: sqlTarget, log }));
+      log.info({ host: config.sql.host, port: sql.port, users: config.sql.users.length }, 'SQL passthrough listening');
+    }
     if (config.simulator.enabled && embedded === undefined) {
       log.warn({}, 'WAVEGATE_SIMULATE is on, but the simulator writes only into the embedded engine: not started');
     } else if (config.simulator.enabled && embedded !== undefined) {
@@ -75,7 +94,7 @@ export async function startServe(config: Config, io: CliIo, log: Logger): Promis
     await stop();
     throw err;
   }
-  return { url: gateway.url, simulator, stop };
+  return { url: gateway.url, sqlPort: sql?.port, simulator, stop };
 }
 
 /**

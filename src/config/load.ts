@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { errors } from '../errors';
+import { loadSqlPassthroughSettings, SQL_PASSTHROUGH_ENV_VARS } from '../passthrough/config';
 import type { Config, EngineKind } from './types';
 
 /** One documented environment variable (the README's table is generated from this list). */
@@ -35,6 +36,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'WAVEGATE_MAX_BODY_BYTES', default: '102400', description: 'Maximum HTTP request body in bytes' },
   { name: 'WAVEGATE_SUB_QUEUE_LIMIT', default: '1000', description: 'Changes buffered per subscriber before conflation' },
   { name: 'WAVEGATE_LOG_LEVEL', default: 'info', description: '`debug`, `info`, `warn`, `error` or `silent`' },
+  ...SQL_PASSTHROUGH_ENV_VARS,
 ];
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -169,6 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'WAVEGATE_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
   };
   if (env['WAVEGATE_DATA_DIR']) config.dataDir = env['WAVEGATE_DATA_DIR'];
+  config.sql = loadSqlPassthroughSettings(env);
   if (databaseUrl !== undefined) config.databaseUrl = databaseUrl;
   return config;
 }

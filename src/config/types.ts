@@ -1,3 +1,5 @@
+import type { SqlPassthroughSettings } from '../passthrough/config';
+
 /** Which engine serves the views. */
 export type EngineKind = 'embedded' | 'risingwave';
 
@@ -91,6 +93,8 @@ export interface Config {
   simulator: SimulatorConfig;
   limits: LimitsConfig;
   subscriptions: SubscriptionsConfig;
+  /** SQL passthrough (`WAVEGATE_SQL_*`); the listener runs when it names users. Absent = off. */
+  sql?: SqlPassthroughSettings;
   /** `WAVEGATE_LOG_LEVEL`. @default 'info' */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }

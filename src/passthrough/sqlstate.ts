@@ -1,0 +1,36 @@
+/**
+ * The SQLSTATEs the passthrough sends (docs/SQL.md lists them with their causes). Values are
+ * Postgres' own codes (https://www.postgresql.org/docs/current/errcodes-appendix.html), so drivers
+ * and BI tools classify them as they would a Postgres error.
+ */
+export const SqlState = {
+  /** Writes, DDL, COPY, DO/CALL, LISTEN/NOTIFY, locks, SET ROLE, forbidden functions/types/catalogs. */
+  INSUFFICIENT_PRIVILEGE: '42501',
+  /** EXPLAIN, cursors, SQL PREPARE, TABLESAMPLE, binary formats we cannot encode, function calls. */
+  FEATURE_NOT_SUPPORTED: '0A000',
+  /** A relation that is not published (hidden or missing: the same answer). */
+  UNDEFINED_TABLE: '42P01',
+  SYNTAX_ERROR: '42601',
+  /** Statement timeout or CancelRequest. */
+  QUERY_CANCELED: '57014',
+  /** A result larger than WAVEGATE_SQL_MAX_ROWS, or a plan too costly for the embedded engine. */
+  PROGRAM_LIMIT_EXCEEDED: '54000',
+  INVALID_PASSWORD: '28P01',
+  INVALID_AUTHORIZATION: '28000',
+  PROTOCOL_VIOLATION: '08P01',
+  TOO_MANY_CONNECTIONS: '53300',
+  UNDEFINED_OBJECT: '42704',
+  INVALID_PARAMETER_VALUE: '22023',
+  INVALID_TEXT_REPRESENTATION: '22P02',
+  DUPLICATE_PREPARED_STATEMENT: '42P05',
+  DUPLICATE_CURSOR: '42P03',
+  INVALID_SQL_STATEMENT_NAME: '26000',
+  INVALID_CURSOR_NAME: '34000',
+  IN_FAILED_TRANSACTION: '25P02',
+  NO_ACTIVE_TRANSACTION: '25P01',
+  ACTIVE_TRANSACTION: '25001',
+  /** The engine is unreachable or shutting down. */
+  CANNOT_CONNECT_NOW: '57P03',
+  ADMIN_SHUTDOWN: '57P01',
+  INTERNAL_ERROR: 'XX000',
+} as const;

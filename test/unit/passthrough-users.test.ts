@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GatewayErrorCode, isGatewayError } from '../../src/errors';
+import { loadSqlPassthroughSettings } from '../../src/passthrough/config';
+import { formatVerifier, makeVerifier, parseVerifierPrefix, ScramExchange, type ScramVerifier } from '../../src/passthrough/scram';
+import { parseSqlUsers } from '../../src/passthrough/users';
+
+// node-postgres' own client side of SCRAM: an independent implementation to talk to ours.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sasl = require('pg/lib/crypto/sasl') as {
+  startSession(mechanisms: string[]): { mechanism: string; response: string };
+  continueSession(session: object, password: string, serverData: string): Promise<void>;
+  finalizeSession(session: object, serverData: string): void;
+};
+
+const PG_FIXTURE = JSON.parse(readFileSync(join(__dirname, '../fixtures/pgwire/scram-verifier.json'), 'utf8')) as { password: string; verifier: string };
+
+function configError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (isGatewayError(err, GatewayErrorCode.BAD_CONFIG)) return err.message;
+    throw err;
+  }
+  throw new Error('no error');
+}
+
+/** One login through our server side with pg's client side; resolves to the outcome. */
+async function login(verifier: ScramVerifier | undefined, password: string): Promise<'ok' | string> {
+  const server = new ScramExchange(verifier, 'u', Buffer.alloc(32, 1));
+  const session = sasl.startSession(['SCRAM-SHA-256']) as { mechanism: string; response: string };
+  const first = server.first(session.mechanism, session.response);
+  if (first.kind !== 'continue') return first.kind === 'fail' ? first.reason : 'unexpected';
+  await sasl.continueSession(session, password, first.serverFirst);
+  const final = server.final(session.response);
+  if (final.kind !== 'ok') return final.kind === 'fail' ? final.reason : 'unexpected';
+  sasl.finalizeSession(session, final.serverFinal); // throws if the server signature is wrong
+  return 'ok';
+}
+
+describe('WAVEGATE_SQL_USERS', () => {
+  it('parses passwords, roles and rider/driver ids; analyst is the default role', () => {
+    const users = parseSqlUsers('ana:s3cret, olga:pw:ops ,rita:pw:rider:rider-17,dan:p%3Aw%2C%25:driver:driver-9');
+    expect(users.map((u) => [u.name, u.role, u.subject])).toEqual([
+      ['ana', 'analyst', undefined], ['olga', 'ops', undefined], ['rita', 'rider', 'rider-17'], ['dan', 'driver', 'driver-9'],
+    ]);
+    expect(JSON.stringify(users)).not.toContain('s3cret');
+    expect(parseSqlUsers('')).toEqual([]);
+  });
+
+  it('accepts a SCRAM verifier exactly as PostgreSQL stores it, with a role after it', () => {
+    const [u] = parseSqlUsers(`bi:${PG_FIXTURE.verifier}:ops`);
+    expect(u!.role).toBe('ops');
+    expect(formatVerifier(u!.verifier)).toBe(PG_FIXTURE.verifier);
+    // Same salt and iterations, same password: our hashing is Postgres' hashing.
+    expect(formatVerifier(makeVerifier(PG_FIXTURE.password, u!.verifier.iterations, u!.verifier.salt))).toBe(PG_FIXTURE.verifier);
+  });
+
+  it.each([
+    ['1bad:pw', /user name "1bad" is not valid/],
+    ['ana', /missing password/],
+    ['ana:', /empty password/],
+    ['ana:pw:admin', /unknown role "admin"/],
+    ['rita:pw:rider', /role rider needs the rider id/],
+    ['olga:pw:ops:x', /role ops takes no id/],
+    ['ana:pw,ana:pw2', /user "ana" is listed twice/],
+    ['ana:SCRAM-SHA-256$4096:abc$def', /malformed SCRAM verifier/],
+    ['ana:%zz', /malformed %-escape/],
+  ])('refuses %s with a message that says what to fix', (value, message) => {
+    expect(configError(() => parseSqlUsers(value))).toMatch(message);
+  });
+
+  it('never puts the password in a config error', () => {
+    expect(configError(() => parseSqlUsers('ana:TopSecret99:admin'))).not.toContain('TopSecret99');
+  });
+
+  it('loads the listener settings with defaults and checks TLS pairs', () => {
+    const s = loadSqlPassthroughSettings({ WAVEGATE_SQL_USERS: 'ana:pw' });
+    expect(s).toMatchObject({ enabled: true, host: '127.0.0.1', port: 5433, statementTimeoutMs: 30_000, maxRows: 10_000 });
+    expect(loadSqlPassthroughSettings({}).enabled).toBe(false);
+    expect(configError(() => loadSqlPassthroughSettings({ WAVEGATE_SQL_TLS_CERT: '/x.pem' }))).toMatch(/both/);
+    expect(configError(() => loadSqlPassthroughSettings({ WAVEGATE_SQL_MAX_ROWS: '0' }))).toMatch(/WAVEGATE_SQL_MAX_ROWS=0/);
+  });
+});
+
+describe('SCRAM-SHA-256 server, against node-postgres\' client', () => {
+  it('accepts the right password and proves itself to the client', async () => {
+    expect(await login(makeVerifier('pencil', 1024), 'pencil')).toBe('ok');
+    expect(await login(parseVerifierPrefix(PG_FIXTURE.verifier)!.verifier, PG_FIXTURE.password)).toBe('ok');
+  });
+
+  it('refuses a wrong password, and an unknown user the same way (mock salt)', async () => {
+    expect(await login(makeVerifier('pencil', 1024), 'pen')).toBe('password does not match');
+    expect(await login(undefined, 'pencil')).toBe('unknown user');
+  });
+
+  it('refuses channel binding requests and replays', () => {
+    const s = new ScramExchange(makeVerifier('x', 1), 'u', Buffer.alloc(32));
+    expect(s.first('SCRAM-SHA-256-PLUS', 'p=tls-server-end-point,,n=,r=abc')).toMatchObject({ kind: 'fail' });
+    const t = new ScramExchange(makeVerifier('x', 1), 'u', Buffer.alloc(32));
+    expect(t.final('c=biws,r=x,p=AAAA')).toEqual({ kind: 'fail', reason: 'unexpected SASLResponse' });
+  });
+});
