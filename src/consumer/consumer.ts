@@ -4,6 +4,7 @@
  * (docs/CONSUMERS.md). This module holds options, lifecycle and counters; processor.ts decides
  * what happens to a record; kafka.ts talks to Kafka.
  */
+import { within } from '../util/within';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { Logger } from '../log';
 import { EVENT_TYPES, type EventType } from '../outbox/events';
@@ -174,15 +175,6 @@ export function resolveConsumerOptions(o: EventConsumerOptions): Resolved {
   return r;
 }
 
-/** Rejects with `error()` when `p` takes longer than `ms`. */
-async function within<T>(p: Promise<T>, ms: number, error: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(error()), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Creates a consumer for `options.service`. Nothing connects before start(). */
 export function createEventConsumer(options: EventConsumerOptions): EventConsumer {

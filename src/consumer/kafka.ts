@@ -10,7 +10,8 @@
  * each batch, before leaving the group on a rebalance, and on stop. Records of one partition are
  * processed one at a time, in offset order; `partitionsConsumedConcurrently` partitions at once.
  */
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type EachBatchPayload, type LogEntry, type Producer } from 'kafkajs';
+import { kafkaLogCreator } from '../kafka/log';
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import type { Logger } from '../log';
 import { ConsumerErrorCode, consumerError } from './errors';
 import type { RetryPolicy, SourceRecord } from './processor';
@@ -24,16 +25,7 @@ export function createKafkaClient(o: {
   connectionTimeoutMs: number;
   requestTimeoutMs: number;
 }): Kafka {
-  const children = new Map<string, Logger>();
-  const logCreator = () => ({ namespace, level, log }: LogEntry) => {
-    const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
-    let child = children.get(namespace);
-    if (child === undefined) children.set(namespace, (child = o.log.child(`kafkajs.${namespace || 'client'}`)));
-    if (level === logLevel.ERROR) child.error(fields, message);
-    else if (level === logLevel.WARN) child.warn(fields, message);
-    else if (level === logLevel.INFO) child.info(fields, message);
-    else child.debug(fields, message);
-  };
+  const logCreator = kafkaLogCreator(o.log);
   return new Kafka({
     brokers: [...o.brokers],
     clientId: o.clientId,

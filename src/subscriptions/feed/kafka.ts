@@ -1,7 +1,8 @@
 /**
  * The Kafka change feed: RisingWave sinks each view to topic `<topicPrefix><view>`; this feed reads
  * every partition of every view topic and turns records into {@link ChangeEvent}s (decode.ts).
- * The only module that imports kafkajs (STYLE.md practice 1).
+ * The change feed's only kafkajs importer (STYLE.md practice 1); the consumer toolkit has its own
+ * (src/consumer/kafka.ts), and both route kafkajs logs through src/kafka/log.ts.
  *
  * Delivery model (docs/SUBSCRIPTIONS.md):
  * - Every gateway instance reads everything: each instance is the only member of its own consumer
@@ -20,9 +21,11 @@
  * Lifecycle: {@link KafkaFeedState}. kafkajs restarts its consumer after retriable crashes; after a
  * non-retriable one this feed builds a new consumer (same group) with backoff, until stop().
  */
+import { within } from '../../util/within';
+import { kafkaLogCreator } from '../../kafka/log';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
 import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus } from '../../engine/types';
 import { GatewayError, GatewayErrorCode, errors } from '../../errors';
 import { silentLogger, type Logger } from '../../log';
@@ -113,16 +116,7 @@ export function createKafkaClient(o: {
   maxRetryTimeMs?: number;
   retries?: number;
 }): Kafka {
-  const children = new Map<string, Logger>();
-  const logCreator = () => ({ namespace, level, log }: LogEntry) => {
-    const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
-    let child = children.get(namespace);
-    if (child === undefined) children.set(namespace, (child = o.log.child(`kafkajs.${namespace || 'client'}`)));
-    if (level === logLevel.ERROR) child.error(fields, message);
-    else if (level === logLevel.WARN) child.warn(fields, message);
-    else if (level === logLevel.INFO) child.info(fields, message);
-    else child.debug(fields, message);
-  };
+  const logCreator = kafkaLogCreator(o.log);
   return new Kafka({
     brokers: [...o.brokers],
     clientId: o.clientId ?? 'wavegate',
@@ -171,15 +165,6 @@ function resolveOptions(o: KafkaFeedOptions): Resolved {
   return r;
 }
 
-/** Rejects with `error()` when `p` takes longer than `ms`. */
-async function within<T>(p: Promise<T>, ms: number, error: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(error()), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const unavailable = (message: string, cause?: unknown) =>
   new GatewayError(GatewayErrorCode.ENGINE_UNAVAILABLE, message, { retriable: true, cause });
