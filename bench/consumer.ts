@@ -34,7 +34,7 @@ import { addDrivers, createDriverService, migrateDriver } from '../examples/ride
 import { createNotificationService, migrateNotification } from '../examples/ride-hailing/src/notification';
 import { createPaymentService, migratePayment } from '../examples/ride-hailing/src/payment';
 import type { Service, ServiceOptions } from '../examples/ride-hailing/src/service';
-import { environment, percentile } from './util';
+import { environment, percentile, runMain } from './util';
 
 type Name = 'driver' | 'payment' | 'notification';
 const NAMES: readonly Name[] = ['driver', 'payment', 'notification'];
@@ -216,7 +216,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain(main);

@@ -6,7 +6,7 @@
 import { EmbeddedEngine } from '../src/engine/embedded/engine';
 import { silentLogger } from '../src/log';
 import { writeEvent } from '../src/outbox/writer';
-import { completedRide, environment, percentile } from './util';
+import { completedRide, environment, percentile, runMain } from './util';
 
 async function main(): Promise<void> {
   const rides = Number(process.argv[2] ?? 2_000);
@@ -44,7 +44,4 @@ async function main(): Promise<void> {
   await engine.close();
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain(main);

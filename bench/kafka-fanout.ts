@@ -41,7 +41,7 @@ import {
 } from './harness';
 import { cpuPercent, usage, type Usage } from './ipc';
 import { ProducerProcess, type ProduceRun } from './producer';
-import { environment } from './util';
+import { environment, runMain } from './util';
 import { match, SubscriberProcess, type ClientSpec, type Receipts } from './wsClients';
 
 const flags = numberFlags({
@@ -209,7 +209,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain(main);

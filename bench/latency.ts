@@ -31,7 +31,7 @@ import {
   sleep, splitAtFeed, summarize, until, type FeedArrivals,
 } from './harness';
 import { cpuPercent, usage } from './ipc';
-import { completedRide, environment } from './util';
+import { completedRide, environment, runMain } from './util';
 import { match, SubscriberProcess, type ClientSpec } from './wsClients';
 
 const flags = numberFlags({ subscribers: 1_000, rate: 40, seconds: 15, hotRate: 5, hotSeconds: 10, warmup: 2, concurrency: 100, timeout: 170 });
@@ -207,7 +207,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain(main);

@@ -32,7 +32,7 @@ import { silentLogger } from '../src/log';
 import { RIDE_AGGREGATE, validateEvent, type OutboxEvent } from '../src/outbox/events';
 import { benchConfig, benchToken, deadline, emit, machineLoad, note, numberFlags } from './harness';
 import { LoadProcess, type LoadResult } from './loadgen';
-import { completedRide, environment } from './util';
+import { completedRide, environment, runMain } from './util';
 
 const flags = numberFlags({ rides: 5_000, riders: 200, connections: 10, seconds: 10, warmup: 2, timeout: 170 });
 const PAGE = 20;
@@ -188,7 +188,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain(main);

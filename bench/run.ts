@@ -5,6 +5,7 @@
  *
  * Run: `npm run bench` or `node dist/bench/run.js [events] [latency] [queries] [kafka-fanout]`
  */
+import { runMain } from './util';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -37,7 +38,4 @@ async function main(): Promise<void> {
   process.exitCode = failed > 0 ? 1 : 0;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain(main);

@@ -44,3 +44,11 @@ export function completedRide(id: string, rider: string, driver: string, at: Dat
     { type: 'TripRated', aggregateId: id, payload: { rated_by: 'rider', rating: 5 }, occurredAt: t(1000) },
   ];
 }
+
+/** Runs a bench's `main`: a failure prints its stack to stderr and sets exit code 1 (no floating promise). */
+export function runMain(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

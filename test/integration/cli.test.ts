@@ -1,30 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { main } from '../../src/cli/index';
-import type { CliIo } from '../../src/cli/io';
-import { recordingLogger, type RecordingLogger } from '../../src/log';
+import { captureIo } from '../helpers/cliIo';
 import { waitFor } from '../helpers/waitFor';
 
 const SECRET = 'test-secret-that-is-at-least-32-bytes-long';
 // serve and simulate open a real PGlite engine (2-3 s each).
 jest.setTimeout(60_000);
-
-/** A CliIo that captures output and logs, and lets the test send the shutdown signal. */
-function captureIo(env: Record<string, string> = {}) {
-  const out = { stdout: '', stderr: '' };
-  const log: RecordingLogger = recordingLogger();
-  let handler: ((signal: NodeJS.Signals) => void) | undefined;
-  const io: CliIo = {
-    stdout: (s) => void (out.stdout += s),
-    stderr: (s) => void (out.stderr += s),
-    env,
-    logger: () => log,
-    onShutdownSignal: (h) => {
-      handler = h;
-      return () => { handler = undefined; };
-    },
-  };
-  return { io, out, log, signal: (s: NodeJS.Signals = 'SIGTERM') => handler?.(s), listening: () => handler !== undefined };
-}
 
 /** Decodes an HS256 JWT after checking its signature with `secret`. */
 function verifyHs256(token: string, secret: string): Record<string, unknown> {

@@ -5,12 +5,12 @@
  * KafkaFeed, the hub and graphql-ws. This file's topics (`t<random>.view.<view>`), its database and
  * its consumer groups are its own and are removed afterwards.
  */
-import type { CliIo } from '../../src/cli/io';
 import { main } from '../../src/cli/index';
-import { recordingLogger, type RecordingLogger } from '../../src/log';
+import type { RecordingLogger } from '../../src/log';
 import { VIEW_LIST, type Row } from '../../src/views/registry';
 import { createPgDatabase, createRisingWaveStandIn, type PgTestDatabase } from '../conformance/databases';
 import { upsertRecord } from '../fixtures/risingwave/encode';
+import { captureIo } from '../helpers/cliIo';
 import { gqlRequest, rideEvents } from '../helpers/gateway';
 import { KAFKA_BROKERS, KafkaTestClient, requireBroker, uniquePrefix, type SinkRecord } from '../helpers/kafka';
 import {
@@ -274,23 +274,6 @@ describe('gateway on the risingwave engine (PostgreSQL standing in for RisingWav
   });
 });
 
-/** A CliIo that captures output and logs, and lets the test send the shutdown signal. */
-function captureIo(env: Record<string, string>) {
-  const out = { stdout: '', stderr: '' };
-  const log: RecordingLogger = recordingLogger();
-  let handler: ((signal: NodeJS.Signals) => void) | undefined;
-  const io: CliIo = {
-    stdout: (s) => void (out.stdout += s),
-    stderr: (s) => void (out.stderr += s),
-    env,
-    logger: () => log,
-    onShutdownSignal: (h) => {
-      handler = h;
-      return () => void (handler = undefined);
-    },
-  };
-  return { io, out, log, signal: () => handler?.('SIGTERM') };
-}
 
 describe('wavegate serve with WAVEGATE_ENGINE=risingwave (PostgreSQL standing in for RisingWave, real Kafka broker)', () => {
   const env = () => ({

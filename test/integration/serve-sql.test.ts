@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { loadConfig } from '../../src/config/load';
 import { startServe, type RunningServe } from '../../src/cli/serve';
-import type { CliIo } from '../../src/cli/io';
 import { silentLogger } from '../../src/log';
+import { captureIo } from '../helpers/cliIo';
 
 // `wavegate serve` with WAVEGATE_SQL_USERS also runs the SQL passthrough, next to GraphQL, on the
 // same embedded engine (the passthrough itself is tested in passthrough-*.test.ts).
@@ -15,13 +15,7 @@ const env = {
   WAVEGATE_SIMULATE: 'off',
   WAVEGATE_LOG_LEVEL: 'silent',
 };
-const io: CliIo = {
-  stdout: () => undefined,
-  stderr: () => undefined,
-  env,
-  logger: () => silentLogger,
-  onShutdownSignal: () => () => undefined,
-};
+const { io } = captureIo(env);
 
 let serve: RunningServe;
 beforeAll(async () => { serve = await startServe(loadConfig(env), io, silentLogger); }, 60_000);

@@ -1,9 +1,8 @@
 import type mysql from 'mysql2/promise';
 import { main } from '../../src/cli/index';
-import type { CliIo } from '../../src/cli/io';
 import { validateEvent, type EventType } from '../../src/outbox/events';
-import { silentLogger } from '../../src/log';
 import { createMysqlDatabase, type MysqlTestDatabase } from '../conformance/databases';
+import { captureIo } from '../helpers/cliIo';
 import { waitFor } from '../helpers/waitFor';
 
 // `wavegate simulate --to mysql://…` writes rides into a MySQL outbox, as the services would on the
@@ -13,21 +12,6 @@ let db: MysqlTestDatabase;
 beforeAll(async () => { db = await createMysqlDatabase(); }, 30_000);
 afterAll(async () => db?.drop(), 30_000);
 
-function captureIo() {
-  const out = { stdout: '', stderr: '' };
-  let handler: ((signal: NodeJS.Signals) => void) | undefined;
-  const io: CliIo = {
-    stdout: (s) => void (out.stdout += s),
-    stderr: (s) => void (out.stderr += s),
-    env: { WAVEGATE_SIM_RATE: '50' },
-    logger: () => silentLogger,
-    onShutdownSignal: (h) => {
-      handler = h;
-      return () => { handler = undefined; };
-    },
-  };
-  return { io, out, signal: () => handler?.('SIGTERM'), listening: () => handler !== undefined };
-}
 
 async function outbox(): Promise<Array<{ aggregate_id: string; event_type: EventType; payload: unknown }>> {
   const [rows] = await db.conn.query<mysql.RowDataPacket[]>('SELECT aggregate_id, event_type, payload, occurred_at FROM outbox ORDER BY occurred_at, id');
@@ -36,7 +20,7 @@ async function outbox(): Promise<Array<{ aggregate_id: string; event_type: Event
 
 describe('wavegate simulate --to mysql:// (MariaDB 10.11 standing in for MySQL 8)', () => {
   it('writes a batch of rides whose events all follow the contract, each ride starting with RideRequested', async () => {
-    const { io, out } = captureIo();
+    const { io, out } = captureIo({ WAVEGATE_SIM_RATE: '50' });
     expect(await main(['simulate', '--to', db.url, '--rides', '25', '--seed', '11'], io)).toBe(0);
     expect(out.stdout).toMatch(/Simulated 25 rides \(seed 11\).* into the MySQL outbox \(0 failed writes\)/);
     const rows = await outbox();
@@ -52,7 +36,7 @@ describe('wavegate simulate --to mysql:// (MariaDB 10.11 standing in for MySQL 8
 
   it('--live keeps writing until SIGTERM, then stops cleanly', async () => {
     await db.conn.query('DELETE FROM outbox');
-    const { io, out, signal, listening } = captureIo();
+    const { io, out, signal, listening } = captureIo({ WAVEGATE_SIM_RATE: '50' });
     const run = main(['simulate', '--to', db.url, '--live', '--seed', '3'], io);
     await waitFor(async () => listening() && (await outbox()).length >= 3, 20_000, 50);
     signal();
@@ -61,7 +45,7 @@ describe('wavegate simulate --to mysql:// (MariaDB 10.11 standing in for MySQL 8
   });
 
   it('refuses a --to that is not a mysql:// URL with exit code 2', async () => {
-    const { io, out } = captureIo();
+    const { io, out } = captureIo({ WAVEGATE_SIM_RATE: '50' });
     expect(await main(['simulate', '--to', 'postgres://x@y/z'], io)).toBe(2);
     expect(out.stderr).toContain('--to takes a mysql:// URL');
   });
