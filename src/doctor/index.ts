@@ -22,17 +22,18 @@ export const DoctorExit = { OK: 0, FAILED: 1, USAGE: 2, UNAVAILABLE: 69, CONFIG:
 export async function checkSource(source: CdcSourceSettings): Promise<Finding[]> {
   const password = source.password ?? '';
   if (source.dialect === 'mysql') {
-    const url = new URL(`mysql://${source.host}:${source.port}/${source.database}`);
+    // No default database on the connection: the checks name each outbox database.
+    const url = new URL(`mysql://${source.host}:${source.port}/`);
     url.username = source.user;
     url.password = password;
     const conn = await openMysqlConnection({ url: url.toString() });
     try {
-      return await checkMysqlSource(conn, { database: source.database });
+      return await checkMysqlSource(conn, { databases: source.databases });
     } finally {
       await conn.end().catch(() => undefined);
     }
   }
-  const url = new URL(`postgres://${source.host}:${source.port}/${source.database}`);
+  const url = new URL(`postgres://${source.host}:${source.port}/${source.databases[0] ?? ''}`);
   url.username = source.user;
   url.password = password;
   const client = await connectClient({ url: url.toString(), statementTimeoutMs: 10_000, applicationName: 'wavegate-doctor' });

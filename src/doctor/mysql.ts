@@ -14,8 +14,8 @@ export interface MysqlQueryable {
 
 /** Options for {@link checkMysqlSource}. */
 export interface MysqlCheckOptions {
-  /** Database holding the outbox (`WAVEGATE_CDC_DATABASE`). */
-  database: string;
+  /** Databases holding an outbox (`WAVEGATE_CDC_DATABASE`, one per service or just one). */
+  databases: readonly string[];
   /**
    * The CDC account to check, as `SHOW GRANTS FOR` names it. @default the connected user
    * (run the doctor as the CDC user, the way RisingWave connects).
@@ -113,13 +113,15 @@ export async function checkMysqlSource(db: MysqlQueryable, options: MysqlCheckOp
   findings.push(...grantFindings(grantRows.map((r) => String(Object.values(r)[0])), `'${who.user}'@'${who.host}'`));
 
   const expected = sourceTable('mysql');
-  const pk = await rows(db,
-    `SELECT COLUMN_NAME AS c FROM information_schema.KEY_COLUMN_USAGE
-     WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION`,
-    [options.database, expected.name]);
-  const actualPk = pk.map((r) => String(r['c']));
-  findings.push(finding('mysql.outbox_table', actualPk.join(',') === expected.primaryKey.join(','),
-    actualPk.length === 0 ? `no table ${options.database}.${expected.name} with a primary key` : `${options.database}.${expected.name} primary key (${actualPk.join(', ')})`,
-    `apply migrations/source/mysql/ to database ${options.database}; RisingWave's table must declare the same primary key (${expected.primaryKey.join(', ')}) (§1.1)`));
+  for (const database of options.databases) {
+    const pk = await rows(db,
+      `SELECT COLUMN_NAME AS c FROM information_schema.KEY_COLUMN_USAGE
+       WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION`,
+      [database, expected.name]);
+    const actualPk = pk.map((r) => String(r['c']));
+    findings.push(finding(options.databases.length === 1 ? 'mysql.outbox_table' : `mysql.outbox_table[${database}]`, actualPk.join(',') === expected.primaryKey.join(','),
+      actualPk.length === 0 ? `no table ${database}.${expected.name} with a primary key` : `${database}.${expected.name} primary key (${actualPk.join(', ')})`,
+      `apply migrations/source/mysql/ to database ${database}; RisingWave's table must declare the same primary key (${expected.primaryKey.join(', ')}) (§1.1)`));
+  }
   return findings;
 }

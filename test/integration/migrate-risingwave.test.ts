@@ -51,6 +51,20 @@ describe('wavegate migrate (fake RisingWave: in-memory DDL, bookkeeping on real 
     expect(status.out).not.toContain('pending');
   });
 
+  it('applies one CDC table per service database and their UNION ALL before any view that reads it', async () => {
+    const env = { WAVEGATE_CDC_DATABASE: 'ride,driver,payment,notification' };
+    expect(await migrate(['apply'], env)).toMatchObject({ code: 0, err: '' });
+    const order = rw.executed.filter((s) => /^CREATE (SOURCE|TABLE outbox|MATERIALIZED VIEW)/.test(s)).map((s) => s.replace(/ \($| WITH \($| AS$/, ''));
+    expect(order).toEqual(['CREATE SOURCE outbox_cdc', 'CREATE TABLE outbox_ride', 'CREATE TABLE outbox_driver', 'CREATE TABLE outbox_payment',
+      'CREATE TABLE outbox_notification', 'CREATE MATERIALIZED VIEW outbox', 'CREATE MATERIALIZED VIEW trip_history',
+      'CREATE MATERIALIZED VIEW rider_stats', 'CREATE MATERIALIZED VIEW driver_stats', 'CREATE MATERIALIZED VIEW driver_earnings_daily']);
+    expect(await migrate(['apply'], env)).toMatchObject({ code: 0, out: 'wavegate migrate: up to date\n' });
+    // Switching to a single database later is a change to CDC objects: refused, nothing dropped.
+    const single = await migrate(['apply']);
+    expect(single.code).toBe(3);
+    expect(rw.executed.some((s) => s.startsWith('DROP'))).toBe(false);
+  });
+
   it('resumes an interrupted migration at the failed statement, without redoing what it recorded', async () => {
     rw.failBefore = /^CREATE SINK driver_stats_sink/;
     const failed = await migrate(['apply']);

@@ -49,7 +49,7 @@ describe('MySQL CDC preflight (real MariaDB 10.11)', () => {
     const conn = await mysql.createConnection({ uri: userUrl(good, db.name) });
     let findings: Finding[];
     try {
-      findings = await checkMysqlSource(conn, { database: db.name });
+      findings = await checkMysqlSource(conn, { databases: [db.name] });
     } finally {
       await conn.end();
     }
@@ -72,7 +72,7 @@ describe('MySQL CDC preflight (real MariaDB 10.11)', () => {
   });
 
   it('names the missing replication privileges of an under-privileged CDC user, with the GRANT to run', async () => {
-    const findings = await checkMysqlSource(db.conn, { database: db.name, cdcUser: { user: weak, host: '%' } });
+    const findings = await checkMysqlSource(db.conn, { databases: [db.name], cdcUser: { user: weak, host: '%' } });
     const f = byCheck(findings, 'mysql.cdc_user_grants');
     expect(f.ok).toBe(false);
     expect(f.detail).toBe(`'${weak}'@'%' lacks REPLICATION SLAVE, REPLICATION CLIENT on *.*`);
@@ -80,14 +80,23 @@ describe('MySQL CDC preflight (real MariaDB 10.11)', () => {
   });
 
   it('warns (but does not fail) when the CDC user has more than it needs, e.g. an admin', async () => {
-    const findings = await checkMysqlSource(db.conn, { database: db.name });
+    const findings = await checkMysqlSource(db.conn, { databases: [db.name] });
     expect(byCheck(findings, 'mysql.cdc_user_grants').ok).toBe(true);
     expect(byCheck(findings, 'mysql.cdc_user_least_privilege')).toMatchObject({ ok: false, severity: 'warning', detail: expect.stringContaining('ALL PRIVILEGES') });
   });
 
   it('reports a missing outbox table with the migration to apply', async () => {
-    const findings = await checkMysqlSource(db.conn, { database: bare.name });
+    const findings = await checkMysqlSource(db.conn, { databases: [bare.name] });
     expect(byCheck(findings, 'mysql.outbox_table')).toMatchObject({ ok: false, fix: expect.stringContaining('migrations/source/mysql/') });
+  });
+
+  it('checks the outbox of every database when there is one per service, naming the one that lacks it', async () => {
+    const findings = await checkMysqlSource(db.conn, { databases: [db.name, bare.name] });
+    expect(findings.filter((f) => f.check.startsWith('mysql.outbox_table')).map((f) => [f.check, f.ok])).toEqual([
+      [`mysql.outbox_table[${db.name}]`, true],
+      [`mysql.outbox_table[${bare.name}]`, false],
+    ]);
+    expect(byCheck(findings, `mysql.outbox_table[${bare.name}]`).fix).toContain(`to database ${bare.name}`);
   });
 
   it('accepts MySQL 8 and MariaDB spellings of the grants', () => {

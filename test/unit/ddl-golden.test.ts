@@ -27,6 +27,10 @@ describe('RisingWave DDL golden files (UPDATE_GOLDEN=1 regenerates; never in CI)
     expectGolden(golden(`plan-${dialect}.sql`), await offlinePlan(ENV[dialect]));
   });
 
+  it('`migrate plan` from scratch, one outbox database per service (mysql-cdc)', async () => {
+    expectGolden(golden('plan-mysql-services.sql'), await offlinePlan({ ...ENV.mysql, WAVEGATE_CDC_DATABASE: 'ride,driver,payment,notification' }));
+  });
+
   it('a changed view: DROP SINK, DROP INDEX, DROP MATERIALIZED VIEW, then CREATE them again', () => {
     const settings = loadRisingWaveSettings(ENV.mysql);
     const before = generateDdl(settings);

@@ -57,6 +57,55 @@ describe('RisingWave DDL generation', () => {
   });
 });
 
+describe('several outbox databases (one per service)', () => {
+  const multi = loadRisingWaveSettings({ WAVEGATE_CDC_DATABASE: 'ride,driver,payment,notification' });
+  const objects = generateDdl(multi);
+  const byName = (name: string) => objects.find((o) => o.name === name)!;
+
+  it('reads them all through one mysql-cdc source, one CDC table each, and names their UNION ALL `outbox`', () => {
+    expect(multi.source.databases).toEqual(['ride', 'driver', 'payment', 'notification']);
+    expect(byName('outbox_cdc').create).toContain("database.name = 'ride,driver,payment,notification'");
+    expect(objects.filter((o) => o.kind === 'table').map((o) => [o.name, o.create.split('\n').at(-1)])).toEqual([
+      ['outbox_ride', ") FROM outbox_cdc TABLE 'ride.outbox'"],
+      ['outbox_driver', ") FROM outbox_cdc TABLE 'driver.outbox'"],
+      ['outbox_payment', ") FROM outbox_cdc TABLE 'payment.outbox'"],
+      ['outbox_notification', ") FROM outbox_cdc TABLE 'notification.outbox'"],
+    ]);
+    const outbox = byName('outbox');
+    expect(outbox).toMatchObject({ kind: 'materialized view', group: 'base', dependsOn: ['outbox_ride', 'outbox_driver', 'outbox_payment', 'outbox_notification'] });
+    expect(outbox.create.match(/UNION ALL/g)).toHaveLength(3);
+    // Every branch selects the columns in the same order, the order the event sinks select them in.
+    const cols = outboxColumns('mysql').columns.map(([n]) => n).join(', ');
+    for (const t of ['outbox_ride', 'outbox_driver', 'outbox_payment', 'outbox_notification']) expect(outbox.create).toContain(`SELECT ${cols} FROM ${t}`);
+  });
+
+  it('leaves the views, indexes and sinks exactly as with one database: they read `outbox` either way', () => {
+    const rest = (list: readonly DdlObject[]) => list.filter((o) => o.group !== 'base').map((o) => [o.name, o.checksum]);
+    expect(rest(objects)).toEqual(rest(desired));
+  });
+
+  it('refuses a database added later as drift (the union is a base object) instead of rebuilding every view', () => {
+    const three = generateDdl(loadRisingWaveSettings({ WAVEGATE_CDC_DATABASE: 'ride,driver,payment' }));
+    const plan = planMigrations(objects, asApplied(three), 3);
+    expect(plan.drift.map((d) => d.object)).toEqual(expect.arrayContaining(['outbox_cdc', 'outbox']));
+    expect(plan.migrations.flatMap((m) => m.steps).filter((s) => s.op === 'drop')).toEqual([]);
+  });
+
+  it('rejects a list with postgres, a repeated or upper-case name, or too many databases, naming the variable', () => {
+    for (const env of [
+      { WAVEGATE_CDC_DIALECT: 'postgres', WAVEGATE_CDC_DATABASE: 'ride,driver' },
+      { WAVEGATE_CDC_DATABASE: 'ride,ride' },
+      { WAVEGATE_CDC_DATABASE: 'ride,Driver' },
+      { WAVEGATE_CDC_DATABASE: 'ride,' },
+      { WAVEGATE_CDC_DATABASE: Array.from({ length: 17 }, (_, i) => `db${i}`).join(',') },
+    ]) {
+      const err = (() => { try { return loadRisingWaveSettings(env); } catch (e) { return e; } })();
+      expect(isGatewayError(err, GatewayErrorCode.BAD_CONFIG)).toBe(true);
+      expect((err as Error).message).toContain('WAVEGATE_CDC_DATABASE');
+    }
+  });
+});
+
 describe('migration planning', () => {
   it('plans everything from scratch: base, one migration per view, then the event sinks', () => {
     const plan = planMigrations(desired, new Map(), 1);

@@ -55,7 +55,7 @@ function sourceObject(s: CdcSourceSettings): DdlObject {
     `  port = '${s.port}',`,
     `  username = '${s.user}',`,
     `  password = ${PASSWORD_PLACEHOLDER},`,
-    `  database.name = '${s.database}',`,
+    `  database.name = '${s.databases.join(',')}',`,
   ];
   const options = s.dialect === 'mysql'
     ? ["  connector = 'mysql-cdc',", ...common, `  server.id = '${s.serverId}'`]
@@ -77,13 +77,19 @@ function sourceObject(s: CdcSourceSettings): DdlObject {
   });
 }
 
-function outboxObject(s: CdcSourceSettings): DdlObject {
+/** Name of the RisingWave CDC table for `database` when several outbox databases are read. */
+export function outboxTableName(database: string): string {
+  return ident(`outbox_${database}`);
+}
+
+/** A CDC table over `database`'s outbox; `sameAs` names an earlier one whose notes apply. */
+function cdcTable(s: CdcSourceSettings, name: string, database: string, sameAs?: string): DdlObject {
   const { columns, primaryKey } = outboxColumns(s.dialect);
-  const upstream = s.dialect === 'mysql' ? `${s.database}.outbox` : `${s.schema}.outbox`;
+  const upstream = s.dialect === 'mysql' ? `${database}.outbox` : `${s.schema}.outbox`;
   const lines = columns.map(([n, t]) => `  ${n} ${t},`);
   return ddlObject({
-    name: 'outbox', kind: 'table', group: 'base', dependsOn: [SOURCE_NAME],
-    notes: [
+    name, kind: 'table', group: 'base', dependsOn: [SOURCE_NAME],
+    notes: sameAs !== undefined ? [`CDC table over MySQL ${upstream}: the same columns and rules as ${sameAs}.`] : [
       `CDC table over ${s.dialect === 'mysql' ? 'MySQL' : 'Postgres'} ${upstream}, columns generated from migrations/source/${s.dialect}/ (§1.3 types:`,
       `${s.dialect === 'mysql' ? 'JSON -> JSONB, TIMESTAMP(6) -> TIMESTAMPTZ' : 'JSONB -> JSONB, TIMESTAMPTZ -> TIMESTAMPTZ'}). Exactly the upstream primary key; no NOT NULL or DEFAULT (§1.1).`,
       'Do not purge sent outbox rows upstream: DELETEs replicate and retract every view row built from them',
@@ -91,9 +97,35 @@ function outboxObject(s: CdcSourceSettings): DdlObject {
       'Payload JSON is read with ->> and then cast (e.g. (payload->>\'amount\')::numeric): RisingWave casts',
       'JSON numbers through f64, so money travels as JSON strings (§1.4). Cast errors become NULLs, not failures.',
     ],
-    create: `CREATE TABLE outbox (\n${lines.join('\n')}\n  PRIMARY KEY (${primaryKey.map(ident).join(', ')})\n) FROM ${SOURCE_NAME} TABLE '${upstream}'`,
-    drop: 'DROP TABLE outbox',
+    create: `CREATE TABLE ${name} (\n${lines.join('\n')}\n  PRIMARY KEY (${primaryKey.map(ident).join(', ')})\n) FROM ${SOURCE_NAME} TABLE '${upstream}'`,
+    drop: `DROP TABLE ${name}`,
   });
+}
+
+/**
+ * The relation the views and event sinks read, named `outbox`: the CDC table itself for one
+ * database; for several (one per service), a CDC table per database and a materialized view over
+ * their UNION ALL (§2.1), so the view SQL of schema/ is the same either way.
+ */
+function outboxObjects(s: CdcSourceSettings): DdlObject[] {
+  const [only, ...more] = s.databases;
+  if (only === undefined) throw new Error('no outbox database configured');
+  if (more.length === 0) return [cdcTable(s, 'outbox', only)];
+  const tables = s.databases.map((d, i) => cdcTable(s, outboxTableName(d), d, i === 0 ? undefined : outboxTableName(only)));
+  const columns = outboxColumns(s.dialect).columns.map(([n]) => n).join(', ');
+  const union = tables.map((t) => `SELECT ${columns} FROM ${t.name}`).join('\nUNION ALL\n');
+  return [...tables, ddlObject({
+    name: 'outbox', kind: 'materialized view', group: 'base', dependsOn: tables.map((t) => t.name),
+    notes: [
+      `Every service's outbox in one relation: ${s.databases.map((d) => `${d}.outbox`).join(', ')}. UNION ALL is streaming SQL (§2.1);`,
+      'event ids are UUIDs, unique across services. The stream key is each branch\'s primary key plus a hidden',
+      '$src branch column (RisingWave planner test src/frontend/planner_test/tests/testdata/output/union.yaml;',
+      'hidden columns reach no sink, §2.2). A database added later changes this base object: migrate refuses',
+      'it as drift (recreating it would rebuild every view).',
+    ],
+    create: `CREATE MATERIALIZED VIEW outbox AS\n${union}`,
+    drop: 'DROP MATERIALIZED VIEW outbox',
+  })];
 }
 
 function viewObjects(view: ViewDef, text: string, sink: SinkSettings): DdlObject[] {
@@ -128,7 +160,7 @@ export function generateDdl(options: DdlOptions): DdlObject[] {
   const text = options.viewText ?? ((v: ViewName) => loadViewSql(v).text);
   return [
     sourceObject(options.source),
-    outboxObject(options.source),
+    ...outboxObjects(options.source),
     ...views.flatMap((v) => viewObjects(v, text(v.name), options.sink)),
     ...eventSinks(outboxColumns(options.source.dialect).columns.map(([n]) => n), options.sink),
   ];

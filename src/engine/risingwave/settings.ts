@@ -16,8 +16,13 @@ export interface CdcSourceSettings {
   readonly user: string;
   /** `WAVEGATE_CDC_PASSWORD`: needed by `migrate apply` and `doctor`, never printed. */
   readonly password: string | undefined;
-  /** `WAVEGATE_CDC_DATABASE`: the database holding the outbox. @default 'rides' */
-  readonly database: string;
+  /**
+   * `WAVEGATE_CDC_DATABASE`: the database(s) holding an outbox table, comma-separated. One per
+   * service is the outbox pattern's usual shape (each service owns its database); RisingWave then
+   * reads them all through one mysql-cdc source (§1.1: database.name takes a list) and the views
+   * read their UNION ALL. Several are supported for mysql only. @default ['rides']
+   */
+  readonly databases: readonly string[];
   /** `WAVEGATE_CDC_SCHEMA` (postgres only). @default 'public' */
   readonly schema: string;
   /** `WAVEGATE_CDC_SERVER_ID` (mysql only): unique among the server's replication clients. @default 5701 */
@@ -65,7 +70,7 @@ export const RISINGWAVE_ENV_VARS: readonly SettingDoc[] = [
   { name: 'WAVEGATE_CDC_PORT', default: '3306 / 5432', description: 'Upstream port' },
   { name: 'WAVEGATE_CDC_USER', default: 'rw_cdc', description: 'Replication user RisingWave connects as' },
   { name: 'WAVEGATE_CDC_PASSWORD', default: '-', description: 'Its password: required by `migrate apply` and `doctor`; never printed (plans show :\'cdc_password\')' },
-  { name: 'WAVEGATE_CDC_DATABASE', default: 'rides', description: 'Database holding the outbox table' },
+  { name: 'WAVEGATE_CDC_DATABASE', default: 'rides', description: 'Database(s) holding an outbox table, comma-separated (mysql: one per service, e.g. `ride,driver,payment,notification`; postgres: one)' },
   { name: 'WAVEGATE_CDC_SCHEMA', default: 'public', description: 'postgres: schema of the outbox table' },
   { name: 'WAVEGATE_CDC_SERVER_ID', default: '5701', description: 'mysql: server.id, unique among the server\'s replication clients' },
   { name: 'WAVEGATE_CDC_SLOT', default: 'wavegate_outbox', description: 'postgres: replication slot name ([a-z0-9_], <= 63)' },
@@ -99,6 +104,27 @@ function safeText(env: Env, name: string, dflt: string, re: RegExp, what: string
   return v;
 }
 
+/** Most outbox databases one source reads (a limit for sanity, not RisingWave's). */
+export const MAX_OUTBOX_DATABASES = 16;
+
+function databaseList(env: Env, dialect: SourceDialect): string[] {
+  const raw = get(env, 'WAVEGATE_CDC_DATABASE') ?? 'rides';
+  const list = raw.split(',').map((d) => d.trim());
+  const bad = (why: string) => errors.badConfig(`WAVEGATE_CDC_DATABASE=${raw} is not valid: ${why}`);
+  if (list.length === 1) {
+    if (!/^[A-Za-z0-9_]{1,64}$/.test(list[0] ?? '')) throw bad('use letters, digits and _');
+    return list;
+  }
+  if (dialect !== 'mysql') {
+    throw bad('several outbox databases need WAVEGATE_CDC_DIALECT=mysql (a postgres-cdc source reads one database, §1.1); give one database');
+  }
+  if (list.length > MAX_OUTBOX_DATABASES) throw bad(`name at most ${MAX_OUTBOX_DATABASES} databases`);
+  // Each becomes a RisingWave table outbox_<db>, so the names must be lower-case identifiers.
+  for (const d of list) if (!/^[a-z0-9_]{1,56}$/.test(d)) throw bad(`"${d}": with several databases use lower-case letters, digits and _ (up to 56), comma-separated`);
+  if (new Set(list).size !== list.length) throw bad('a database is named twice');
+  return list;
+}
+
 /**
  * Reads the RisingWave migration/preflight settings and checks them once, with messages that say
  * what to change (BAD_CONFIG). Values end up inside SQL string literals, so they are restricted to
@@ -124,7 +150,7 @@ export function loadRisingWaveSettings(env: Env): RisingWaveSettings {
       port: whole(env, 'WAVEGATE_CDC_PORT', dialect === 'mysql' ? 3306 : 5432, 1, 65535),
       user: safeText(env, 'WAVEGATE_CDC_USER', 'rw_cdc', ident, 'use letters, digits and _'),
       password: get(env, 'WAVEGATE_CDC_PASSWORD'),
-      database: safeText(env, 'WAVEGATE_CDC_DATABASE', 'rides', ident, 'use letters, digits and _'),
+      databases: databaseList(env, dialect),
       schema: safeText(env, 'WAVEGATE_CDC_SCHEMA', 'public', ident, 'use letters, digits and _'),
       // §1.1: server.id must be unique among the MySQL server's replication clients.
       serverId: whole(env, 'WAVEGATE_CDC_SERVER_ID', 5701, 1, 4_294_967_295),
