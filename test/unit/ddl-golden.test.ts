@@ -28,7 +28,11 @@ describe('RisingWave DDL golden files (UPDATE_GOLDEN=1 regenerates; never in CI)
   });
 
   it('`migrate plan` from scratch, one outbox database per service (mysql-cdc)', async () => {
-    expectGolden(golden('plan-mysql-services.sql'), await offlinePlan({ ...ENV.mysql, WAVEGATE_CDC_DATABASE: 'ride,driver,payment,notification' }));
+    // Only the base migration differs from plan-mysql.sql (ddl-plan.test.ts checks the rest is identical).
+    const plan = await offlinePlan({ ...ENV.mysql, WAVEGATE_CDC_DATABASE: 'ride,driver,payment,notification' });
+    const views = plan.indexOf('-- ==== migration 2');
+    expect(views).toBeGreaterThan(0);
+    expectGolden(golden('plan-mysql-services-base.sql'), plan.slice(0, views));
   });
 
   it('a changed view: DROP SINK, DROP INDEX, DROP MATERIALIZED VIEW, then CREATE them again', () => {
