@@ -1,12 +1,31 @@
-# Wavegate on its embedded engine (PGlite + pg_ivm in process). Not built in CI: no Docker engine there.
-#   docker build -t wavegate . && docker run --rm -p 4000:4000 wavegate
-FROM node:20-slim AS build
+# Wavegate's images. Not built in CI: no Docker engine there.
+#   gateway (default target, embedded engine unless WAVEGATE_ENGINE says otherwise):
+#     docker build -t wavegate . && docker run --rm -p 4000:4000 wavegate
+#   the ride-hailing example services (docker-compose.yml runs ride, driver, payment, notification, traffic):
+#     docker build --target services -t wavegate-services .
+FROM node:20-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
+
+FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
+
+# The example services run from TypeScript through examples/ride-hailing/register.js, which compiles
+# each file on require with the `typescript` package (a devDependency, hence the full install).
+FROM deps AS services
+ENV NODE_ENV=production
+COPY package.json tsconfig.json ./
+COPY src ./src
+COPY migrations ./migrations
+COPY schema ./schema
+COPY examples/ride-hailing/register.js examples/ride-hailing/tsconfig.json ./examples/ride-hailing/
+COPY examples/ride-hailing/src ./examples/ride-hailing/src
+USER node
+# SERVICE=ride|driver|payment|notification|traffic|router chooses what runs (examples/ride-hailing/src/main.ts).
+CMD ["node", "-r", "./examples/ride-hailing/register.js", "examples/ride-hailing/src/main.ts"]
 
 FROM node:20-slim
 ENV NODE_ENV=production \

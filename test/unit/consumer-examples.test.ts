@@ -7,6 +7,9 @@ import { parseMainEnv } from '../../examples/ride-hailing/src/main';
 import { messageFor } from '../../examples/ride-hailing/src/notification';
 import { fareFor } from '../../examples/ride-hailing/src/payment';
 import { fromHundredths, haversineKm, toHundredths } from '../../examples/ride-hailing/src/service';
+import { createTraffic, planRide } from '../../examples/ride-hailing/src/traffic';
+import { silentLogger } from '../../src/log';
+import { Prng } from '../../src/simulator/prng';
 import type { ConsumedEvent } from '../../src/consumer';
 import { validateEvent } from '../../src/outbox/events';
 
@@ -25,12 +28,59 @@ describe('ride-hailing runner environment', () => {
     });
   });
 
+  it('starts the traffic driver from RIDE_URL alone: no MYSQL_URL or Kafka needed', () => {
+    expect(parseMainEnv({ SERVICE: 'traffic', RIDE_URL: 'http://ride:8080' })).toEqual({
+      service: 'traffic', rideUrl: 'http://ride:8080', logLevel: 'info', rate: 1, riders: 200, tripMs: 5000, cancelRate: 0.1, seed: undefined,
+    });
+    expect(parseMainEnv({ SERVICE: 'traffic', RIDE_URL: 'http://127.0.0.1:8080', TRAFFIC_RATE: '2.5', TRAFFIC_RIDERS: '10', TRAFFIC_TRIP_MS: '100', TRAFFIC_CANCEL_RATE: '0', TRAFFIC_SEED: '42' }))
+      .toMatchObject({ rate: 2.5, riders: 10, tripMs: 100, cancelRate: 0, seed: 42 });
+  });
+
+  it('names the traffic variable to fix', () => {
+    expect(() => parseMainEnv({ SERVICE: 'traffic' })).toThrow('RIDE_URL must be the Ride service\'s base URL');
+    expect(() => parseMainEnv({ SERVICE: 'traffic', RIDE_URL: 'ride:8080' })).toThrow('RIDE_URL');
+    expect(() => parseMainEnv({ SERVICE: 'traffic', RIDE_URL: 'http://ride:8080', TRAFFIC_CANCEL_RATE: '1.5' })).toThrow('TRAFFIC_CANCEL_RATE must be a number from 0 to 1');
+    expect(() => parseMainEnv({ SERVICE: 'traffic', RIDE_URL: 'http://ride:8080', TRAFFIC_CANCEL_RATE: 'often' })).toThrow('TRAFFIC_CANCEL_RATE');
+    expect(() => parseMainEnv({ SERVICE: 'traffic', RIDE_URL: 'http://ride:8080', TRAFFIC_RATE: '0' })).toThrow('TRAFFIC_RATE');
+    expect(() => parseMainEnv({ SERVICE: 'traffic', RIDE_URL: 'http://ride:8080', TRAFFIC_SEED: '-1' })).toThrow('TRAFFIC_SEED must be a whole number');
+  });
+
   it('names the variable to fix', () => {
-    expect(() => parseMainEnv({})).toThrow('SERVICE must be one of ride, driver, payment, notification, router');
+    expect(() => parseMainEnv({})).toThrow('SERVICE must be one of ride, driver, payment, notification, router, traffic');
     expect(() => parseMainEnv({ SERVICE: 'ride' })).toThrow('MYSQL_URL');
     expect(() => parseMainEnv({ SERVICE: 'ride', MYSQL_URL: 'mysql://x/y', PORT: 'eighty' })).toThrow('PORT must be a whole number');
     expect(() => parseMainEnv({ SERVICE: 'router' })).toThrow('ROUTER_SOURCES');
     expect(() => parseMainEnv({ SERVICE: 'ride', MYSQL_URL: 'mysql://x/y', LOG_LEVEL: 'loud' })).toThrow('LOG_LEVEL');
+  });
+});
+
+describe('ride-hailing traffic driver (pure parts)', () => {
+  const plan = { riders: 200, cancelRate: 0.3, rideIdPrefix: 'r', detour: { min: 1.1, max: 1.6 } };
+
+  it('plans the same rides from the same seed, riders and places like the simulator\'s', () => {
+    const a = new Prng(42);
+    const b = new Prng(42);
+    const rides = Array.from({ length: 50 }, (_, i) => planRide(a, i + 1, plan));
+    expect(Array.from({ length: 50 }, (_, i) => planRide(b, i + 1, plan))).toEqual(rides);
+    expect(rides[0]!.id).toBe('r-000001');
+    for (const r of rides) {
+      expect(r.riderId).toMatch(/^rider-\d{4}$/);
+      expect(haversineKm({ lat: 52.52, lng: 13.405 }, r.pickup)).toBeLessThanOrEqual(8.01);
+      expect(r.distanceKm).toMatch(/^\d+\.\d{2}$/);
+      const straight = haversineKm(r.pickup, r.dropoff);
+      expect(Number(r.distanceKm)).toBeGreaterThanOrEqual(straight * 1.1 - 0.01);
+      expect(Number(r.distanceKm)).toBeLessThanOrEqual(straight * 1.6 + 0.01);
+    }
+    expect(new Set(rides.map((r) => r.plan))).toEqual(new Set(['complete', 'cancel-requested', 'cancel-assigned']));
+    expect(planRide(new Prng(1), 1, { ...plan, cancelRate: 0 }).plan).toBe('complete');
+    expect(planRide(new Prng(1), 1, { ...plan, cancelRate: 1 }).plan).not.toBe('complete');
+  });
+
+  it('refuses bad options with what to change', () => {
+    expect(() => createTraffic({ rideUrl: 'http://ride:8080', log: silentLogger, cancelRate: 2 })).toThrow('cancelRate must be from 0 to 1');
+    expect(() => createTraffic({ rideUrl: 'ride', log: silentLogger })).toThrow('rideUrl must be an http(s) URL');
+    expect(() => createTraffic({ rideUrl: 'http://ride:8080', log: silentLogger, tripMs: 10_000, rideTimeoutMs: 5_000 })).toThrow('rideTimeoutMs (5000) must exceed tripMs (10000)');
+    expect(createTraffic({ rideUrl: 'http://ride:8080', log: silentLogger, seed: 9 }).stats()).toMatchObject({ requested: 0, finished: 0 });
   });
 });
 

@@ -1,8 +1,8 @@
 /**
  * Starts one example service, chosen by environment, until SIGINT/SIGTERM:
  *
- *   SERVICE       ride | driver | payment | notification | router          (required)
- *   MYSQL_URL     mysql://user:pass@host:3306/<service db>  (router: ROUTER_SOURCES instead)
+ *   SERVICE       ride | driver | payment | notification | router | traffic (required)
+ *   MYSQL_URL     mysql://user:pass@host:3306/<service db>  (router: ROUTER_SOURCES instead; traffic: none)
  *   KAFKA_BROKERS host:port[,host:port]                     @default 127.0.0.1:19092
  *   TOPIC_PREFIX  event topics are <prefix><EventType>      @default events.
  *   LOG_LEVEL     debug | info | warn | error | silent      @default info
@@ -11,6 +11,15 @@
  *   DRIVERS_SEED  driver: add this many drivers around Berlin when the table is empty  @default 0
  *   ROUTER_SOURCES  router: name=mysql-url;name=mysql-url  (the outboxes to forward)
  *   ROUTER_POLL_MS  router: poll interval in ms              @default 200
+ *   RIDE_URL      traffic: the Ride service's base URL, e.g. http://ride:8080   (required)
+ *   TRAFFIC_RATE  traffic: rides requested per second (> 0)                    @default 1
+ *   TRAFFIC_RIDERS  traffic: riders rider-0001 … rider-<n>                     @default 200
+ *   TRAFFIC_TRIP_MS  traffic: ms from start to complete                       @default 5000
+ *   TRAFFIC_CANCEL_RATE  traffic: share of rides the rider cancels, 0..1      @default 0.1
+ *   TRAFFIC_SEED  traffic: PRNG seed (0..4294967295), for a reproducible run  @default from the clock (logged)
+ *
+ * SERVICE=traffic stands in for the rider and driver apps (traffic.ts): it talks only HTTP to the
+ * Ride service, needs no MySQL or Kafka, and waits (retrying) while the Ride service is not up.
  *
  * Each service creates its tables on start (CREATE TABLE IF NOT EXISTS). The router stands in for
  * RisingWave CDC + sinks (router.ts); run it only where RisingWave does not.
@@ -26,11 +35,13 @@ import { createPaymentService, migratePayment } from './payment';
 import { createRideService, migrateRide } from './ride';
 import { OutboxRouter } from './router';
 import { SERVICE_NAMES, type ServiceName } from './service';
+import { createTraffic } from './traffic';
 
 /** The runner's settings, parsed from the environment. */
 export type MainConfig =
   | { readonly service: ServiceName; readonly mysqlUrl: string; readonly brokers: string[]; readonly topicPrefix: string; readonly logLevel: LogLevel; readonly port: number; readonly host: string; readonly driversSeed: number }
-  | { readonly service: 'router'; readonly sources: Array<{ name: string; url: string }>; readonly brokers: string[]; readonly topicPrefix: string; readonly logLevel: LogLevel; readonly pollMs: number };
+  | { readonly service: 'router'; readonly sources: Array<{ name: string; url: string }>; readonly brokers: string[]; readonly topicPrefix: string; readonly logLevel: LogLevel; readonly pollMs: number }
+  | { readonly service: 'traffic'; readonly rideUrl: string; readonly logLevel: LogLevel; readonly rate: number; readonly riders: number; readonly tripMs: number; readonly cancelRate: number; readonly seed: number | undefined };
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 
@@ -42,16 +53,45 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   return n;
 }
 
+function decimal(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, unit: string): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number from ${min} to ${max} (${unit}), got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function parseTrafficEnv(env: NodeJS.ProcessEnv, logLevel: LogLevel): MainConfig {
+  const rideUrl = env['RIDE_URL'] ?? '';
+  let ok = false;
+  try {
+    ok = ['http:', 'https:'].includes(new URL(rideUrl).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new Error(`RIDE_URL must be the Ride service's base URL, e.g. http://ride:8080, got ${JSON.stringify(rideUrl)}`);
+  const seed = env['TRAFFIC_SEED'];
+  return {
+    service: 'traffic', rideUrl, logLevel,
+    rate: decimal(env, 'TRAFFIC_RATE', 1, 0.001, 1_000, 'rides per second'),
+    riders: int(env, 'TRAFFIC_RIDERS', 200, 1, 9_999),
+    tripMs: int(env, 'TRAFFIC_TRIP_MS', 5_000, 0, 3_600_000),
+    cancelRate: decimal(env, 'TRAFFIC_CANCEL_RATE', 0.1, 0, 1, 'a share of rides'),
+    seed: seed === undefined || seed === '' ? undefined : int(env, 'TRAFFIC_SEED', 0, 0, 4_294_967_295),
+  };
+}
+
 /** Parses the environment; throws a message naming the variable to fix. */
 export function parseMainEnv(env: NodeJS.ProcessEnv): MainConfig {
   const service = env['SERVICE'];
-  const names = [...SERVICE_NAMES, 'router'];
+  const names = [...SERVICE_NAMES, 'router', 'traffic'];
   if (service === undefined || !names.includes(service)) throw new Error(`SERVICE must be one of ${names.join(', ')}, got ${JSON.stringify(service ?? '')}`);
+  const logLevel = (env['LOG_LEVEL'] ?? 'info') as LogLevel;
+  if (!LEVELS.includes(logLevel)) throw new Error(`LOG_LEVEL must be one of ${LEVELS.join(', ')}`);
+  if (service === 'traffic') return parseTrafficEnv(env, logLevel);
   const brokers = (env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',').map((b) => b.trim()).filter((b) => b.length > 0);
   if (brokers.length === 0) throw new Error('KAFKA_BROKERS must name at least one host:port');
   const topicPrefix = env['TOPIC_PREFIX'] ?? 'events.';
-  const logLevel = (env['LOG_LEVEL'] ?? 'info') as LogLevel;
-  if (!LEVELS.includes(logLevel)) throw new Error(`LOG_LEVEL must be one of ${LEVELS.join(', ')}`);
   if (service === 'router') {
     const sources = (env['ROUTER_SOURCES'] ?? '').split(';').filter((s) => s.trim() !== '').map((s) => {
       const i = s.indexOf('=');
@@ -80,6 +120,15 @@ export async function runMain(config: MainConfig, log: Logger): Promise<() => Pr
     return async () => {
       await router.stop();
       for (const p of pools) await p.db.end();
+    };
+  }
+  if (config.service === 'traffic') {
+    const traffic = createTraffic({ rideUrl: config.rideUrl, log, rate: config.rate, riders: config.riders, tripMs: config.tripMs, cancelRate: config.cancelRate, seed: config.seed });
+    traffic.start();
+    const report = setInterval(() => log.info({ ...traffic.stats() }, 'traffic'), 10_000);
+    return async () => {
+      clearInterval(report);
+      await traffic.stop();
     };
   }
   const db: Pool = createMysqlPool({ url: config.mysqlUrl, connectionLimit: 5 });

@@ -1,0 +1,312 @@
+/**
+ * One contract from outbox write to view row, for the real services: the traffic driver
+ * (examples/ride-hailing/src/traffic.ts) rides through the Ride service's HTTP API, the four
+ * services (each with its own MariaDB database) react over the real Kafka broker, the OutboxRouter
+ * STANDS IN FOR RISINGWAVE CDC + SINKS between them. Then the test STANDS IN FOR RISINGWAVE CDC into
+ * the views: it copies each service's outbox into PostgreSQL as `outbox_<service>` (the CDC tables
+ * the RisingWave DDL generator names), creates `outbox` with the generator's own UNION ALL
+ * statement (as a plain view: PostgreSQL stands in for RisingWave) and the four views from
+ * schema/*.sql on top, and checks the rows against what the services' own tables say.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RowDataPacket } from 'mysql2/promise';
+import { generateDdl } from '../../src/engine/risingwave/ddl';
+import { loadRisingWaveSettings } from '../../src/engine/risingwave/settings';
+import { recordingLogger, silentLogger, type Logger } from '../../src/log';
+import { EVENT_TYPES } from '../../src/outbox/events';
+import { sourceMigrations } from '../../src/outbox/dialect';
+import { loadViewSql, VIEW_LIST } from '../../src/views/registry';
+import { addDrivers, createDriverService, migrateDriver } from '../../examples/ride-hailing/src/driver';
+import { createNotificationService, migrateNotification } from '../../examples/ride-hailing/src/notification';
+import { createPaymentService, migratePayment } from '../../examples/ride-hailing/src/payment';
+import { createRideService, migrateRide } from '../../examples/ride-hailing/src/ride';
+import { OutboxRouter } from '../../examples/ride-hailing/src/router';
+import { SERVICE_NAMES, toHundredths, type Service, type ServiceName, type ServiceOptions } from '../../examples/ride-hailing/src/service';
+import { createTraffic, type Traffic, type TrafficOptions } from '../../examples/ride-hailing/src/traffic';
+import { createServiceDatabase, KAFKA_BROKERS, TEST_CONSUMER_SETTINGS, TestKafka, waitFor, type ServiceDatabase } from '../../examples/ride-hailing/test/support';
+import { createPgDatabase, type PgTestDatabase } from '../conformance/databases';
+
+let kafka: TestKafka;
+let dbs: Record<ServiceName, ServiceDatabase>;
+let pg: PgTestDatabase | undefined;
+const leftovers: Array<() => Promise<void>> = [];
+
+beforeEach(async () => {
+  kafka = await TestKafka.connect();
+  await kafka.createEventTopics(EVENT_TYPES, 3);
+  dbs = {
+    ride: await createServiceDatabase(),
+    driver: await createServiceDatabase(),
+    payment: await createServiceDatabase(),
+    notification: await createServiceDatabase(),
+  };
+  await migrateRide(dbs.ride);
+  await migrateDriver(dbs.driver);
+  await migratePayment(dbs.payment);
+  await migrateNotification(dbs.notification);
+}, 60_000);
+
+afterEach(async () => {
+  for (const dispose of leftovers.splice(0).reverse()) await dispose();
+  for (const d of Object.values(dbs ?? {})) await d.drop();
+  await pg?.drop();
+  pg = undefined;
+  await kafka?.cleanup();
+}, 60_000);
+
+function options(name: ServiceName): ServiceOptions {
+  return {
+    db: dbs[name].db, brokers: KAFKA_BROKERS, log: silentLogger,
+    consumer: { ...TEST_CONSUMER_SETTINGS, topicPrefix: kafka.topicPrefix, groupId: kafka.group(name), deadLetterTopic: kafka.dlqTopic(name) },
+  };
+}
+
+async function started(service: Service): Promise<Service> {
+  leftovers.push(() => service.stop());
+  await service.start();
+  return service;
+}
+
+async function startRouter(): Promise<void> {
+  const router = new OutboxRouter({ brokers: KAFKA_BROKERS, sources: SERVICE_NAMES.map((name) => ({ name, db: dbs[name].db })), log: silentLogger, topicPrefix: kafka.topicPrefix });
+  await router.connect();
+  router.start(50);
+  leftovers.push(() => router.stop());
+}
+
+/** Starts the Ride service on `port` (0 = any); resolves to its base URL. */
+async function startRide(port = 0): Promise<string> {
+  const ride = createRideService(options('ride'));
+  leftovers.push(() => ride.stop());
+  const server = await ride.listen(port);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** The traffic driver with test timings (short polls, backoff and trips); stopped by afterEach. */
+function traffic(rideUrl: string, o: Partial<TrafficOptions>, log: Logger = silentLogger): Traffic {
+  const t = createTraffic({
+    rideUrl, log, rate: 20, riders: 5, tripMs: 150, maxInFlight: 6, rideIdPrefix: `${kafka.scope}ride`,
+    pollMs: { min: 25, max: 200 }, retry: { initialMs: 25, maxMs: 250 }, rideTimeoutMs: 25_000, stopTimeoutMs: 5_000, ...o,
+  });
+  leftovers.push(async () => void await t.stop());
+  return t;
+}
+
+/** Drivers spread around the centre, one per ride, so nobody waits for a free driver. */
+function drivers(n: number): Array<{ id: string; lat: number; lng: number }> {
+  return Array.from({ length: n }, (_, i) => ({ id: `driver-${String(i + 1).padStart(3, '0')}`, lat: 52.52 + ((i * 37) % 100 - 50) / 1000, lng: 13.405 + ((i * 61) % 100 - 50) / 1000 }));
+}
+
+const count = (rows: readonly unknown[], p: (r: RowDataPacket) => boolean) => (rows as RowDataPacket[]).filter(p).length;
+const cents = (v: unknown) => (v === null || v === undefined ? 0 : toHundredths(String(v)));
+const sumCents = (values: readonly unknown[]) => values.reduce<number>((s, v) => s + cents(v), 0);
+
+/**
+ * Stands in for RisingWave CDC: every service's outbox copied into `outbox_<service>` (columns from
+ * migrations/source/postgres/0001_create_outbox.sql, created in a scratch schema and copied with
+ * LIKE), then `outbox` from the generated UNION ALL and the four views of schema/.
+ */
+async function viewsOverOutboxes(db: PgTestDatabase): Promise<{ unionSql: string }> {
+  const c = db.client;
+  await c.query('CREATE SCHEMA upstream');
+  await c.query('SET search_path TO upstream');
+  for (const m of sourceMigrations('postgres')) await c.query(m.sql);
+  await c.query('RESET search_path');
+
+  const ddl = generateDdl(loadRisingWaveSettings({ WAVEGATE_CDC_DATABASE: SERVICE_NAMES.join(',') }));
+  const cdcTables = ddl.filter((o) => o.kind === 'table').map((o) => o.name);
+  expect(cdcTables).toEqual(SERVICE_NAMES.map((s) => `outbox_${s}`));
+  const union = ddl.find((o) => o.name === 'outbox');
+  expect(union).toMatchObject({ kind: 'materialized view' });
+  expect(union!.create).toMatch(/^CREATE MATERIALIZED VIEW outbox AS\nSELECT .+ FROM outbox_ride\nUNION ALL\n/);
+
+  for (const name of SERVICE_NAMES) {
+    const table = `outbox_${name}`;
+    await c.query(`CREATE TABLE ${table} (LIKE upstream.outbox INCLUDING ALL)`);
+    const rows = await dbs[name].rows(`SELECT id, aggregate_type, aggregate_id, event_type, payload, trace_context,
+      DATE_FORMAT(occurred_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS occurred_at FROM outbox`);
+    for (const r of rows) {
+      await c.query(`INSERT INTO ${table} (id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)`,
+        [r['id'], r['aggregate_type'], r['aggregate_id'], r['event_type'], typeof r['payload'] === 'string' ? r['payload'] : JSON.stringify(r['payload']), r['occurred_at'], r['trace_context']]);
+    }
+  }
+  // PostgreSQL stands in for RisingWave: the generated statement, as a plain view.
+  const unionSql = union!.create.replace(/^CREATE MATERIALIZED VIEW /, 'CREATE VIEW ');
+  await c.query(unionSql);
+  for (const v of VIEW_LIST) await c.query(`CREATE VIEW ${v.name} AS ${loadViewSql(v.name).text}`);
+  return { unionSql };
+}
+
+async function view(name: string, orderBy: string): Promise<Array<Record<string, unknown>>> {
+  return (await pg!.client.query<Record<string, unknown>>(`SELECT * FROM ${name} ORDER BY ${orderBy}`)).rows;
+}
+
+describe('ride-hailing services read through the views (router stands in for CDC + sinks; PostgreSQL for RisingWave)', () => {
+  it('turns traffic over the Ride HTTP API into trip_history, rider_stats, driver_stats and driver_earnings_daily rows that agree with every service\'s tables', async () => {
+    const RIDES = 12;
+    await addDrivers(dbs.driver, drivers(RIDES));
+    const driver = await started(createDriverService(options('driver')));
+    const payment = await started(createPaymentService(options('payment')));
+    const notification = await started(createNotificationService(options('notification')));
+    const rideUrl = await startRide();
+    await startRouter();
+
+    const t = traffic(rideUrl, { seed: 42, maxRides: RIDES, cancelRate: 0.35 });
+    t.start();
+    const stats = await t.settled(RIDES, 25_000);
+    expect(stats).toMatchObject({ requested: RIDES, failed: 0, gaveUp: 0, aborted: 0, httpErrors: 0, inFlight: 0 });
+    expect(stats.completed + stats.cancelled).toBe(RIDES);
+    const planned = t.rides();
+    // Seed 42: both outcomes, and cancellations both before and after assignment.
+    expect(new Set(planned.map((r) => r.plan))).toEqual(new Set(['complete', 'cancel-requested', 'cancel-assigned']));
+    for (const r of planned) expect(r.outcome).toBe(r.plan === 'complete' ? 'completed' : 'cancelled');
+
+    // Quiet: every service has handled all its input (so every outbox is final), and the
+    // Notification service (it consumes every event type written here) has seen every event.
+    const outboxTotal = async () => (await Promise.all(SERVICE_NAMES.map((s) => dbs[s].count('outbox')))).reduce((a, b) => a + b, 0);
+    await waitFor(async () => driver.consumer.stats().handled === RIDES + stats.completed + stats.cancelled
+      && payment.consumer.stats().handled === RIDES + stats.completed
+      && (await dbs.payment.count('payments')) === stats.completed
+      && notification.consumer.stats().handled === await outboxTotal(), 20_000, 50);
+    for (const s of [driver, payment, notification]) expect(s.consumer.stats().deadLettered).toBe(0);
+
+    // What the services' own tables say.
+    const rides = await dbs.ride.rows('SELECT id, rider_id, status, driver_id, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng FROM rides ORDER BY id');
+    const assignments = new Map((await dbs.driver.rows('SELECT ride_id, driver_id FROM assignments')).map((a) => [a['ride_id'] as string, a['driver_id'] as string | null]));
+    const fares = new Map((await dbs.payment.rows('SELECT ride_id, currency, estimate_amount, final_amount, final_km FROM fares')).map((f) => [f['ride_id'] as string, f]));
+    const payments = new Map((await dbs.payment.rows('SELECT ride_id, amount FROM payments')).map((p) => [p['ride_id'] as string, p['amount'] as string]));
+    expect(rides).toHaveLength(RIDES);
+    expect(count(rides, (r) => r['status'] === 'completed')).toBe(stats.completed);
+    expect(count(rides, (r) => r['status'] === 'cancelled')).toBe(stats.cancelled);
+    expect(assignments.size).toBe(RIDES);
+    expect(fares.size).toBe(RIDES);
+
+    pg = await createPgDatabase();
+    const { unionSql } = await viewsOverOutboxes(pg);
+    expect(unionSql).toMatch(/^CREATE VIEW outbox AS\n/);
+    expect(Number((await pg.client.query('SELECT count(*) AS n FROM outbox')).rows[0].n)).toBe(await outboxTotal());
+
+    // trip_history: one row per ride, as the rider would expect it.
+    const trips = new Map((await view('trip_history', 'trip_id')).map((r) => [r['trip_id'] as string, r]));
+    expect([...trips.keys()]).toEqual(rides.map((r) => r['id']));
+    const planById = new Map(planned.map((r) => [r.id, r]));
+    let shorterThanEstimated = 0;
+    for (const r of rides) {
+      const id = r['id'] as string;
+      const trip = trips.get(id)!;
+      const fare = fares.get(id)!;
+      const plan = planById.get(id)!;
+      expect(trip).toMatchObject({
+        rider_id: r['rider_id'], driver_id: assignments.get(id) ?? null, fare_currency: fare['currency'],
+        pickup_lat: r['pickup_lat'], pickup_lng: r['pickup_lng'], dropoff_lat: r['dropoff_lat'], dropoff_lng: r['dropoff_lng'],
+        rider_rating: null, driver_rating: null,
+      });
+      expect(trip['requested_at']).toBeInstanceOf(Date);
+      if (r['status'] === 'completed') {
+        expect(trip).toMatchObject({
+          status: 'COMPLETED', driver_id: r['driver_id'], cancelled_at: null, cancelled_by: null,
+          paid_amount: payments.get(id), // exactly what the Payment service captured
+          distance_km: fare['final_km'],
+          event_count: '7', // RideRequested, DriverAssigned, FareCalculated ×2, RideStarted, RideCompleted, PaymentCaptured
+        });
+        expect(trip['distance_km']).toBe(plan.distanceKm); // what the driver's app sent
+        expect(trip['paid_amount']).toBe(fare['final_amount']);
+        // CONSUMERS.md §8: the Payment service emits FareCalculated twice (estimate, then final) and
+        // trip_history takes the larger amount; when the trip was shorter than estimated that is the
+        // estimate, not the fare charged (paid_amount).
+        const larger = cents(fare['estimate_amount']) >= cents(fare['final_amount']) ? fare['estimate_amount'] : fare['final_amount'];
+        expect(trip['fare_amount']).toBe(larger);
+        if (cents(fare['final_amount']) < cents(fare['estimate_amount'])) shorterThanEstimated++;
+        for (const at of ['assigned_at', 'started_at', 'completed_at']) expect(trip[at]).toBeInstanceOf(Date);
+      } else {
+        expect(r['status']).toBe('cancelled');
+        expect(trip).toMatchObject({
+          status: 'CANCELLED', cancelled_by: 'rider', paid_amount: null, completed_at: null, started_at: null, distance_km: null,
+          fare_amount: fare['estimate_amount'],
+        });
+        expect(trip['cancelled_at']).toBeInstanceOf(Date);
+      }
+    }
+    // Seed 42 has trips both shorter and longer than estimated, so both sides of the max are pinned.
+    expect(shorterThanEstimated).toBeGreaterThan(0);
+    expect(shorterThanEstimated).toBeLessThan(stats.completed);
+
+    // rider_stats: counts and money per rider, from the Ride and Payment services' tables.
+    const riders = await view('rider_stats', 'rider_id');
+    const riderIds = [...new Set(rides.map((r) => r['rider_id'] as string))].sort();
+    expect(riders.map((r) => r['rider_id'])).toEqual(riderIds);
+    for (const row of riders) {
+      const mine = rides.filter((r) => r['rider_id'] === row['rider_id']);
+      expect({
+        trips: Number(row['trips']), completed: Number(row['completed_trips']), cancelled: Number(row['cancelled_trips']),
+        spent: cents(row['total_spent']), ratings: Number(row['ratings_given']), avg: row['avg_rating_given'],
+      }).toEqual({
+        trips: mine.length, completed: count(mine, (r) => r['status'] === 'completed'), cancelled: count(mine, (r) => r['status'] === 'cancelled'),
+        spent: sumCents(mine.map((r) => payments.get(r['id'] as string))), ratings: 0, avg: null,
+      });
+    }
+
+    // driver_stats: per driver the Driver service assigned, with the rides' fates and payments.
+    const byDriver = new Map<string, RowDataPacket[]>();
+    for (const r of rides) {
+      const d = assignments.get(r['id'] as string);
+      if (d !== null && d !== undefined) byDriver.set(d, [...(byDriver.get(d) ?? []), r]);
+    }
+    const driverRows = await view('driver_stats', 'driver_id');
+    expect(driverRows.map((r) => r['driver_id'])).toEqual([...byDriver.keys()].sort());
+    for (const row of driverRows) {
+      const mine = byDriver.get(row['driver_id'] as string)!;
+      const completed = count(mine, (r) => r['status'] === 'completed');
+      expect({
+        trips: Number(row['trips']), completed: Number(row['completed_trips']), cancelled: Number(row['cancelled_trips']),
+        earned: cents(row['lifetime_earnings']), ratings: Number(row['ratings']), rating: row['rating'], hasLastTrip: row['last_trip_at'] instanceof Date,
+      }).toEqual({
+        trips: mine.length, completed, cancelled: count(mine, (r) => r['status'] === 'cancelled'),
+        earned: sumCents(mine.map((r) => payments.get(r['id'] as string))), ratings: 0, rating: null, hasLastTrip: completed > 0,
+      });
+    }
+
+    // driver_earnings_daily: summed over days (a run across UTC midnight splits a driver's rows).
+    const daily = new Map<string, { trips: number; gross: number }>();
+    for (const row of await view('driver_earnings_daily', 'driver_id, day')) {
+      expect(row).toMatchObject({ avg_rating: null, ratings: '0' });
+      const d = daily.get(row['driver_id'] as string) ?? { trips: 0, gross: 0 };
+      daily.set(row['driver_id'] as string, { trips: d.trips + Number(row['trips']), gross: d.gross + cents(row['gross_fares']) });
+    }
+    const earning = [...byDriver].filter(([, mine]) => mine.some((r) => r['status'] === 'completed'));
+    expect(Object.fromEntries(daily)).toEqual(Object.fromEntries(earning.map(([d, mine]) => [d, {
+      trips: count(mine, (r) => r['status'] === 'completed'),
+      gross: sumCents(mine.map((r) => payments.get(r['id'] as string))),
+    }])));
+  });
+
+  it('traffic waits for a Ride service that is not up yet (one warning per outage) and counts an HTTP error without stopping', async () => {
+    await addDrivers(dbs.driver, drivers(3));
+    await started(createDriverService(options('driver')));
+    await startRouter();
+    // A free port for the Ride service to come up on later.
+    const probe: Server = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+
+    const log = recordingLogger();
+    // rate 4/s: ride 1 meets the outage well before ride 2 is due, so ride 2 waits for the service.
+    const t = traffic(`http://127.0.0.1:${port}`, { seed: 7, maxRides: 3, cancelRate: 0, rate: 4 }, log);
+    // Ride 2's id is taken already: its POST /rides gets a 409 on the first attempt.
+    await dbs.ride.db.execute("INSERT INTO rides (id, rider_id, status, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng) VALUES (?, 'rider-0001', 'completed', 52.5, 13.4, 52.5, 13.4)", [`${kafka.scope}ride-000002`]);
+    t.start();
+    await waitFor(() => log.lines.some((l) => l.msg.startsWith('ride service unreachable')), 5_000);
+    expect(t.stats()).toMatchObject({ requested: 0, inFlight: 1 }); // no new rides while it is down
+    await startRide(port);
+
+    const stats = await t.settled(3, 20_000);
+    expect(stats).toMatchObject({ requested: 2, completed: 2, failed: 1, httpErrors: 1, gaveUp: 0 });
+    expect(t.rides().map((r) => r.outcome)).toEqual(['completed', 'failed', 'completed']);
+    expect(log.lines.filter((l) => l.msg.startsWith('ride service unreachable'))).toHaveLength(1);
+    expect(log.lines.filter((l) => l.msg === 'ride service reachable again')).toHaveLength(1);
+    expect(log.lines.find((l) => l.msg === 'ride service answered with an error')).toMatchObject({ level: 'warn', fields: { status: 409, method: 'POST', path: '/rides' } });
+    expect(await dbs.ride.count("rides WHERE status = 'completed'")).toBe(3);
+  });
+});

@@ -1,0 +1,111 @@
+/**
+ * docker-compose.yml and the Dockerfile cannot be run here (no Docker engine), so this checks their
+ * wiring statically against the code they configure: every service's environment is parsed by the
+ * same function that parses it at start, every topic the stack reads or writes is created up front,
+ * and RisingWave reads exactly the databases the services write.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { parseMainEnv } from '../../examples/ride-hailing/src/main';
+import { SERVICE_NAMES } from '../../examples/ride-hailing/src/service';
+import { loadConfig } from '../../src/config/load';
+import { generateDdl } from '../../src/engine/risingwave/ddl';
+import { loadRisingWaveSettings } from '../../src/engine/risingwave/settings';
+import { EVENT_TYPES } from '../../src/outbox/events';
+import { VIEW_LIST } from '../../src/views/registry';
+
+interface ComposeService {
+  profiles?: string[];
+  build?: string | { context: string; target?: string };
+  command?: string | string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+}
+
+const root = join(__dirname, '..', '..');
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+
+function service(name: string): ComposeService {
+  const s = compose.services[name];
+  if (s === undefined) throw new Error(`docker-compose.yml has no service ${name}`);
+  return s;
+}
+
+/** A service's environment as compose would pass it with nothing set in the shell: `${X:-d}` → d. */
+function env(name: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(service(name).environment ?? {})) {
+    out[k] = String(v).replace(/\$\{([A-Z_]+)(?::([-?])([^}]*))?\}/g, (_m, _n: string, op?: string, arg?: string) =>
+      op === '-' ? (arg ?? '') : op === '?' ? 'a-value-the-user-must-set-0123456789abcdef' : '');
+  }
+  return out;
+}
+
+const commandText = (s: ComposeService) => (Array.isArray(s.command) ? s.command.join('\n') : s.command ?? '');
+const EXAMPLE_SERVICES = [...SERVICE_NAMES, 'traffic'];
+
+describe('docker-compose.yml (checked statically: no Docker engine here)', () => {
+  it('takes every event of the full stack from the example services: the simulator runs only with the embedded gateway', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (name === 'wavegate') continue;
+      expect([name, s.profiles]).toEqual([name, undefined]);
+      expect([name, commandText(s)]).not.toEqual([name, expect.stringContaining('simulate')]);
+      expect([name, s.environment?.['WAVEGATE_SIMULATE'] ?? 'off']).toEqual([name, 'off']);
+    }
+    expect(service('wavegate')).toMatchObject({ profiles: ['embedded'], environment: { WAVEGATE_ENGINE: 'embedded', WAVEGATE_SIMULATE: 'on' } });
+  });
+
+  it('gives each service its own database and user, and RisingWave reads exactly those databases', () => {
+    const databases = SERVICE_NAMES.map((name) => {
+      const url = new URL(env(name)['MYSQL_URL'] ?? '');
+      expect([name, url.username, url.hostname]).toEqual([name, name, 'mysql']);
+      return url.pathname.slice(1);
+    });
+    expect(databases).toEqual([...SERVICE_NAMES]);
+    expect(env('mysql')['SERVICE_DATABASES']?.split(' ')).toEqual(databases);
+    expect(loadRisingWaveSettings(env('wavegate-migrate')).source.databases).toEqual(databases);
+  });
+
+  it('starts every example service with an environment its own parser accepts', () => {
+    for (const name of EXAMPLE_SERVICES) {
+      const s = service(name);
+      expect([name, s.build]).toEqual([name, { context: '.', target: 'services' }]);
+      expect(parseMainEnv(env(name))).toMatchObject({ service: name });
+    }
+    expect(parseMainEnv(env('traffic'))).toMatchObject({ rideUrl: 'http://ride:8080' });
+    expect(service('traffic').depends_on).toMatchObject({ ride: expect.anything(), 'wavegate-migrate': { condition: 'service_completed_successfully' } });
+  });
+
+  it('loads the gateway and migrate settings the same way `serve` and `migrate` do', () => {
+    expect(loadConfig(env('wavegate-rw'))).toMatchObject({ engine: 'risingwave' });
+    const rw = loadRisingWaveSettings(env('wavegate-migrate'));
+    expect(rw.sink.brokers).toBe('kafka:9092');
+    expect(rw.source).toMatchObject({ dialect: 'mysql', host: 'mysql', user: 'rw_cdc' });
+  });
+
+  it('creates every topic the sinks write and the services read or dead-letter to, before anything uses them', () => {
+    const created = new Set(commandText(service('kafka-topics')).match(/\b(?:view|events|dlq)\.[A-Za-z_]+/g));
+    const sinkTopics = generateDdl(loadRisingWaveSettings(env('wavegate-migrate'))).flatMap((o) => [...o.create.matchAll(/topic = '([^']+)'/g)].map((m) => m[1]));
+    expect(sinkTopics.sort()).toEqual([...VIEW_LIST.map((v) => `view.${v.name}`), ...EVENT_TYPES.map((t) => `events.${t}`)].sort());
+    for (const topic of [...sinkTopics, ...SERVICE_NAMES.map((s) => `dlq.${s}`)]) expect([topic, created.has(topic ?? '')]).toEqual([topic, true]);
+  });
+
+  it('mounts only files that exist, and the Dockerfile has the services stage compose builds', () => {
+    for (const s of Object.values(compose.services)) {
+      for (const v of s.volumes ?? []) {
+        const host = v.split(':')[0] ?? '';
+        if (host.startsWith('./')) expect([host, existsSync(join(root, host))]).toEqual([host, true]);
+      }
+    }
+    expect(dockerfile).toMatch(/^FROM deps AS services$/m);
+    expect(dockerfile).toContain('CMD ["node", "-r", "./examples/ride-hailing/register.js", "examples/ride-hailing/src/main.ts"]');
+    for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
+      for (const src of (m[1] ?? '').split(' ')) expect([src, existsSync(join(root, src))]).toEqual([src, true]);
+    }
+    // The default target (the last stage) stays the gateway.
+    expect(dockerfile.trimEnd().split('\n').at(-1)).toBe('CMD ["node", "bin/wavegate.js", "serve"]');
+  });
+});
