@@ -70,8 +70,8 @@ async function startRouter(): Promise<OutboxRouter> {
   return router;
 }
 
-async function startRide(): Promise<{ ride: RideService; url: string }> {
-  const ride = createRideService(options('ride'));
+async function startRide(matchTimeoutMs?: number): Promise<{ ride: RideService; url: string }> {
+  const ride = createRideService(options('ride'), matchTimeoutMs === undefined ? {} : { matchTimeoutMs });
   leftovers.push(() => ride.stop());
   const server: Server = await ride.listen(0);
   return { ride, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
@@ -144,20 +144,70 @@ describe('ride-hailing services (tests play RisingWave: sink-format records, and
     await waitFor(async () => (await outbox('payment', 'PaymentCaptured')) === 1 && (await driverStatus(NEAR.id))?.['status'] === 'available', 20_000);
     const [payment] = await dbs.payment.rows('SELECT ride_id, amount, currency FROM payments');
     expect(payment).toMatchObject({ ride_id: id, amount: fareFor('2.40'), currency: 'EUR' });
-    expect(await outbox('payment', 'FareCalculated')).toBe(2); // estimate, then final
+    expect(await outbox('payment', 'FareCalculated')).toBe(1); // the quote only: the contract has one per ride
     expect(await driverStatus(NEAR.id)).toMatchObject({ status: 'available', ride_id: null, lat: 52.51 }); // freed at the drop-off
     expect(await dbs.ride.count('outbox')).toBe(3); // RideRequested, RideStarted, RideCompleted
     expect(await dbs.driver.count('outbox')).toBe(1);
 
-    await waitFor(async () => (await dbs.notification.count('notifications')) === 7, 20_000);
+    await waitFor(async () => (await dbs.notification.count('notifications')) === 6, 20_000);
     const told = await dbs.notification.rows('SELECT kind, rider_id, message FROM notifications WHERE ride_id = ? ORDER BY kind', [id]);
-    expect(told.map((n) => n['kind'])).toEqual(['DriverAssigned', 'FareCalculated', 'FareCalculated', 'PaymentCaptured', 'RideCompleted', 'RideRequested', 'RideStarted']);
+    expect(told.map((n) => n['kind'])).toEqual(['DriverAssigned', 'FareCalculated', 'PaymentCaptured', 'RideCompleted', 'RideRequested', 'RideStarted']);
     expect(told.every((n) => n['rider_id'] === 'rider-42')).toBe(true);
     expect(told.find((n) => n['kind'] === 'PaymentCaptured')!['message']).toContain(`${fareFor('2.40')} EUR`);
     expect(notification.consumer.stats().deadLettered).toBe(0);
   });
 
-  it('cancels the ride (by system) when no driver is free, and frees the driver when a rider cancels', async () => {
+  it('lets a ride wait when no driver is free, without writing anything, and assigns it when a driver is freed', async () => {
+    await addDrivers(dbs.driver, [NEAR]);
+    await started(createDriverService(options('driver')));
+    const { url } = await startRide();
+    await startRouter();
+
+    const first = (await post(`${url}/rides`, { rider_id: 'rider-1', pickup: BERLIN, dropoff: { lat: 52.51, lng: 13.38 }, ride_id: 'ride-first' })).body['ride_id'] as string;
+    await waitFor(async () => (await rideStatus(first)) === 'assigned', 20_000);
+    const second = (await post(`${url}/rides`, { rider_id: 'rider-2', pickup: BERLIN, dropoff: BERLIN, ride_id: 'ride-second' })).body['ride_id'] as string;
+    await waitFor(async () => (await dbs.driver.count("assignments WHERE ride_id = ? AND status = 'waiting'", [second])) === 1, 20_000);
+    expect(await dbs.driver.count('outbox')).toBe(1); // the first ride's DriverAssigned only: no cancellation from this service
+    expect(await rideStatus(second)).toBe('requested');
+
+    expect((await post(`${url}/rides/${first}/start`)).status).toBe(200);
+    expect((await post(`${url}/rides/${first}/complete`, { distance_km: '2.40' })).status).toBe(200);
+    await waitFor(async () => (await rideStatus(second)) === 'assigned', 20_000); // the freed driver takes the waiting ride
+    expect(await dbs.driver.rows("SELECT aggregate_id, JSON_UNQUOTE(JSON_EXTRACT(payload, '$.driver_id')) AS driver FROM outbox WHERE event_type = 'DriverAssigned' ORDER BY aggregate_id"))
+      .toEqual([{ aggregate_id: 'ride-first', driver: NEAR.id }, { aggregate_id: 'ride-second', driver: NEAR.id }]);
+    expect(await driverStatus(NEAR.id)).toMatchObject({ status: 'busy', ride_id: 'ride-second', lat: 52.51 }); // from the first drop-off
+
+    // A driver added later takes the next waiting ride the same way.
+    const third = (await post(`${url}/rides`, { rider_id: 'rider-3', pickup: BERLIN, dropoff: BERLIN, ride_id: 'ride-third' })).body['ride_id'] as string;
+    await waitFor(async () => (await dbs.driver.count("assignments WHERE ride_id = ? AND status = 'waiting'", [third])) === 1, 20_000);
+    await addDrivers(dbs.driver, [FAR]);
+    await waitFor(async () => (await rideStatus(third)) === 'assigned', 20_000);
+    expect(await outbox('driver', 'DriverAssigned')).toBe(3);
+    expect(await outbox('driver', 'RideCancelled')).toBe(0);
+  });
+
+  it('cancels a ride still waiting after the match timeout (system) once, even when riders cancel at the same moment', async () => {
+    await started(createDriverService(options('driver'))); // no drivers at all
+    const { url } = await startRide(50); // short: the sweep runs while the rides are still being requested and cancelled
+    await startRouter();
+
+    const ids = Array.from({ length: 20 }, (_, i) => `ride-race-${i}`);
+    for (const id of ids) expect((await post(`${url}/rides`, { rider_id: 'rider-1', pickup: BERLIN, dropoff: BERLIN, ride_id: id })).status).toBe(201);
+    // Riders cancel half of them while the sweep cancels what is past the timeout: either may win a ride, never both.
+    const riders = ids.filter((_, i) => i % 2 === 0).map((id, i) => post(`${url}/rides/${id}/cancel`, { cancelled_by: 'rider', reason: `race ${i}` }));
+    for (const r of await Promise.all(riders)) expect([200, 409]).toContain(r.status);
+    await waitFor(async () => (await dbs.ride.count("rides WHERE status = 'cancelled'")) === ids.length, 20_000);
+
+    const cancels = await dbs.ride.rows("SELECT aggregate_id, JSON_UNQUOTE(JSON_EXTRACT(payload, '$.cancelled_by')) AS who FROM outbox WHERE event_type = 'RideCancelled' ORDER BY aggregate_id");
+    expect(cancels.map((c) => c['aggregate_id'])).toEqual([...ids].sort()); // exactly one per ride
+    const who = new Map(cancels.map((c) => [c['aggregate_id'] as string, c['who'] as string]));
+    ids.forEach((id, i) => expect([id, who.get(id)]).toEqual([id, i % 2 === 1 ? 'system' : expect.stringMatching(/^(rider|system)$/)]));
+    const systemOnly = await dbs.ride.rows("SELECT payload FROM outbox WHERE event_type = 'RideCancelled' AND aggregate_id = 'ride-race-1'");
+    expect(JSON.parse(systemOnly[0]!['payload'] as string)).toEqual({ cancelled_by: 'system', reason: 'no driver available' });
+    expect(await dbs.driver.count('outbox')).toBe(0);
+  });
+
+  it('takes a cancelled ride off the waiting list, so a driver freed later does not get it, and frees the driver of a cancelled assignment', async () => {
     await addDrivers(dbs.driver, [NEAR]);
     await started(createDriverService(options('driver')));
     const { url } = await startRide();
@@ -166,15 +216,16 @@ describe('ride-hailing services (tests play RisingWave: sink-format records, and
     const first = (await post(`${url}/rides`, { rider_id: 'rider-1', pickup: BERLIN, dropoff: BERLIN, ride_id: 'ride-first' })).body['ride_id'] as string;
     await waitFor(async () => (await rideStatus(first)) === 'assigned', 20_000);
     const second = (await post(`${url}/rides`, { rider_id: 'rider-2', pickup: BERLIN, dropoff: BERLIN, ride_id: 'ride-second' })).body['ride_id'] as string;
-    await waitFor(async () => (await rideStatus(second)) === 'cancelled', 20_000); // RideCancelled by system, from the Driver service
-    const [cancel] = await dbs.driver.rows("SELECT payload FROM outbox WHERE event_type = 'RideCancelled'");
-    expect(JSON.parse(cancel!['payload'] as string)).toEqual({ cancelled_by: 'system', reason: 'no driver available' });
+    await waitFor(async () => (await dbs.driver.count("assignments WHERE ride_id = ? AND status = 'waiting'", [second])) === 1, 20_000);
+    expect((await post(`${url}/rides/${second}/cancel`, { cancelled_by: 'rider', reason: 'too slow' })).status).toBe(200);
+    await waitFor(async () => (await dbs.driver.count("assignments WHERE ride_id = ? AND status = 'withdrawn'", [second])) === 1, 20_000);
 
     expect((await post(`${url}/rides/${first}/cancel`, { cancelled_by: 'rider', reason: 'changed my mind' })).status).toBe(200);
     await waitFor(async () => (await driverStatus(NEAR.id))?.['status'] === 'available', 20_000);
     expect(await dbs.driver.rows('SELECT ride_id, status FROM assignments ORDER BY ride_id')).toEqual([
-      { ride_id: 'ride-first', status: 'released' }, { ride_id: 'ride-second', status: 'unassigned' },
+      { ride_id: 'ride-first', status: 'released' }, { ride_id: 'ride-second', status: 'withdrawn' },
     ]);
+    expect(await outbox('driver', 'DriverAssigned')).toBe(1);
   });
 
   it('answers HTTP errors without writing anything: 400 on a contract violation, 404, 409', async () => {

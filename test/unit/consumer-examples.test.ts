@@ -17,8 +17,10 @@ describe('ride-hailing runner environment', () => {
   it('starts a service from SERVICE and MYSQL_URL with documented defaults', () => {
     expect(parseMainEnv({ SERVICE: 'driver', MYSQL_URL: 'mysql://root@127.0.0.1:3306/driver', DRIVERS_SEED: '20' })).toEqual({
       service: 'driver', mysqlUrl: 'mysql://root@127.0.0.1:3306/driver', brokers: ['127.0.0.1:19092'], topicPrefix: 'events.',
-      logLevel: 'info', port: 8080, host: '127.0.0.1', driversSeed: 20,
+      logLevel: 'info', port: 8080, host: '127.0.0.1', driversSeed: 20, matchTimeoutMs: 60_000,
     });
+    expect(parseMainEnv({ SERVICE: 'ride', MYSQL_URL: 'mysql://x/y', RIDE_MATCH_TIMEOUT_MS: '5000' })).toMatchObject({ matchTimeoutMs: 5000 });
+    expect(() => parseMainEnv({ SERVICE: 'ride', MYSQL_URL: 'mysql://x/y', RIDE_MATCH_TIMEOUT_MS: '10' })).toThrow('RIDE_MATCH_TIMEOUT_MS must be a whole number from 1000');
   });
 
   it('starts the router (the RisingWave stand-in) from ROUTER_SOURCES', () => {

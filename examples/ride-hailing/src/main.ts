@@ -8,6 +8,7 @@
  *   LOG_LEVEL     debug | info | warn | error | silent      @default info
  *   PORT          ride: HTTP port                           @default 8080
  *   HOST          ride: HTTP bind address                   @default 127.0.0.1
+ *   RIDE_MATCH_TIMEOUT_MS  ride: cancel (system) a ride still without a driver after this  @default 60000
  *   DRIVERS_SEED  driver: add this many drivers around Berlin when the table is empty  @default 0
  *   ROUTER_SOURCES  router: name=mysql-url;name=mysql-url  (the outboxes to forward)
  *   ROUTER_POLL_MS  router: poll interval in ms              @default 200
@@ -39,7 +40,7 @@ import { createTraffic } from './traffic';
 
 /** The runner's settings, parsed from the environment. */
 export type MainConfig =
-  | { readonly service: ServiceName; readonly mysqlUrl: string; readonly brokers: string[]; readonly topicPrefix: string; readonly logLevel: LogLevel; readonly port: number; readonly host: string; readonly driversSeed: number }
+  | { readonly service: ServiceName; readonly mysqlUrl: string; readonly brokers: string[]; readonly topicPrefix: string; readonly logLevel: LogLevel; readonly port: number; readonly host: string; readonly driversSeed: number; readonly matchTimeoutMs: number }
   | { readonly service: 'router'; readonly sources: Array<{ name: string; url: string }>; readonly brokers: string[]; readonly topicPrefix: string; readonly logLevel: LogLevel; readonly pollMs: number }
   | { readonly service: 'traffic'; readonly rideUrl: string; readonly logLevel: LogLevel; readonly rate: number; readonly riders: number; readonly tripMs: number; readonly cancelRate: number; readonly seed: number | undefined };
 
@@ -106,6 +107,7 @@ export function parseMainEnv(env: NodeJS.ProcessEnv): MainConfig {
   return {
     service: service as ServiceName, mysqlUrl, brokers, topicPrefix, logLevel,
     port: int(env, 'PORT', 8080, 0, 65_535), host: env['HOST'] ?? '127.0.0.1', driversSeed: int(env, 'DRIVERS_SEED', 0, 0, 100_000),
+    matchTimeoutMs: int(env, 'RIDE_MATCH_TIMEOUT_MS', 60_000, 1_000, 86_400_000),
   };
 }
 
@@ -137,7 +139,7 @@ export async function runMain(config: MainConfig, log: Logger): Promise<() => Pr
   switch (config.service) {
     case 'ride': {
       await migrateRide(o);
-      const ride = createRideService(o);
+      const ride = createRideService(o, { matchTimeoutMs: config.matchTimeoutMs });
       await ride.listen(config.port, config.host);
       log.info({ port: config.port, host: config.host }, 'ride service listening');
       stop = () => ride.stop();

@@ -1,11 +1,10 @@
 /**
- * Payment service. On RideRequested it estimates the fare from the straight-line distance (times a
- * route factor) and emits FareCalculated; on RideCompleted it computes the final fare from the
- * distance driven, emits FareCalculated again (the final one) and captures the payment
- * (PaymentCaptured). Money is computed in whole cents and sent as decimal strings (docs/EVENTS.md).
- *
- * Note for the views: a completed ride thus has two FareCalculated events (estimate, then final);
- * schema/trip_history.sql takes max(amount) of them.
+ * Payment service. On RideRequested it quotes the fare from the straight-line distance (times a
+ * route factor) and emits FareCalculated, once per ride as the contract says (docs/EVENTS.md: its
+ * distance_km is the estimated route length). On RideCompleted it computes the final fare from the
+ * distance driven and captures it (PaymentCaptured carries the amount charged). So the views show
+ * the quote as the trip's fare and the charge as its paid amount. Money is computed in whole cents
+ * and sent as decimal strings.
  */
 import type { RowDataPacket } from 'mysql2/promise';
 import { consumerService, fromHundredths, haversineKm, migrateCommon, runStatements, serviceConsumer, toHundredths, type Service, type ServiceOptions } from './service';
@@ -55,12 +54,11 @@ export function createPaymentService(o: ServiceOptions): Service {
       await emit({ type: 'FareCalculated', payload: { amount, currency: TARIFF.currency, distance_km: km } });
     })
     .onEvent('RideCompleted', async ({ event, tx, emit }) => {
-      const km = event.payload.distance_km;
+      const km = fromHundredths(toHundredths(event.payload.distance_km));
       const amount = fareFor(km);
       await tx.execute(
         'INSERT INTO fares (ride_id, currency, final_amount, final_km) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE final_amount = VALUES(final_amount), final_km = VALUES(final_km)',
         [event.aggregateId, TARIFF.currency, amount, km]);
-      await emit({ type: 'FareCalculated', payload: { amount, currency: TARIFF.currency, distance_km: fromHundredths(toHundredths(km)) } });
       const [paid] = await tx.execute<RowDataPacket[]>('SELECT id FROM payments WHERE ride_id = ?', [event.aggregateId]);
       if (paid.length > 0) return; // one capture per ride, whatever arrives twice
       // A real service would call its payment provider here, with the event id as idempotency key.

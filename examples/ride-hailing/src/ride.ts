@@ -1,7 +1,9 @@
 /**
  * Ride service: the riders' HTTP API. Every state change writes the `rides` row and its event to
  * this service's outbox in one transaction (src/outbox/mysql.ts). It also consumes DriverAssigned
- * (the ride gets its driver) and RideCancelled by `system` (the Driver service found no driver).
+ * (the ride gets its driver). It is the only writer of RideCancelled: a rider's or driver's cancel
+ * over HTTP, or `system` ("no driver available") for a ride still waiting for a driver after
+ * `matchTimeoutMs`. Both go through the same locked status transition, so a ride gets at most one.
  *
  *   POST /rides                {rider_id, pickup:{lat,lng}, dropoff:{lat,lng}, ride_id?} → 201 RideRequested
  *   POST /rides/:id/start      (status assigned)                                         → RideStarted
@@ -28,7 +30,9 @@ export const RIDE_TABLES = [
     driver_id   VARCHAR(64)  NULL,
     pickup_lat  DOUBLE NOT NULL, pickup_lng  DOUBLE NOT NULL,
     dropoff_lat DOUBLE NOT NULL, dropoff_lng DOUBLE NOT NULL,
-    updated_at  TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)
+    requested_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    updated_at  TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
+    KEY rides_waiting_idx (status, requested_at)
   ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin`,
 ];
 
@@ -54,20 +58,25 @@ class HttpError extends Error {
   }
 }
 
+/** Options of the Ride service beyond {@link ServiceOptions}. */
+export interface RideOptions {
+  /**
+   * A ride still `requested` (no driver yet) this long after its request is cancelled by `system`,
+   * "no driver available". @default 60_000
+   */
+  matchTimeoutMs?: number;
+}
+
 /** Builds the Ride service (nothing runs before start() / listen()). */
-export function createRideService(o: ServiceOptions): RideService {
+export function createRideService(o: ServiceOptions, options: RideOptions = {}): RideService {
   const log = o.log.child('ride');
+  const matchTimeoutMs = options.matchTimeoutMs ?? 60_000;
   const consumer = serviceConsumer('ride', o)
     .onEvent('DriverAssigned', async ({ event, tx }) => {
       // Only a ride still waiting takes the driver; one cancelled meanwhile keeps its status (the
       // Driver service frees the driver when it sees the RideCancelled).
       await tx.execute("UPDATE rides SET status = 'assigned', driver_id = ? WHERE id = ? AND status = 'requested'",
         [event.payload.driver_id, event.aggregateId]);
-    })
-    .onEvent('RideCancelled', async ({ event, tx }) => {
-      // This service's own cancellations come back here too: they already set the status.
-      if (event.payload.cancelled_by !== 'system') return;
-      await tx.execute("UPDATE rides SET status = 'cancelled' WHERE id = ? AND status IN ('requested', 'assigned')", [event.aggregateId]);
     });
 
   /** Runs `fn` in a transaction on the service pool. */
@@ -99,6 +108,34 @@ export function createRideService(o: ServiceOptions): RideService {
       const written = await writeEvent(conn, e);
       return { ride_id: id, status: to, event_id: written.id };
     });
+
+  /** Cancels (system) every ride still waiting for a driver after matchTimeoutMs; never throws. */
+  let sweeping: Promise<void> | undefined;
+  const sweep = async (): Promise<void> => {
+    try {
+      const [rows] = await o.db.execute<RowDataPacket[]>(
+        "SELECT id FROM rides WHERE status = 'requested' AND requested_at < NOW(6) - INTERVAL ? MICROSECOND ORDER BY requested_at LIMIT 500",
+        [matchTimeoutMs * 1000]);
+      for (const r of rows) {
+        try {
+          await transition(r['id'] as string, ['requested'], 'cancelled', (ride) =>
+            ({ type: 'RideCancelled', aggregateId: ride['id'] as string, payload: { cancelled_by: 'system', reason: 'no driver available' } }));
+          log.info({ rideId: r['id'] }, 'no driver within the match timeout: ride cancelled');
+        } catch (err) {
+          if (!(err instanceof HttpError)) throw err; // 409/404: assigned or cancelled meanwhile
+        }
+      }
+    } catch (err) {
+      log.error({ err }, 'match timeout sweep failed');
+    }
+  };
+  let sweeper: NodeJS.Timeout | undefined;
+  const startSweeper = () => {
+    sweeper = setInterval(() => {
+      if (sweeping === undefined) sweeping = sweep().finally(() => { sweeping = undefined; });
+    }, Math.max(50, Math.min(matchTimeoutMs / 4, 5_000)));
+    sweeper.unref();
+  };
 
   const trace = (req: Request) => {
     const t = req.header('traceparent');
@@ -175,6 +212,7 @@ export function createRideService(o: ServiceOptions): RideService {
     app,
     async listen(port, host = '127.0.0.1') {
       await consumer.start();
+      startSweeper();
       const s = app.listen(port, host);
       server = s;
       await new Promise<void>((resolve, reject) => {
@@ -184,6 +222,8 @@ export function createRideService(o: ServiceOptions): RideService {
       return s;
     },
     async stop() {
+      if (sweeper !== undefined) clearInterval(sweeper);
+      await sweeping;
       if (server !== undefined) {
         const s = server;
         const closed = new Promise<void>((resolve) => s.close(() => resolve()));

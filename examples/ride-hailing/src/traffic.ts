@@ -8,7 +8,7 @@
  *
  *   POST /rides ─▶ poll GET /rides/:id (interval doubling from pollMinMs to pollMaxMs)
  *      │             ├ assigned ─▶ POST start ─ tripMs ─▶ POST complete {distance_km}   → completed
- *      │             └ cancelled (the Driver service found nobody: `system`)           → cancelled
+ *      │             └ cancelled (no driver in time: `system`, by the Ride service)    → cancelled
  *      └ a cancelRate share is cancelled by the rider instead: half right after the request,
  *        half once assigned (POST cancel)                                              → cancelled
  *
