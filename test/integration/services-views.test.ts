@@ -14,74 +14,38 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { generateDdl } from '../../src/engine/risingwave/ddl';
 import { loadRisingWaveSettings } from '../../src/engine/risingwave/settings';
 import { recordingLogger, silentLogger, type Logger } from '../../src/log';
-import { EVENT_TYPES } from '../../src/outbox/events';
 import { sourceMigrations } from '../../src/outbox/dialect';
 import { loadViewSql, VIEW_LIST } from '../../src/views/registry';
-import { addDrivers, createDriverService, migrateDriver } from '../../examples/ride-hailing/src/driver';
-import { createNotificationService, migrateNotification } from '../../examples/ride-hailing/src/notification';
-import { createPaymentService, migratePayment } from '../../examples/ride-hailing/src/payment';
-import { createRideService, migrateRide } from '../../examples/ride-hailing/src/ride';
-import { OutboxRouter } from '../../examples/ride-hailing/src/router';
-import { SERVICE_NAMES, toHundredths, type Service, type ServiceName, type ServiceOptions } from '../../examples/ride-hailing/src/service';
+import { addDrivers, createDriverService } from '../../examples/ride-hailing/src/driver';
+import { createNotificationService } from '../../examples/ride-hailing/src/notification';
+import { createPaymentService } from '../../examples/ride-hailing/src/payment';
+import { SERVICE_NAMES, toHundredths, type Service, type ServiceName } from '../../examples/ride-hailing/src/service';
 import { createTraffic, type Traffic, type TrafficOptions } from '../../examples/ride-hailing/src/traffic';
-import { createServiceDatabase, KAFKA_BROKERS, TEST_CONSUMER_SETTINGS, TestKafka, waitFor, type ServiceDatabase } from '../../examples/ride-hailing/test/support';
+import { ServicesLoop } from '../../examples/ride-hailing/test/loop';
+import { waitFor, type ServiceDatabase, type TestKafka } from '../../examples/ride-hailing/test/support';
 import { createPgDatabase, type PgTestDatabase } from '../conformance/databases';
 
+let loop: ServicesLoop;
 let kafka: TestKafka;
 let dbs: Record<ServiceName, ServiceDatabase>;
 let pg: PgTestDatabase | undefined;
-const leftovers: Array<() => Promise<void>> = [];
 
 beforeEach(async () => {
-  kafka = await TestKafka.connect();
-  await kafka.createEventTopics(EVENT_TYPES, 3);
-  dbs = {
-    ride: await createServiceDatabase(),
-    driver: await createServiceDatabase(),
-    payment: await createServiceDatabase(),
-    notification: await createServiceDatabase(),
-  };
-  await migrateRide(dbs.ride);
-  await migrateDriver(dbs.driver);
-  await migratePayment(dbs.payment);
-  await migrateNotification(dbs.notification);
+  loop = await ServicesLoop.create();
+  ({ kafka, dbs } = loop);
 }, 60_000);
 
 afterEach(async () => {
-  for (const dispose of leftovers.splice(0).reverse()) await dispose();
-  for (const d of Object.values(dbs ?? {})) await d.drop();
+  await loop?.cleanup();
   await pg?.drop();
   pg = undefined;
-  await kafka?.cleanup();
 }, 60_000);
 
-function options(name: ServiceName): ServiceOptions {
-  return {
-    db: dbs[name].db, brokers: KAFKA_BROKERS, log: silentLogger,
-    consumer: { ...TEST_CONSUMER_SETTINGS, topicPrefix: kafka.topicPrefix, groupId: kafka.group(name), deadLetterTopic: kafka.dlqTopic(name) },
-  };
-}
-
-async function started(service: Service): Promise<Service> {
-  leftovers.push(() => service.stop());
-  await service.start();
-  return service;
-}
-
-async function startRouter(): Promise<void> {
-  const router = new OutboxRouter({ brokers: KAFKA_BROKERS, sources: SERVICE_NAMES.map((name) => ({ name, db: dbs[name].db })), log: silentLogger, topicPrefix: kafka.topicPrefix });
-  await router.connect();
-  router.start(50);
-  leftovers.push(() => router.stop());
-}
-
+const options = (name: ServiceName) => loop.options(name);
+const started = <S extends Service>(service: S) => loop.started(service);
+const startRouter = () => loop.startRouter();
 /** Starts the Ride service on `port` (0 = any); resolves to its base URL. */
-async function startRide(port = 0): Promise<string> {
-  const ride = createRideService(options('ride'));
-  leftovers.push(() => ride.stop());
-  const server = await ride.listen(port);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const startRide = async (port = 0) => (await loop.startRide({}, port)).url;
 
 /** The traffic driver with test timings (short polls, backoff and trips); stopped by afterEach. */
 function traffic(rideUrl: string, o: Partial<TrafficOptions>, log: Logger = silentLogger): Traffic {
@@ -89,7 +53,7 @@ function traffic(rideUrl: string, o: Partial<TrafficOptions>, log: Logger = sile
     rideUrl, log, rate: 20, riders: 5, tripMs: 150, maxInFlight: 6, rideIdPrefix: `${kafka.scope}ride`,
     pollMs: { min: 25, max: 200 }, retry: { initialMs: 25, maxMs: 250 }, rideTimeoutMs: 25_000, stopTimeoutMs: 5_000, ...o,
   });
-  leftovers.push(async () => void await t.stop());
+  loop.defer(async () => void await t.stop());
   return t;
 }
 

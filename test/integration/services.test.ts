@@ -5,77 +5,32 @@
  * the OutboxRouter (examples/ride-hailing/src/router.ts) STANDS IN FOR RISINGWAVE CDC + SINKS by
  * forwarding every service's outbox rows to `events.<Type>` in that format.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { encodeSinkRecord } from '../../src/consumer';
-import { EVENT_TYPES } from '../../src/outbox/events';
-import { silentLogger } from '../../src/log';
-import { addDrivers, createDriverService, migrateDriver } from '../../examples/ride-hailing/src/driver';
-import { createNotificationService, migrateNotification } from '../../examples/ride-hailing/src/notification';
-import { createPaymentService, fareFor, migratePayment } from '../../examples/ride-hailing/src/payment';
-import { createRideService, migrateRide, type RideService } from '../../examples/ride-hailing/src/ride';
-import { OutboxRouter } from '../../examples/ride-hailing/src/router';
-import type { Service, ServiceName, ServiceOptions } from '../../examples/ride-hailing/src/service';
-import { createServiceDatabase, KAFKA_BROKERS, rideRequested, TEST_CONSUMER_SETTINGS, TestKafka, waitFor, type ServiceDatabase } from '../../examples/ride-hailing/test/support';
+import { addDrivers, createDriverService } from '../../examples/ride-hailing/src/driver';
+import { createNotificationService } from '../../examples/ride-hailing/src/notification';
+import { createPaymentService, fareFor } from '../../examples/ride-hailing/src/payment';
+import type { Service, ServiceName } from '../../examples/ride-hailing/src/service';
+import { ServicesLoop } from '../../examples/ride-hailing/test/loop';
+import { rideRequested, waitFor, type ServiceDatabase, type TestKafka } from '../../examples/ride-hailing/test/support';
 
+let loop: ServicesLoop;
 let kafka: TestKafka;
 let dbs: Record<ServiceName, ServiceDatabase>;
-const leftovers: Array<() => Promise<void>> = [];
 
 const BERLIN = { lat: 52.52, lng: 13.405 };
 const NEAR = { id: 'driver-near', lat: 52.521, lng: 13.406 };
 const FAR = { id: 'driver-far', lat: 52.6, lng: 13.5 };
 
 beforeEach(async () => {
-  kafka = await TestKafka.connect();
-  await kafka.createEventTopics(EVENT_TYPES, 3);
-  dbs = {
-    ride: await createServiceDatabase(),
-    driver: await createServiceDatabase(),
-    payment: await createServiceDatabase(),
-    notification: await createServiceDatabase(),
-  };
-  await migrateRide(dbs.ride);
-  await migrateDriver(dbs.driver);
-  await migratePayment(dbs.payment);
-  await migrateNotification(dbs.notification);
+  loop = await ServicesLoop.create();
+  ({ kafka, dbs } = loop);
 }, 60_000);
+afterEach(async () => loop?.cleanup(), 60_000);
 
-afterEach(async () => {
-  for (const dispose of leftovers.splice(0).reverse()) await dispose();
-  for (const d of Object.values(dbs ?? {})) await d.drop();
-  await kafka?.cleanup();
-}, 60_000);
-
-/** Options for a service on this test's database, topics, group and dead-letter topic. */
-function options(name: ServiceName): ServiceOptions {
-  return {
-    db: dbs[name].db, brokers: KAFKA_BROKERS, log: silentLogger,
-    consumer: { ...TEST_CONSUMER_SETTINGS, topicPrefix: kafka.topicPrefix, groupId: kafka.group(name), deadLetterTopic: kafka.dlqTopic(name) },
-  };
-}
-
-async function started(service: Service): Promise<Service> {
-  leftovers.push(() => service.stop());
-  await service.start();
-  return service;
-}
-
-/** The router standing in for RisingWave CDC + sinks, polling every service's outbox. */
-async function startRouter(): Promise<OutboxRouter> {
-  const router = new OutboxRouter({ brokers: KAFKA_BROKERS, sources: (Object.keys(dbs) as ServiceName[]).map((name) => ({ name, db: dbs[name].db })), log: silentLogger, topicPrefix: kafka.topicPrefix });
-  await router.connect();
-  router.start(50);
-  leftovers.push(() => router.stop());
-  return router;
-}
-
-async function startRide(matchTimeoutMs?: number): Promise<{ ride: RideService; url: string }> {
-  const ride = createRideService(options('ride'), matchTimeoutMs === undefined ? {} : { matchTimeoutMs });
-  leftovers.push(() => ride.stop());
-  const server: Server = await ride.listen(0);
-  return { ride, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
+const options = (name: ServiceName) => loop.options(name);
+const started = <S extends Service>(service: S) => loop.started(service);
+const startRouter = () => loop.startRouter();
+const startRide = (matchTimeoutMs?: number) => loop.startRide(matchTimeoutMs === undefined ? {} : { matchTimeoutMs });
 
 async function post(url: string, body: unknown = {}): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
