@@ -18,8 +18,6 @@
  * Run: `npm run build && node dist/bench/queries.js [--rides=5000] [--riders=200] [--connections=10]
  *       [--seconds=10] [--warmup=2] [--timeout=170]`
  */
-import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { rowPredicate, tripScope } from '../src/auth/policy';
@@ -29,10 +27,9 @@ import type { Engine } from '../src/engine/types';
 import { startGateway } from '../src/gateway';
 import { tripsPageSql, type SqlStatement } from '../src/graphql/sql';
 import { silentLogger } from '../src/log';
-import { RIDE_AGGREGATE, validateEvent, type OutboxEvent } from '../src/outbox/events';
 import { benchConfig, benchToken, deadline, emit, machineLoad, note, numberFlags } from './harness';
 import { LoadProcess, type LoadResult } from './loadgen';
-import { completedRide, environment, runMain } from './util';
+import { BULK_CHUNK, BULK_INSERT, bulkInsertParams, environment, post, runMain, seedEvents, startBare, stopBare } from './util';
 
 const flags = numberFlags({ rides: 5_000, riders: 200, connections: 10, seconds: 10, warmup: 2, timeout: 170 });
 const PAGE = 20;
@@ -45,24 +42,11 @@ const QUERY = `query Trips {
   }
 }`;
 
-/** Same columns as src/outbox/writer.ts INSERT, many rows per statement. */
-const BULK_INSERT = `INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, occurred_at)
-SELECT id, $2, aggregate_id, event_type, payload::jsonb, occurred_at
-FROM unnest($1::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS e(id, aggregate_id, event_type, payload, occurred_at)`;
-
 async function seed(engine: EmbeddedEngine): Promise<number> {
-  const events: OutboxEvent[] = [];
-  for (let i = 0; i < flags.rides; i++) {
-    events.push(...completedRide(`ride-${i}`, `rider-${i % flags.riders}`, `driver-${i % 50}`, new Date(BASE + i * 60_000)));
-  }
-  for (const e of events) validateEvent(e);
-  const chunk = 3_500;
-  for (let i = 0; i < events.length; i += chunk) {
-    const part = events.slice(i, i + chunk);
-    await engine.transaction((tx) => tx.query(BULK_INSERT, [
-      part.map(() => randomUUID()), RIDE_AGGREGATE, part.map((e) => e.aggregateId), part.map((e) => e.type),
-      part.map((e) => JSON.stringify(e.payload)), part.map((e) => e.occurredAt!.toISOString()),
-    ]));
+  const events = seedEvents(flags.rides, flags.riders, BASE);
+  for (let i = 0; i < events.length; i += BULK_CHUNK) {
+    const part = events.slice(i, i + BULK_CHUNK);
+    await engine.transaction((tx) => tx.query(BULK_INSERT, bulkInsertParams(part)));
   }
   return events.length;
 }
@@ -70,31 +54,6 @@ async function seed(engine: EmbeddedEngine): Promise<number> {
 /** The statement the trips resolver sends for `trips(first: 20)` and this viewer (trip.resolver.ts). */
 function tripsStatement(viewer: Viewer): SqlStatement {
   return tripsPageSql(rowPredicate(viewer, 'trip_history'), tripScope(viewer, {}), PAGE + 1);
-}
-
-/** The bare server: POST /ops or /rider → the statement's rows as JSON. */
-function startBare(engine: Engine, routes: Record<string, SqlStatement>): Promise<Server> {
-  const server = createServer((req, res) => {
-    const statement = routes[req.url ?? ''];
-    req.resume(); // read and drop the body, as a server must before it answers on a kept-alive connection
-    req.on('end', () => {
-      if (statement === undefined) return void res.writeHead(404).end();
-      engine.query(statement.text, statement.params).then((rows) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ data: rows }));
-      }, (err: unknown) => {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ errors: [{ message: String(err) }] }));
-      });
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-async function post(url: string, body: string, token: string): Promise<unknown> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
-  if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
-  return res.json();
 }
 
 async function main(): Promise<void> {
@@ -125,9 +84,7 @@ async function main(): Promise<void> {
   const load = LoadProcess.start();
   const shutdown = async () => {
     await load.close().catch(() => undefined);
-    const closed = new Promise<void>((resolve) => bare.close(() => resolve()));
-    bare.closeAllConnections();
-    await closed;
+    await stopBare(bare);
     await gateway.stop().catch(() => undefined);
     await engine.close().catch(() => undefined);
   };

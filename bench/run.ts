@@ -1,15 +1,16 @@
 /**
  * `npm run bench`: runs the benches one after another, each in its own `node` process with its
  * default parameters, and passes their JSON result lines through to stdout (progress goes to
- * stderr). kafka-fanout runs only when KAFKA_BROKERS names a broker (docs/benchmarks.md).
+ * stderr). kafka-fanout runs only when KAFKA_BROKERS names a broker; peers needs the local PostgreSQL
+ * (WAVEGATE_BENCH_PG_URL) and the devDependency postgraphile (docs/benchmarks.md).
  *
- * Run: `npm run bench` or `node dist/bench/run.js [events] [latency] [queries] [kafka-fanout]`
+ * Run: `npm run bench` or `node dist/bench/run.js [events] [latency] [queries] [peers] [kafka-fanout]`
  */
 import { runMain } from './util';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-const ALL = ['events', 'latency', 'queries', 'kafka-fanout'] as const;
+const ALL = ['events', 'latency', 'queries', 'peers', 'kafka-fanout'] as const;
 type Name = (typeof ALL)[number];
 
 function runOne(name: Name): Promise<number> {

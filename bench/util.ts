@@ -1,6 +1,10 @@
 import { execSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { cpus, totalmem } from 'node:os';
-import type { OutboxEvent } from '../src/outbox/events';
+import type { Engine } from '../src/engine/types';
+import type { SqlStatement } from '../src/graphql/sql';
+import { RIDE_AGGREGATE, validateEvent, type OutboxEvent } from '../src/outbox/events';
 
 /** Percentile (0..100) of a numeric sample, nearest-rank. */
 export function percentile(sample: readonly number[], p: number): number {
@@ -43,6 +47,72 @@ export function completedRide(id: string, rider: string, driver: string, at: Dat
     { type: 'PaymentCaptured', aggregateId: id, payload: { amount: '14.20', currency: 'EUR', payment_id: `p-${id}` }, occurredAt: t(901) },
     { type: 'TripRated', aggregateId: id, payload: { rated_by: 'rider', rating: 5 }, occurredAt: t(1000) },
   ];
+}
+
+/**
+ * The outbox events of `rides` completed rides (7 each) over `riders` riders and 50 drivers, one
+ * ride a minute from `base`, validated: the data set of the query benches (queries.ts, peers.ts).
+ */
+export function seedEvents(rides: number, riders: number, base: number): OutboxEvent[] {
+  const events: OutboxEvent[] = [];
+  for (let i = 0; i < rides; i++) {
+    events.push(...completedRide(`ride-${i}`, `rider-${i % riders}`, `driver-${i % 50}`, new Date(base + i * 60_000)));
+  }
+  for (const e of events) validateEvent(e);
+  return events;
+}
+
+/** Same columns as src/outbox/writer.ts INSERT, many rows per statement; parameters from {@link bulkInsertParams}. */
+export const BULK_INSERT = `INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, occurred_at)
+SELECT id, $2, aggregate_id, event_type, payload::jsonb, occurred_at
+FROM unnest($1::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS e(id, aggregate_id, event_type, payload, occurred_at)`;
+
+/** Rows per {@link BULK_INSERT} statement. */
+export const BULK_CHUNK = 3_500;
+
+/** The parameters of one {@link BULK_INSERT} for `part` (at most {@link BULK_CHUNK} events). */
+export function bulkInsertParams(part: readonly OutboxEvent[]): unknown[] {
+  return [
+    part.map(() => randomUUID()), RIDE_AGGREGATE, part.map((e) => e.aggregateId), part.map((e) => e.type),
+    part.map((e) => JSON.stringify(e.payload)), part.map((e) => e.occurredAt!.toISOString()),
+  ];
+}
+
+/**
+ * The bare server of the query benches: POST <path> → the rows of that path's statement as JSON
+ * (`{"data":[...]}`), straight from `engine`. No auth, no GraphQL, no normalisation: the limit for
+ * a gateway sending the same statement to the same engine.
+ */
+export function startBare(engine: Engine, routes: Record<string, SqlStatement>): Promise<Server> {
+  const server = createServer((req, res) => {
+    const statement = routes[req.url ?? ''];
+    req.resume(); // read and drop the body, as a server must before it answers on a kept-alive connection
+    req.on('end', () => {
+      if (statement === undefined) return void res.writeHead(404).end();
+      engine.query(statement.text, statement.params).then((rows) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ data: rows }));
+      }, (err: unknown) => {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ errors: [{ message: String(err) }] }));
+      });
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** Closes a server started by {@link startBare}, kept-alive connections included. */
+export function stopBare(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  return closed;
+}
+
+/** POSTs a JSON body with a bearer token; the parsed JSON answer, or an error for any status but 200. */
+export async function post(url: string, body: string, token: string): Promise<unknown> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+  if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
+  return res.json();
 }
 
 /** Runs a bench's `main`: a failure prints its stack to stderr and sets exit code 1 (no floating promise). */

@@ -1,0 +1,430 @@
+/**
+ * Wavegate next to a peer, side by side in the same run on the same PostgreSQL data: the 20 latest
+ * trips, for ops (all trips) and for one rider, requests/s and latency under the same load.
+ *
+ * - Database: a fresh `wavegate_bench_<hex>` on the local PostgreSQL (WAVEGATE_BENCH_PG_URL, default
+ *   postgres://postgres@127.0.0.1:5432/postgres), dropped at the end, also on failure or deadline.
+ *   It is the RisingWave stand-in of test/conformance/databases.ts (the Postgres outbox migration,
+ *   then every schema/*.sql view over it), seeded with `rides` completed rides over `riders` riders
+ *   as in bench/queries.ts. With --materialized=1 (the default) each view is a MATERIALIZED VIEW,
+ *   computed once after seeding, and trip_history gets a unique index on trip_id plus indexes that
+ *   fit each target's ORDER BY: reads cost what reading a RisingWave materialized view costs. With
+ *   --materialized=0 they are plain VIEWs, exactly the stand-in of the tests: every request then
+ *   aggregates the whole outbox (~40 ms of PostgreSQL CPU), and all targets measure PostgreSQL.
+ * - Targets, one at a time, same connection-pool size (`pool`):
+ *   1. wavegate: startGateway over a RisingWaveEngine (pg pool on that database, IdleFeed: no Kafka),
+ *      auth on, production limits; `trips(first: 20)` with an ops or a rider token.
+ *   2. postgraphile: PostGraphile 5 (amber preset, grafserv on node:http) over the same database's
+ *      `public` schema, in a child process of its own (it needs a polyfill on Node 20, below);
+ *      `allTripHistories(first: 20, orderBy: [REQUESTED_AT_DESC, TRIP_ID_DESC])`, plus
+ *      `condition: { riderId }` for the rider, selecting the same columns. No GraphiQL, no watch, no
+ *      websockets, no explain, default error masking, no JWT and no row policy (nothing to verify).
+ *   3. bare: the bare Node http server of bench/queries.ts (util.ts startBare) sending the statement
+ *      Wavegate sends, through the same RisingWaveEngine: the limit for Wavegate.
+ * - Before any load: all three return the same 20 trip ids in the same order, per viewer.
+ * - Load: autocannon in a child process (bench/loadgen.ts), POST + keep-alive, `connections`
+ *   connections, `warmup` s discarded then `seconds` s measured, per target and viewer. Every target
+ *   gets the same headers (the bearer token too; only Wavegate reads it).
+ *
+ * Hasura (a Haskell binary / Docker image) and Wavelet (needs RisingWave) cannot run on this machine
+ * and are not measured (docs/benchmarks.md).
+ *
+ * Run: `npm run build && node dist/bench/peers.js [--rides=5000] [--riders=200] [--connections=10]
+ *       [--seconds=10] [--warmup=2] [--pool=10] [--materialized=1] [--timeout=170]`
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { rowPredicate, tripScope } from '../src/auth/policy';
+import type { Viewer } from '../src/auth/viewer';
+import { RisingWaveEngine } from '../src/engine/risingwave/engine';
+import { IdleFeed } from '../src/engine/risingwave/idleFeed';
+import { connectClient, type OneClient } from '../src/engine/risingwave/pg';
+import type { Gateway } from '../src/gateway';
+import { tripsPageSql, type SqlStatement } from '../src/graphql/sql';
+import { silentLogger } from '../src/log';
+import { sourceMigrations } from '../src/outbox/dialect';
+import { loadViewSql, VIEW_LIST } from '../src/views/registry';
+import { benchConfig, benchToken, deadline, emit, machineLoad, note, numberFlags } from './harness';
+import { ChildRpc, cpuPercent, isBenchChild, serveRpc, usage, type Usage } from './ipc';
+import type { LoadProcess, LoadResult } from './loadgen';
+import { BULK_CHUNK, BULK_INSERT, bulkInsertParams, environment, post, runMain, seedEvents, startBare, stopBare } from './util';
+
+const PAGE = 20;
+const BASE = Date.parse('2026-09-01T00:00:00Z');
+const ADMIN_URL = process.env['WAVEGATE_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const VIEWERS = ['ops', 'rider'] as const;
+type Who = (typeof VIEWERS)[number];
+const TARGETS = ['wavegate', 'postgraphile', 'bare'] as const;
+type Target = (typeof TARGETS)[number];
+const RIDER = 'rider-7';
+
+/** The query of bench/queries.ts: 8 fields per trip, cursors, pageInfo. */
+const WAVEGATE_QUERY = `query Trips {
+  trips(first: ${PAGE}) {
+    edges { cursor node { id riderId driverId status requestedAt updatedAt fare { amount currency } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+/** The same page from PostGraphile: same order, same columns (fare flattened), cursors, pageInfo. */
+function postgraphileQuery(riderId: string | undefined): string {
+  const condition = riderId === undefined ? '' : `, condition: { riderId: ${JSON.stringify(riderId)} }`;
+  return `query Trips {
+  allTripHistories(first: ${PAGE}, orderBy: [REQUESTED_AT_DESC, TRIP_ID_DESC]${condition}) {
+    edges { cursor node { tripId riderId driverId status requestedAt updatedAt fareAmount fareCurrency } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The database
+
+/**
+ * Indexes on the materialized trip_history. The key (RisingWave's MV primary key, pg_ivm's unique
+ * index); Wavegate's order, `requested_at DESC NULLS LAST, trip_id DESC`, as the embedded engine
+ * indexes it (src/engine/embedded/ddl.ts); PostGraphile's `ORDER BY requested_at desc, trip_id desc`
+ * means NULLS FIRST, which those indexes cannot serve, so it gets its own pair. Each target reads
+ * through an index that fits its statement, so neither pays a sort the other does not.
+ */
+const TRIP_INDEXES = [
+  'CREATE UNIQUE INDEX trip_history_key ON trip_history (trip_id)',
+  'CREATE INDEX trip_history_wavegate_all ON trip_history (requested_at DESC NULLS LAST, trip_id DESC)',
+  'CREATE INDEX trip_history_wavegate_rider ON trip_history (rider_id, requested_at DESC NULLS LAST, trip_id DESC)',
+  'CREATE INDEX trip_history_postgraphile_all ON trip_history (requested_at DESC, trip_id DESC)',
+  'CREATE INDEX trip_history_postgraphile_rider ON trip_history (rider_id, requested_at DESC, trip_id DESC)',
+];
+
+/** A throwaway database of the bench. */
+interface BenchDatabase {
+  readonly name: string;
+  readonly url: string;
+  /** Drops it (idempotent; other sessions on it are closed: WITH (FORCE)). */
+  drop(): Promise<void>;
+}
+
+function withDatabase(base: string, database: string): string {
+  const u = new URL(base);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const admin = await connectClient({ url: ADMIN_URL, statementTimeoutMs: 0, applicationName: 'wavegate-bench' });
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.close();
+  }
+}
+
+async function createDatabase(): Promise<BenchDatabase> {
+  const name = `wavegate_bench_${randomBytes(4).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${name}`);
+  let dropped: Promise<void> | undefined;
+  return {
+    name,
+    url: withDatabase(ADMIN_URL, name),
+    drop: () => (dropped ??= adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
+  };
+}
+
+/** Outbox (source migration), seeded outbox rows, then the views (plain or materialized, with indexes). */
+async function prepare(db: BenchDatabase, o: { rides: number; riders: number; materialized: boolean }): Promise<{ events: number; tripRows: number; postgres: string }> {
+  const c: OneClient = await connectClient({ url: db.url, statementTimeoutMs: 0, applicationName: 'wavegate-bench' });
+  try {
+    for (const m of sourceMigrations('postgres')) await c.query(m.sql);
+    const events = seedEvents(o.rides, o.riders, BASE);
+    for (let i = 0; i < events.length; i += BULK_CHUNK) await c.query(BULK_INSERT, bulkInsertParams(events.slice(i, i + BULK_CHUNK)));
+    const kind = o.materialized ? 'MATERIALIZED VIEW' : 'VIEW';
+    for (const v of VIEW_LIST) await c.query(`CREATE ${kind} ${v.name} AS ${loadViewSql(v.name).text}`);
+    if (o.materialized) for (const ddl of TRIP_INDEXES) await c.query(ddl);
+    await c.query('ANALYZE');
+    const [count] = (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM trip_history')).rows;
+    const [version] = (await c.query<{ server_version: string }>('SHOW server_version')).rows;
+    return { events: events.length, tripRows: count!.n, postgres: version!.server_version };
+  } finally {
+    await c.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostGraphile, in a child process (this file, forked with --bench-child)
+
+/** What the PostGraphile child is started with. */
+interface PostGraphileSpec {
+  /** postgres:// URL of the bench database. */
+  readonly url: string;
+  /** Connection-pool size (pg Pool `max`). */
+  readonly pool: number;
+}
+
+/** A started PostGraphile. */
+interface PostGraphileStarted {
+  /** http://127.0.0.1:<port>/graphql */
+  readonly url: string;
+  readonly version: string;
+  /** Schema build (introspection included), ms. */
+  readonly startMs: number;
+}
+
+/**
+ * PostGraphile 5.1 declares Node >= 22. On Node 20 it loads, then fails at query time: grafast,
+ * grafserv and @dataplan/pg call `Promise.withResolvers` (Node 22). This is the only Node 22 API
+ * found in their code (grep of dist/, 5.1.5), so the child defines it, spec-shaped, before loading
+ * PostGraphile. Wavegate's process never gets it.
+ */
+function installPolyfills(): void {
+  interface Resolvers { promise: Promise<unknown>; resolve: (value: unknown) => void; reject: (reason: unknown) => void }
+  const P = Promise as unknown as { withResolvers?: () => Resolvers };
+  if (P.withResolvers !== undefined) return;
+  Object.defineProperty(Promise, 'withResolvers', {
+    configurable: true,
+    writable: true,
+    value: function withResolvers(): Resolvers {
+      let resolve!: (value: unknown) => void;
+      let reject!: (reason: unknown) => void;
+      const promise = new Promise<unknown>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+let running: { server: Server; release: () => Promise<void> } | undefined;
+
+async function startPostGraphile(spec: PostGraphileSpec): Promise<PostGraphileStarted> {
+  installPolyfills();
+  process.env['GRAPHILE_ENV'] = 'production'; // what it defaults to anyway, said explicitly (and no notice on stderr)
+  const t0 = Date.now();
+  const [{ postgraphile }, { PostGraphileAmberPreset }, { makePgService }, { grafserv }] = await Promise.all([
+    import('postgraphile'),
+    import('postgraphile/presets/amber'),
+    import('postgraphile/adaptors/pg'),
+    import('postgraphile/grafserv/node'),
+  ]);
+  const preset: GraphileConfig.Preset = {
+    extends: [PostGraphileAmberPreset],
+    pgServices: [makePgService({ connectionString: spec.url, schemas: ['public'], poolConfig: { max: spec.pool } })],
+    grafserv: { graphiql: false, watch: false, websockets: false },
+    grafast: { explain: false },
+  };
+  const pgl = postgraphile(preset);
+  await pgl.getSchema(); // introspect and build now, not on the first request
+  const serv = pgl.createServ(grafserv);
+  // The keep-alive timeouts Wavegate's server uses (src/gateway.ts).
+  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 });
+  await serv.addTo(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  running = { server, release: async () => pgl.release() };
+  const pkg = JSON.parse(readFileSync(join(dirname(require.resolve('postgraphile')), '..', 'package.json'), 'utf8')) as { version: string };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, version: pkg.version, startMs: Date.now() - t0 };
+}
+
+async function stopPostGraphile(): Promise<null> {
+  const r = running;
+  running = undefined;
+  if (r === undefined) return null;
+  const closed = new Promise<void>((resolve) => r.server.close(() => resolve()));
+  r.server.closeAllConnections();
+  await closed;
+  await r.release();
+  return null;
+}
+
+/** The PostGraphile child, seen from the bench. */
+class PostGraphileProcess {
+  private constructor(private readonly rpc: ChildRpc) {}
+
+  static fork(): PostGraphileProcess {
+    return new PostGraphileProcess(ChildRpc.fork(__filename));
+  }
+
+  start(spec: PostGraphileSpec): Promise<PostGraphileStarted> {
+    return this.rpc.call('start', spec);
+  }
+
+  usage(): Promise<Usage> {
+    return this.rpc.usage();
+  }
+
+  async close(): Promise<void> {
+    await this.rpc.call('stop').catch(() => undefined);
+    await this.rpc.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bench
+
+interface WavegateAnswer { data?: { trips: { edges: Array<{ node: { id: string } }> } }; errors?: unknown }
+interface PostGraphileAnswer { data?: { allTripHistories: { edges: Array<{ node: { tripId: string } }> } }; errors?: unknown }
+interface BareAnswer { data: Array<{ trip_id: string }> }
+
+/** One target's measured run, with the CPU its server process used and how busy the machine was. */
+type TargetResult = LoadResult & { serverCpuPercentOfOneCore: number; loadavg1Before: number };
+
+/** Where and what each target is asked, per viewer. */
+interface Endpoint {
+  url(who: Who): string;
+  body(who: Who): string;
+  /** How a good answer starts (loadgen counts anything else as a mismatch). */
+  readonly expectPrefix: string;
+}
+
+/** Fails unless every target returns the same non-empty page of trip ids, in the same order, per viewer. Returns the page sizes. */
+async function checkSamePage(ep: Record<Target, Endpoint>, tokens: Record<Who, string>): Promise<Record<Who, number>> {
+  const rows = {} as Record<Who, number>;
+  for (const who of VIEWERS) {
+    const ask = (t: Target) => post(ep[t].url(who), ep[t].body(who), tokens[who]);
+    const g = await ask('wavegate') as WavegateAnswer;
+    const p = await ask('postgraphile') as PostGraphileAnswer;
+    const b = await ask('bare') as BareAnswer;
+    const ids = {
+      wavegate: g.errors === undefined ? g.data?.trips.edges.map((e) => e.node.id) : undefined,
+      postgraphile: p.errors === undefined ? p.data?.allTripHistories.edges.map((e) => e.node.tripId) : undefined,
+      bare: b.data.slice(0, PAGE).map((r) => r.trip_id),
+    };
+    if (ids.bare.length === 0 || !isDeepStrictEqual(ids.wavegate, ids.bare) || !isDeepStrictEqual(ids.postgraphile, ids.bare)) {
+      throw new Error(`${who}: the targets disagree (or the page is empty): ${JSON.stringify({ ids, wavegateErrors: g.errors, postgraphileErrors: p.errors })}`);
+    }
+    rows[who] = ids.bare.length;
+  }
+  return rows;
+}
+
+/** How PostgreSQL runs Wavegate's (and the bare server's) statements: the scan and sort nodes of EXPLAIN. */
+async function scanPlans(engine: RisingWaveEngine, statements: Record<Who, SqlStatement>): Promise<Record<Who, string>> {
+  const plans = {} as Record<Who, string>;
+  for (const who of VIEWERS) {
+    const lines = await engine.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${statements[who].text}`, statements[who].params);
+    plans[who] = lines.map((l) => l['QUERY PLAN'].trim().replace(/^->\s*/, '').replace(/\s*\(cost=.*$/, ''))
+      .filter((l) => /Scan|Sort/.test(l) && !l.includes(':')).join(' > ');
+  }
+  return plans;
+}
+
+/** Loads every target for every viewer, one at a time: ops then rider; wavegate, postgraphile, bare. */
+async function measure(
+  loader: LoadProcess, ep: Record<Target, Endpoint>, tokens: Record<Who, string>, serverUsage: (t: Target) => Promise<Usage>,
+  o: { connections: number; seconds: number; warmup: number },
+): Promise<Record<Who, Record<Target, TargetResult>>> {
+  const results = { ops: {}, rider: {} } as Record<Who, Record<Target, TargetResult>>;
+  for (const who of VIEWERS) {
+    for (const t of TARGETS) {
+      const loadavg1Before = machineLoad().loadavg1;
+      note(`${who}: ${t}, ${o.warmup} + ${o.seconds} s at ${o.connections} connections (load average ${loadavg1Before})`);
+      const before = await serverUsage(t);
+      const r = await loader.run({
+        url: ep[t].url(who), headers: { authorization: `Bearer ${tokens[who]}` }, body: ep[t].body(who),
+        connections: o.connections, seconds: o.seconds, warmup: o.warmup, expectPrefix: ep[t].expectPrefix,
+      });
+      const after = await serverUsage(t);
+      results[who][t] = { ...r, serverCpuPercentOfOneCore: cpuPercent(before, after, o.warmup + o.seconds), loadavg1Before };
+    }
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  // Loaded here, not at the top: this file is also the PostGraphile child, which must not load the
+  // gateway, and loadgen.ts answers RPCs in any bench child that imports it.
+  const { startGateway } = require('../src/gateway') as typeof import('../src/gateway');
+  const { LoadProcess } = require('./loadgen') as typeof import('./loadgen');
+  const flags = numberFlags({ rides: 5_000, riders: 200, connections: 10, seconds: 10, warmup: 2, pool: 10, materialized: 1, timeout: 170 });
+  const materialized = flags.materialized !== 0;
+  const loadAtStart = machineLoad();
+  let db: BenchDatabase | undefined;
+  let engine: RisingWaveEngine | undefined;
+  let gateway: Gateway | undefined;
+  let bare: Server | undefined;
+  let pgl: PostGraphileProcess | undefined;
+  let load: LoadProcess | undefined;
+  let stopped: Promise<void> | undefined;
+  const shutdown = () => (stopped ??= (async () => {
+    await load?.close().catch(() => undefined);
+    await pgl?.close().catch(() => undefined);
+    if (bare !== undefined) await stopBare(bare).catch(() => undefined);
+    await gateway?.stop().catch(() => undefined);
+    await engine?.close().catch(() => undefined);
+    await db?.drop().catch((err: unknown) => note(`could not drop ${db?.name}: ${String(err)}`));
+  })());
+  const cancel = deadline(flags.timeout, shutdown);
+  try {
+    const t0 = Date.now();
+    db = await createDatabase();
+    const prepared = await prepare(db, { rides: flags.rides, riders: flags.riders, materialized });
+    note(`${db.name}: ${prepared.events} events, ${prepared.tripRows} trips, ${materialized ? 'materialized views + indexes' : 'plain views'} in ${Date.now() - t0} ms`);
+
+    engine = await RisingWaveEngine.create({ databaseUrl: db.url, feed: new IdleFeed(), log: silentLogger, maxConnections: flags.pool, healthIntervalMs: 60_000 });
+    gateway = await startGateway(benchConfig('risingwave'), { log: silentLogger, engine });
+    const viewers: Record<Who, Viewer> = { ops: { sub: 'ops-bench', role: 'ops' }, rider: { sub: RIDER, role: 'rider' } };
+    // The statement the trips resolver sends for `trips(first: 20)` and this viewer (as in queries.ts).
+    const statements: Record<Who, SqlStatement> = {
+      ops: tripsPageSql(rowPredicate(viewers.ops, 'trip_history'), tripScope(viewers.ops, {}), PAGE + 1),
+      rider: tripsPageSql(rowPredicate(viewers.rider, 'trip_history'), tripScope(viewers.rider, {}), PAGE + 1),
+    };
+    bare = await startBare(engine, { '/ops': statements.ops, '/rider': statements.rider });
+    const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+    pgl = PostGraphileProcess.fork();
+    const peer = await pgl.start({ url: db.url, pool: flags.pool });
+    note(`PostGraphile ${peer.version} ready in ${peer.startMs} ms`);
+    const loader = LoadProcess.start();
+    load = loader;
+
+    const tokens: Record<Who, string> = { ops: await benchToken(viewers.ops.sub, 'ops'), rider: await benchToken(RIDER, 'rider') };
+    const gatewayUrl = gateway.url;
+    const endpoints: Record<Target, Endpoint> = {
+      wavegate: { url: () => gatewayUrl, body: () => JSON.stringify({ query: WAVEGATE_QUERY }), expectPrefix: '{"data":{"trips":' },
+      postgraphile: {
+        url: () => peer.url,
+        body: (who) => JSON.stringify({ query: postgraphileQuery(who === 'rider' ? RIDER : undefined) }),
+        expectPrefix: '{"data":{"allTripHistories":',
+      },
+      // The bare server ignores the body; it gets Wavegate's, so the requests are the same size.
+      bare: { url: (who) => `${bareUrl}/${who}`, body: () => JSON.stringify({ query: WAVEGATE_QUERY }), expectPrefix: '{"data":[' },
+    };
+    const pageRows = await checkSamePage(endpoints, tokens);
+    note(`all targets return the same ${pageRows.ops} (ops) and ${pageRows.rider} (${RIDER}) trip ids in the same order`);
+    const plans = await scanPlans(engine, statements);
+
+    const child = pgl;
+    const serverUsage = (t: Target): Promise<Usage> => (t === 'postgraphile' ? child.usage() : usage());
+    const results = await measure(loader, endpoints, tokens, serverUsage, flags);
+    const ratio = (a: LoadResult, b: LoadResult) => +(a.requestsPerSecond / b.requestsPerSecond).toFixed(3);
+    emit({
+      bench: 'peers',
+      ...environment(),
+      machineLoad: { start: loadAtStart, end: machineLoad() },
+      peer: { name: 'postgraphile', version: peer.version, preset: 'amber', process: 'child, Promise.withResolvers polyfilled (Node 20)', schemaBuildMs: peer.startMs },
+      database: { postgres: prepared.postgres, views: materialized ? 'materialized + indexes' : 'plain', pool: flags.pool },
+      load: 'autocannon 8 in a child process, POST + keep-alive, one target at a time',
+      dataset: { rides: flags.rides, outboxEvents: prepared.events, tripRows: prepared.tripRows, riders: flags.riders, rider: RIDER, riderTrips: Math.ceil(flags.rides / flags.riders) },
+      pageRows,
+      queries: { wavegate: WAVEGATE_QUERY.replace(/\s+/g, ' '), postgraphileOps: postgraphileQuery(undefined).replace(/\s+/g, ' '), postgraphileRider: postgraphileQuery(RIDER).replace(/\s+/g, ' ') },
+      statements,
+      wavegatePlans: plans,
+      connections: flags.connections,
+      warmupSeconds: flags.warmup,
+      seconds: flags.seconds,
+      ...Object.fromEntries(VIEWERS.map((who) => [who, {
+        ...results[who],
+        wavegateToBare: ratio(results[who].wavegate, results[who].bare),
+        postgraphileToBare: ratio(results[who].postgraphile, results[who].bare),
+        wavegateToPostgraphile: ratio(results[who].wavegate, results[who].postgraphile),
+      }])),
+    });
+  } finally {
+    cancel();
+    await shutdown();
+  }
+}
+
+if (isBenchChild()) serveRpc({ start: startPostGraphile, stop: stopPostGraphile });
+else runMain(main);
