@@ -32,9 +32,11 @@ export function createTokenVerifier(auth: AuthConfig, log: Logger = silentLogger
   }
   let verifier: Promise<{ verifyJwt: VerifyFn; algorithms: string[] }> | undefined;
   const getVerifier = () => {
-    verifier ??= loadJose().then((jose) => {
+    verifier ??= loadJose().then(async (jose) => {
       if (auth.secret !== undefined) {
-        const secret = new TextEncoder().encode(auth.secret);
+        // Imported once: given raw bytes, jose imports the key again on every verification.
+        const secret = await globalThis.crypto.subtle.importKey('raw', new TextEncoder().encode(auth.secret),
+          { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
         return { verifyJwt: (t: string, o: VerifyOptions) => jose.jwtVerify(t, secret, o), algorithms: HMAC_ALGORITHMS };
       }
       const jwks = jose.createRemoteJWKSet(new URL(auth.jwksUrl as string));
