@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/load';
 import { EmbeddedEngine } from '../engine/embedded/engine';
 import type { OutboxEvent } from '../outbox/events';
-import { createMysqlPool, writeEvents as writeMysqlEvents } from '../outbox/mysql';
+import { createMysqlPool, inTransaction, writeEvents as writeMysqlEvents } from '../outbox/mysql';
 import { createSimulator, outboxWriter, type SimulatorCounters } from '../simulator/simulator';
 import { parseOptions, UsageError, wholeNumber } from './args';
 import type { CliIo } from './io';
@@ -67,17 +67,7 @@ async function simulateIntoMysql(
   const log = io.logger(level, 'stderr');
   const pool = createMysqlPool({ url, connectionLimit: 2 });
   const write = async (events: OutboxEvent[]): Promise<void> => {
-    const conn = await pool.getConnection();
-    try {
-      await conn.beginTransaction();
-      await writeMysqlEvents(conn, events);
-      await conn.commit();
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    await inTransaction(pool, (conn) => writeMysqlEvents(conn, events));
   };
   try {
     if (run.live) {

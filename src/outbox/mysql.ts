@@ -75,6 +75,25 @@ async function insert(tx: MysqlExecutor, event: OutboxEvent): Promise<WrittenEve
 }
 
 /** Options for {@link createMysqlPool}. */
+/**
+ * Runs `fn` in a transaction on a connection of `pool`: commit when it resolves, rollback (and
+ * rethrow) when it throws; the connection goes back to the pool either way.
+ */
+export async function inTransaction<T>(pool: mysql.Pool, fn: (conn: mysql.PoolConnection) => Promise<T>): Promise<T> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.beginTransaction();
+    const out = await fn(conn);
+    await conn.commit();
+    return out;
+  } catch (err) {
+    await conn.rollback().catch(() => undefined);
+    throw err;
+  } finally {
+    conn.release();
+  }
+}
+
 export interface MysqlPoolOptions {
   /** `mysql://user:password@host:port/database`. */
   url: string;

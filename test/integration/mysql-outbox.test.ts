@@ -1,7 +1,7 @@
 import mysql from 'mysql2/promise';
 import { GatewayErrorCode, isGatewayError } from '../../src/errors';
 import type { OutboxEvent } from '../../src/outbox/events';
-import { createMysqlPool, writeEvent, writeEvents } from '../../src/outbox/mysql';
+import { createMysqlPool, inTransaction, writeEvent, writeEvents } from '../../src/outbox/mysql';
 import { createMysqlDatabase, type MysqlTestDatabase } from '../conformance/databases';
 import { waitFor } from '../helpers/waitFor';
 
@@ -33,6 +33,31 @@ async function count(table: 'rides' | 'outbox', ride: string): Promise<number> {
 }
 
 describe('MySQL outbox writer (MariaDB 10.11 here)', () => {
+  it('inTransaction commits what the callback wrote, rolls all of it back when it throws, and always returns the connection', async () => {
+    const small = createMysqlPool({ url: db.url, connectionLimit: 1 });
+    try {
+      const id = await inTransaction(small, async (conn) => {
+        await conn.execute('INSERT INTO rides (id, rider_id) VALUES (?, ?)', ['ride-tx-ok', 'rider-1']);
+        return (await writeEvent(conn, requested('ride-tx-ok'))).id;
+      });
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      await expect(inTransaction(small, async (conn) => {
+        await conn.execute('INSERT INTO rides (id, rider_id) VALUES (?, ?)', ['ride-tx-bad', 'rider-1']);
+        await writeEvent(conn, requested('ride-tx-bad'));
+        throw new Error('handler failed after its writes');
+      })).rejects.toThrow('handler failed after its writes');
+      // One connection in the pool: these would hang if either call had kept it.
+      expect([await count('rides', 'ride-tx-ok'), await count('outbox', 'ride-tx-ok')]).toEqual([1, 1]);
+      expect(await inTransaction(small, async (conn) => {
+        const [rows] = await conn.query<mysql.RowDataPacket[]>("SELECT count(*) AS n FROM outbox WHERE aggregate_id = 'ride-tx-bad'");
+        return Number(rows[0]!['n']);
+      })).toBe(0);
+      expect(await count('rides', 'ride-tx-bad')).toBe(0);
+    } finally {
+      await small.end();
+    }
+  });
+
   it('commits the business row and its events together, with exact instants and JSON payloads', async () => {
     const conn = await pool.getConnection();
     try {

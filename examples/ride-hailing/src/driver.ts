@@ -17,10 +17,9 @@
  * assigns nobody.
  */
 import type { RowDataPacket } from 'mysql2/promise';
-import type { Pool } from 'mysql2/promise';
-import { retriableError, type EmittedEvent, type TransactionExecutor } from '../../../src/consumer';
-import type { GeoPoint } from '../../../src/outbox/events';
-import { writeEvent } from '../../../src/outbox/mysql';
+import { retriableError, type TransactionExecutor } from '../../../src/consumer';
+import type { GeoPoint, OutboxEvent } from '../../../src/outbox/events';
+import { inTransaction, writeEvent } from '../../../src/outbox/mysql';
 import { consumerService, haversineKm, migrateCommon, runStatements, serviceConsumer, type Service, type ServiceOptions } from './service';
 
 /** The Driver service's own tables. */
@@ -66,18 +65,10 @@ export async function migrateDriver(o: Pick<ServiceOptions, 'db'>): Promise<void
  */
 export async function addDrivers(o: Pick<ServiceOptions, 'db'>, drivers: ReadonlyArray<{ id: string } & GeoPoint>): Promise<void> {
   for (const d of drivers) {
-    const conn = await (o.db as Pool).getConnection();
-    try {
-      await conn.beginTransaction();
+    await inTransaction(o.db, async (conn) => {
       await conn.execute('INSERT INTO drivers (id, lat, lng) VALUES (?, ?, ?)', [d.id, d.lat, d.lng]);
-      await assignWaiting(conn, d.id, (e) => writeEvent(conn, { ...e, aggregateId: e.aggregateId ?? '' }));
-      await conn.commit();
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+      await assignWaiting(conn, d.id, (e) => writeEvent(conn, e));
+    });
   }
 }
 
@@ -124,7 +115,7 @@ async function claimNearest(tx: TransactionExecutor, rideId: string, at: GeoPoin
 }
 
 /** Writes an event to this service's outbox in the caller's transaction. */
-type Emit = (event: EmittedEvent) => Promise<unknown>;
+type Emit = (event: OutboxEvent) => Promise<unknown>;
 
 /** Records `driverId` on `rideId`'s assignment row and emits DriverAssigned for that ride. */
 async function assign(tx: TransactionExecutor, emit: Emit, rideId: string, driverId: string, km: number): Promise<void> {

@@ -18,7 +18,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { GatewayErrorCode, isGatewayError } from '../../../src/errors';
 import { validateEvent, type OutboxEvent } from '../../../src/outbox/events';
-import { writeEvent } from '../../../src/outbox/mysql';
+import { inTransaction, writeEvent } from '../../../src/outbox/mysql';
 import { consumerService, migrateCommon, runStatements, serviceConsumer, type Service, type ServiceOptions } from './service';
 
 /** The Ride service's own tables. */
@@ -79,21 +79,7 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
         [event.payload.driver_id, event.aggregateId]);
     });
 
-  /** Runs `fn` in a transaction on the service pool. */
-  const transaction = async <T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> => {
-    const conn = await o.db.getConnection();
-    try {
-      await conn.beginTransaction();
-      const out = await fn(conn);
-      await conn.commit();
-      return out;
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
-  };
+  const transaction = <T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> => inTransaction(o.db, fn);
 
   /** Locks the ride, checks its status, updates it and writes the event: one transaction. */
   const transition = (id: string, from: readonly RideStatus[], to: RideStatus, event: (ride: RowDataPacket) => OutboxEvent) =>
