@@ -6,7 +6,9 @@
  * the views: it copies each service's outbox into PostgreSQL as `outbox_<service>` (the CDC tables
  * the RisingWave DDL generator names), creates `outbox` with the generator's own UNION ALL
  * statement (as a plain view: PostgreSQL stands in for RisingWave) and the four views from
- * schema/*.sql on top, and checks the rows against what the services' own tables say.
+ * schema/*.sql on top, and checks the rows against what the services' own tables say. A second test
+ * drives the cases the traffic leaves to chance over HTTP directly: a rider cancelling a ride that
+ * waits for a driver, a match timeout, a trip charged more than quoted.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,7 +20,7 @@ import { sourceMigrations } from '../../src/outbox/dialect';
 import { loadViewSql, VIEW_LIST } from '../../src/views/registry';
 import { addDrivers, createDriverService } from '../../examples/ride-hailing/src/driver';
 import { createNotificationService } from '../../examples/ride-hailing/src/notification';
-import { createPaymentService } from '../../examples/ride-hailing/src/payment';
+import { createPaymentService, fareFor } from '../../examples/ride-hailing/src/payment';
 import { SERVICE_NAMES, toHundredths, type Service, type ServiceName } from '../../examples/ride-hailing/src/service';
 import { createTraffic, type Traffic, type TrafficOptions } from '../../examples/ride-hailing/src/traffic';
 import { ServicesLoop } from '../../examples/ride-hailing/test/loop';
@@ -57,9 +59,14 @@ function traffic(rideUrl: string, o: Partial<TrafficOptions>, log: Logger = sile
   return t;
 }
 
-/** Drivers spread around the centre, one per ride, so nobody waits for a free driver. */
+/** `n` drivers spread around the centre (`driver-001`…). */
 function drivers(n: number): Array<{ id: string; lat: number; lng: number }> {
   return Array.from({ length: n }, (_, i) => ({ id: `driver-${String(i + 1).padStart(3, '0')}`, lat: 52.52 + ((i * 37) % 100 - 50) / 1000, lng: 13.405 + ((i * 61) % 100 - 50) / 1000 }));
+}
+
+async function post(url: string, body: unknown = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 const count = (rows: readonly unknown[], p: (r: RowDataPacket) => boolean) => (rows as RowDataPacket[]).filter(p).length;
@@ -110,7 +117,7 @@ describe('ride-hailing services read through the views (router stands in for CDC
   it('turns traffic over the Ride HTTP API into trip_history, rider_stats, driver_stats and driver_earnings_daily rows that agree with every service\'s tables', async () => {
     const RIDES = 12;
     // One driver for all rides: rides wait for it to be freed, and riders cancel some while they wait
-    // (assignment status `withdrawn`; services.test.ts covers that case deterministically).
+    // (assignment status `withdrawn`; the next test and services.test.ts cover that deterministically).
     await addDrivers(dbs.driver, drivers(1));
     const driver = await started(createDriverService(options('driver')));
     const payment = await started(createPaymentService(options('payment')));
@@ -159,7 +166,7 @@ describe('ride-hailing services read through the views (router stands in for CDC
     const trips = new Map((await view('trip_history', 'trip_id')).map((r) => [r['trip_id'] as string, r]));
     expect([...trips.keys()]).toEqual(rides.map((r) => r['id']));
     const planById = new Map(planned.map((r) => [r.id, r]));
-    let chargedOtherThanQuoted = 0;
+    let chargedMoreThanQuoted = 0;
     for (const r of rides) {
       const id = r['id'] as string;
       const trip = trips.get(id)!;
@@ -182,7 +189,7 @@ describe('ride-hailing services read through the views (router stands in for CDC
         // The fare is the quote (the one FareCalculated); the paid amount is what was charged.
         expect(trip['fare_amount']).toBe(fare['estimate_amount']);
         expect(trip['paid_amount']).toBe(fare['final_amount']);
-        if (cents(fare['final_amount']) !== cents(fare['estimate_amount'])) chargedOtherThanQuoted++;
+        if (cents(fare['final_amount']) > cents(fare['estimate_amount'])) chargedMoreThanQuoted++;
         for (const at of ['assigned_at', 'started_at', 'completed_at']) expect(trip[at]).toBeInstanceOf(Date);
       } else {
         expect(r['status']).toBe('cancelled');
@@ -193,9 +200,9 @@ describe('ride-hailing services read through the views (router stands in for CDC
         expect(trip['cancelled_at']).toBeInstanceOf(Date);
       }
     }
-    // Seed 42 charges some trips other than quoted, so a second FareCalculated (the final fare) would
-    // change fare_amount and fail above.
-    expect(chargedOtherThanQuoted).toBeGreaterThan(0);
+    // Seed 42 charges some trips more than quoted, so a second FareCalculated (the final fare) would
+    // raise trip_history's max(amount) above the quote and fail above (as would event_count).
+    expect(chargedMoreThanQuoted).toBeGreaterThan(0);
     // One RideCancelled per cancelled ride, whoever cancelled it (the views count events).
     const cancelEvents = await Promise.all(SERVICE_NAMES.map((s) => dbs[s].count("outbox WHERE event_type = 'RideCancelled'")));
     expect(cancelEvents).toEqual([stats.cancelled, 0, 0, 0]);
@@ -214,6 +221,8 @@ describe('ride-hailing services read through the views (router stands in for CDC
         spent: sumCents(mine.map((r) => payments.get(r['id'] as string))), ratings: 0, avg: null,
       });
     }
+    // The views count RideCancelled events: their total is the number of cancelled rides.
+    expect(riders.reduce((n, r) => n + Number(r['cancelled_trips']), 0)).toBe(stats.cancelled);
 
     // driver_stats: per driver the Driver service assigned, with the rides' fates and payments.
     const byDriver = new Map<string, RowDataPacket[]>();
@@ -247,6 +256,73 @@ describe('ride-hailing services read through the views (router stands in for CDC
       trips: count(mine, (r) => r['status'] === 'completed'),
       gross: sumCents(mine.map((r) => payments.get(r['id'] as string))),
     }])));
+  });
+
+  it('counts one cancellation per cancelled ride and shows the quote as the fare: a rider cancelling while no driver is free, a match timeout, a trip charged more than quoted', async () => {
+    await addDrivers(dbs.driver, drivers(1)); // driver-001
+    const driver = await started(createDriverService(options('driver')));
+    const payment = await started(createPaymentService(options('payment')));
+    const notification = await started(createNotificationService(options('notification')));
+    const { ride, url } = await loop.startRide(); // the 60 s match timeout: the test backdates a ride past it
+    await startRouter();
+    const request = async (id: string, rider: string) =>
+      expect((await post(`${url}/rides`, { rider_id: rider, pickup: { lat: 52.52, lng: 13.405 }, dropoff: { lat: 52.51, lng: 13.38 }, ride_id: id })).status).toBe(201);
+    const status = async (id: string) => (await dbs.ride.rows('SELECT status FROM rides WHERE id = ?', [id]))[0]?.['status'];
+    const waiting = (id: string) => waitFor(async () => (await dbs.driver.count("assignments WHERE ride_id = ? AND status = 'waiting'", [id])) === 1, 20_000);
+
+    await request('ride-done', 'rider-a');
+    await waitFor(async () => (await status('ride-done')) === 'assigned', 20_000);
+    // The only driver is busy: this ride waits (nothing emitted), and its rider cancels it.
+    await request('ride-rider-cancel', 'rider-b');
+    await waiting('ride-rider-cancel');
+    expect(await post(`${url}/rides/ride-rider-cancel/cancel`, { cancelled_by: 'rider', reason: 'too slow' })).toMatchObject({ status: 200 });
+    // This one waits past the match timeout: the Ride service cancels it (system).
+    await request('ride-timeout', 'rider-b');
+    await waiting('ride-timeout');
+    await dbs.ride.db.execute("UPDATE rides SET requested_at = requested_at - INTERVAL 2 MINUTE WHERE id = 'ride-timeout'");
+    expect(await ride.sweep()).toBe(1);
+    // Driven well beyond the quoted route: charged more than quoted, so a second (final)
+    // FareCalculated would raise trip_history's max(amount) above the quote.
+    expect((await post(`${url}/rides/ride-done/start`)).status).toBe(200);
+    expect((await post(`${url}/rides/ride-done/complete`, { distance_km: '9.99' })).status).toBe(200);
+
+    const outboxTotal = async () => (await Promise.all(SERVICE_NAMES.map((s) => dbs[s].count('outbox')))).reduce((a, b) => a + b, 0);
+    await waitFor(async () => driver.consumer.stats().handled === 3 + 1 + 2 // RideRequested ×3, RideCompleted, RideCancelled ×2
+      && payment.consumer.stats().handled === 3 + 1 && (await dbs.payment.count('payments')) === 1
+      && notification.consumer.stats().handled === await outboxTotal(), 20_000, 50);
+    for (const s of [driver, payment, notification]) expect(s.consumer.stats().deadLettered).toBe(0);
+    expect(await dbs.driver.rows('SELECT ride_id, driver_id, status FROM assignments ORDER BY ride_id')).toEqual([
+      { ride_id: 'ride-done', driver_id: 'driver-001', status: 'released' },
+      { ride_id: 'ride-rider-cancel', driver_id: null, status: 'withdrawn' },
+      { ride_id: 'ride-timeout', driver_id: null, status: 'withdrawn' },
+    ]);
+    expect(await Promise.all(SERVICE_NAMES.map((s) => dbs[s].count("outbox WHERE event_type = 'RideCancelled'")))).toEqual([2, 0, 0, 0]);
+    expect(await Promise.all(SERVICE_NAMES.map((s) => dbs[s].count("outbox WHERE event_type = 'FareCalculated'")))).toEqual([0, 0, 3, 0]);
+    const [fare] = await dbs.payment.rows("SELECT estimate_amount, final_amount FROM fares WHERE ride_id = 'ride-done'");
+    const [paid] = await dbs.payment.rows("SELECT amount FROM payments WHERE ride_id = 'ride-done'");
+    expect(paid!['amount']).toBe(fareFor('9.99'));
+    expect(fare!['final_amount']).toBe(fareFor('9.99'));
+    expect(cents(fare!['final_amount'])).toBeGreaterThan(cents(fare!['estimate_amount']));
+
+    pg = await createPgDatabase();
+    await viewsOverOutboxes(pg);
+    const trips = new Map((await view('trip_history', 'trip_id')).map((r) => [r['trip_id'] as string, r]));
+    expect([...trips.keys()]).toEqual(['ride-done', 'ride-rider-cancel', 'ride-timeout']);
+    expect(trips.get('ride-done')).toMatchObject({
+      status: 'COMPLETED', rider_id: 'rider-a', driver_id: 'driver-001', cancelled_by: null,
+      fare_amount: fare!['estimate_amount'], paid_amount: paid!['amount'], distance_km: '9.99', event_count: '6',
+    });
+    expect(trips.get('ride-rider-cancel')).toMatchObject({ status: 'CANCELLED', rider_id: 'rider-b', driver_id: null, cancelled_by: 'rider', paid_amount: null, event_count: '3' });
+    expect(trips.get('ride-timeout')).toMatchObject({ status: 'CANCELLED', rider_id: 'rider-b', driver_id: null, cancelled_by: 'system', paid_amount: null, event_count: '3' });
+
+    const riders = await view('rider_stats', 'rider_id');
+    expect(riders.map((r) => [r['rider_id'], Number(r['trips']), Number(r['completed_trips']), Number(r['cancelled_trips']), cents(r['total_spent'])])).toEqual([
+      ['rider-a', 1, 1, 0, cents(paid!['amount'])],
+      ['rider-b', 2, 0, 2, 0], // one cancellation each: two cancelled rides, cancelled_trips 2
+    ]);
+    const driverRows = await view('driver_stats', 'driver_id');
+    expect(driverRows.map((r) => [r['driver_id'], Number(r['trips']), Number(r['completed_trips']), Number(r['cancelled_trips']), cents(r['lifetime_earnings'])]))
+      .toEqual([['driver-001', 1, 1, 0, cents(paid!['amount'])]]);
   });
 
   it('traffic waits for a Ride service that is not up yet (one warning per outage) and counts an HTTP error without stopping', async () => {

@@ -11,7 +11,7 @@ import { createNotificationService } from '../../examples/ride-hailing/src/notif
 import { createPaymentService, fareFor } from '../../examples/ride-hailing/src/payment';
 import type { Service, ServiceName } from '../../examples/ride-hailing/src/service';
 import { ServicesLoop } from '../../examples/ride-hailing/test/loop';
-import { rideRequested, waitFor, type ServiceDatabase, type TestKafka } from '../../examples/ride-hailing/test/support';
+import { outboxRow, rideRequested, waitFor, type ServiceDatabase, type TestKafka } from '../../examples/ride-hailing/test/support';
 
 let loop: ServicesLoop;
 let kafka: TestKafka;
@@ -32,7 +32,10 @@ const started = <S extends Service>(service: S) => loop.started(service);
 const startRouter = () => loop.startRouter();
 const startRide = (matchTimeoutMs?: number) => loop.startRide(matchTimeoutMs === undefined ? {} : { matchTimeoutMs });
 
-async function post(url: string, body: unknown = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+/** An HTTP answer of the Ride service. */
+type Answer = { status: number; body: Record<string, unknown> };
+
+async function post(url: string, body: unknown = {}): Promise<Answer> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
@@ -141,25 +144,114 @@ describe('ride-hailing services (tests play RisingWave: sink-format records, and
     expect(await outbox('driver', 'RideCancelled')).toBe(0);
   });
 
-  it('cancels a ride still waiting after the match timeout (system) once, even when riders cancel at the same moment', async () => {
-    await started(createDriverService(options('driver'))); // no drivers at all
-    const { url } = await startRide(50); // short: the sweep runs while the rides are still being requested and cancelled
+  it('cancels a ride still waiting after the match timeout with exactly one RideCancelled (system), which takes it off the Driver service\'s list', async () => {
+    const driver = await started(createDriverService(options('driver'))); // no drivers at all
+    const { ride, url } = await startRide(300); // the sweeper runs every 75 ms
     await startRouter();
 
-    const ids = Array.from({ length: 20 }, (_, i) => `ride-race-${i}`);
-    for (const id of ids) expect((await post(`${url}/rides`, { rider_id: 'rider-1', pickup: BERLIN, dropoff: BERLIN, ride_id: id })).status).toBe(201);
-    // Riders cancel half of them while the sweep cancels what is past the timeout: either may win a ride, never both.
-    const riders = ids.filter((_, i) => i % 2 === 0).map((id, i) => post(`${url}/rides/${id}/cancel`, { cancelled_by: 'rider', reason: `race ${i}` }));
-    for (const r of await Promise.all(riders)) expect([200, 409]).toContain(r.status);
-    await waitFor(async () => (await dbs.ride.count("rides WHERE status = 'cancelled'")) === ids.length, 20_000);
+    expect((await post(`${url}/rides`, { rider_id: 'rider-1', pickup: BERLIN, dropoff: BERLIN, ride_id: 'ride-alone' })).status).toBe(201);
+    await waitFor(async () => (await rideStatus('ride-alone')) === 'cancelled', 20_000);
+    // The Driver service sees RideRequested and RideCancelled (either order) and writes nothing.
+    await waitFor(() => driver.consumer.stats().handled === 2, 20_000);
+    expect(await dbs.driver.rows('SELECT status FROM assignments')).toEqual([{ status: expect.stringMatching(/^(withdrawn|cancelled)$/) }]);
+    expect(await ride.sweep()).toBe(0); // a later sweep finds nothing more to cancel
+    const cancels = await dbs.ride.rows("SELECT payload FROM outbox WHERE event_type = 'RideCancelled' AND aggregate_id = 'ride-alone'");
+    expect(cancels.map((c) => JSON.parse(c['payload'] as string))).toEqual([{ cancelled_by: 'system', reason: 'no driver available' }]);
 
-    const cancels = await dbs.ride.rows("SELECT aggregate_id, JSON_UNQUOTE(JSON_EXTRACT(payload, '$.cancelled_by')) AS who FROM outbox WHERE event_type = 'RideCancelled' ORDER BY aggregate_id");
-    expect(cancels.map((c) => c['aggregate_id'])).toEqual([...ids].sort()); // exactly one per ride
-    const who = new Map(cancels.map((c) => [c['aggregate_id'] as string, c['who'] as string]));
-    ids.forEach((id, i) => expect([id, who.get(id)]).toEqual([id, i % 2 === 1 ? 'system' : expect.stringMatching(/^(rider|system)$/)]));
-    const systemOnly = await dbs.ride.rows("SELECT payload FROM outbox WHERE event_type = 'RideCancelled' AND aggregate_id = 'ride-race-1'");
-    expect(JSON.parse(systemOnly[0]!['payload'] as string)).toEqual({ cancelled_by: 'system', reason: 'no driver available' });
+    // A driver added afterwards is not given the cancelled ride.
+    await addDrivers(dbs.driver, [NEAR]);
+    expect(await driverStatus(NEAR.id)).toMatchObject({ status: 'available', ride_id: null });
     expect(await dbs.driver.count('outbox')).toBe(0);
+  });
+
+  it('writes exactly one RideCancelled per ride when riders cancel while the match-timeout sweep cancels (2 × 20 rides, fired together)', async () => {
+    const RIDES = 20;
+    const { ride, url } = await startRide(3_600_000); // the sweeper's own runs (every 5 s) find nothing: the test sweeps
+
+    /** RIDES rides past the match timeout, then one sweep and the riders' cancels at once; both lock each ride, one wins it. */
+    const race = async (prefix: string, riders: (cancels: Array<() => Promise<Answer>>) => Promise<Answer[]>) => {
+      const ids = Array.from({ length: RIDES }, (_, i) => `${prefix}-${String(i).padStart(2, '0')}`);
+      for (const id of ids) expect((await post(`${url}/rides`, { rider_id: 'rider-1', pickup: BERLIN, dropoff: BERLIN, ride_id: id })).status).toBe(201);
+      // The test plays the clock: these rides are past the match timeout now.
+      await dbs.ride.db.execute('UPDATE rides SET requested_at = requested_at - INTERVAL 2 HOUR WHERE id LIKE ?', [`${prefix}-%`]);
+      const [swept, answers] = await Promise.all([ride.sweep(), riders(ids.map((id, i) => () => post(`${url}/rides/${id}/cancel`, { cancelled_by: 'rider', reason: `race ${i}` })))]);
+      const riderWon = answers.filter((a) => a.status === 200).length;
+      expect(swept + riderWon).toBe(RIDES);
+      // A rider who lost got a 409 because the sweep had cancelled the ride, never a failed write.
+      for (const [i, a] of answers.entries()) if (a.status !== 200) expect(a).toMatchObject({ status: 409, body: { error: `ride ${ids[i]} is cancelled, not requested or assigned` } });
+
+      expect(await dbs.ride.count("rides WHERE id LIKE ? AND status = 'cancelled'", [`${prefix}-%`])).toBe(RIDES);
+      const perRide = await dbs.ride.rows("SELECT aggregate_id, count(*) AS n FROM outbox WHERE event_type = 'RideCancelled' AND aggregate_id LIKE ? GROUP BY aggregate_id ORDER BY aggregate_id", [`${prefix}-%`]);
+      expect(perRide.map((r) => [r['aggregate_id'], Number(r['n'])])).toEqual(ids.map((id) => [id, 1])); // exactly one each
+      const byWhom = await dbs.ride.rows("SELECT JSON_UNQUOTE(JSON_EXTRACT(payload, '$.cancelled_by')) AS who, count(*) AS n FROM outbox WHERE event_type = 'RideCancelled' AND aggregate_id LIKE ? GROUP BY who", [`${prefix}-%`]);
+      expect(Object.fromEntries(byWhom.map((r) => [r['who'], Number(r['n'])]))).toEqual({ ...(riderWon > 0 ? { rider: riderWon } : {}), ...(swept > 0 ? { system: swept } : {}) });
+      return { swept, riderWon };
+    };
+
+    // Every rider at once: they contend with the sweep's first ride, and the sweep's other candidates
+    // (read before the riders cancelled them) must be refused by the locked status check.
+    await race('ride-all', (cancels) => Promise.all(cancels.map((c) => c())));
+    // Riders one after another from the newest ride while the sweep goes from the oldest: they meet
+    // in the middle, so each side wins some and both try the same ride there.
+    const met = await race('ride-met', async (cancels) => {
+      const out: Answer[] = [];
+      for (const c of [...cancels].reverse()) out.unshift(await c());
+      return out;
+    });
+    expect(met.swept).toBeGreaterThan(0);
+    expect(met.riderWon).toBeGreaterThan(0);
+  });
+
+  it('frees the driver whichever the Driver service handles first, the RideCancelled or its own assignment; the Ride service keeps a cancelled ride cancelled when the DriverAssigned comes late', async () => {
+    await addDrivers(dbs.driver, [NEAR]);
+    const driver = await started(createDriverService(options('driver')));
+    const handled = (n: number) => waitFor(() => driver.consumer.stats().handled === n, 15_000);
+    const cancelled = (id: string) => outboxRow('RideCancelled', id, { cancelled_by: 'rider', reason: 'changed my mind' });
+
+    // The cancel before the request (the Ride service cancelled before this service saw the request): nobody is assigned.
+    await kafka.produceRows([cancelled('ride-early')]);
+    await handled(1);
+    await kafka.produceRows([rideRequested('ride-early')]);
+    await handled(2);
+    expect(await driverStatus(NEAR.id)).toMatchObject({ status: 'available', ride_id: null });
+
+    // Assigned at the request, the cancel after: the cancel frees the driver.
+    await kafka.produceRows([rideRequested('ride-late')]);
+    await handled(3);
+    expect(await driverStatus(NEAR.id)).toMatchObject({ status: 'busy', ride_id: 'ride-late' });
+    await kafka.produceRows([cancelled('ride-late')]);
+    await handled(4);
+    expect(await driverStatus(NEAR.id)).toMatchObject({ status: 'available', ride_id: null });
+
+    // A waiting ride assigned when the driver is freed, then cancelled (the rider cancelled while it was being assigned): freed again.
+    await kafka.produceRows([rideRequested('ride-busy')]);
+    await handled(5);
+    await kafka.produceRows([rideRequested('ride-waiting')]);
+    await handled(6);
+    await kafka.produceRows([outboxRow('RideCompleted', 'ride-busy', { driver_id: NEAR.id, distance_km: '1.00' })]);
+    await handled(7);
+    expect(await driverStatus(NEAR.id)).toMatchObject({ status: 'busy', ride_id: 'ride-waiting' });
+    await kafka.produceRows([cancelled('ride-waiting')]);
+    await handled(8);
+    expect(await driverStatus(NEAR.id)).toMatchObject({ status: 'available', ride_id: null });
+
+    expect(await dbs.driver.rows('SELECT ride_id, status FROM assignments ORDER BY ride_id')).toEqual([
+      { ride_id: 'ride-busy', status: 'released' }, { ride_id: 'ride-early', status: 'cancelled' },
+      { ride_id: 'ride-late', status: 'released' }, { ride_id: 'ride-waiting', status: 'released' },
+    ]);
+    expect((await dbs.driver.rows("SELECT aggregate_id FROM outbox WHERE event_type = 'DriverAssigned' ORDER BY aggregate_id")).map((r) => r['aggregate_id']))
+      .toEqual(['ride-busy', 'ride-late', 'ride-waiting']); // one each, none for the ride cancelled first
+    expect(await dbs.driver.count('outbox')).toBe(3);
+    expect(driver.consumer.stats().deadLettered).toBe(0);
+
+    // The Ride service (no router here: the test delivers): a DriverAssigned for a ride the rider cancelled leaves it cancelled.
+    const { ride, url } = await startRide();
+    expect((await post(`${url}/rides`, { rider_id: 'rider-1', pickup: BERLIN, dropoff: BERLIN, ride_id: 'ride-gone' })).status).toBe(201);
+    expect((await post(`${url}/rides/ride-gone/cancel`, { cancelled_by: 'rider', reason: 'found a bike' })).status).toBe(200);
+    await kafka.produceRows([outboxRow('DriverAssigned', 'ride-gone', { driver_id: NEAR.id, eta_seconds: 60 })]);
+    await waitFor(() => ride.consumer.stats().handled === 1, 15_000);
+    expect(await (await fetch(`${url}/rides/ride-gone`)).json()).toEqual({ id: 'ride-gone', rider_id: 'rider-1', status: 'cancelled', driver_id: null });
+    expect(await dbs.ride.count('outbox')).toBe(2); // RideRequested, RideCancelled
   });
 
   it('takes a cancelled ride off the waiting list, so a driver freed later does not get it, and frees the driver of a cancelled assignment', async () => {

@@ -1,11 +1,13 @@
 /**
  * Pure parts of the ride-hailing example (examples/ride-hailing/src): the runner's environment,
- * fares in exact cents, ETAs, what riders are told.
+ * the Ride service's match-timeout settings, fares in exact cents, ETAs, what riders are told.
  */
+import type { Pool } from 'mysql2/promise';
 import { etaSeconds } from '../../examples/ride-hailing/src/driver';
 import { parseMainEnv } from '../../examples/ride-hailing/src/main';
 import { messageFor } from '../../examples/ride-hailing/src/notification';
 import { fareFor } from '../../examples/ride-hailing/src/payment';
+import { createRideService, sweepIntervalMs } from '../../examples/ride-hailing/src/ride';
 import { fromHundredths, haversineKm, toHundredths } from '../../examples/ride-hailing/src/service';
 import { createTraffic, planRide } from '../../examples/ride-hailing/src/traffic';
 import { silentLogger } from '../../src/log';
@@ -20,7 +22,19 @@ describe('ride-hailing runner environment', () => {
       logLevel: 'info', port: 8080, host: '127.0.0.1', driversSeed: 20, matchTimeoutMs: 60_000,
     });
     expect(parseMainEnv({ SERVICE: 'ride', MYSQL_URL: 'mysql://x/y', RIDE_MATCH_TIMEOUT_MS: '5000' })).toMatchObject({ matchTimeoutMs: 5000 });
-    expect(() => parseMainEnv({ SERVICE: 'ride', MYSQL_URL: 'mysql://x/y', RIDE_MATCH_TIMEOUT_MS: '10' })).toThrow('RIDE_MATCH_TIMEOUT_MS must be a whole number from 1000');
+    expect(parseMainEnv({ SERVICE: 'ride', MYSQL_URL: 'mysql://x/y', RIDE_MATCH_TIMEOUT_MS: '' })).toMatchObject({ matchTimeoutMs: 60_000 });
+    expect(() => parseMainEnv({ SERVICE: 'ride', MYSQL_URL: 'mysql://x/y', RIDE_MATCH_TIMEOUT_MS: '10' })).toThrow('RIDE_MATCH_TIMEOUT_MS must be a whole number from 1000 to 86400000, got "10"');
+    expect(() => parseMainEnv({ SERVICE: 'ride', MYSQL_URL: 'mysql://x/y', RIDE_MATCH_TIMEOUT_MS: '90000.5' })).toThrow('RIDE_MATCH_TIMEOUT_MS');
+    expect(() => parseMainEnv({ SERVICE: 'ride', MYSQL_URL: 'mysql://x/y', RIDE_MATCH_TIMEOUT_MS: 'a minute' })).toThrow('RIDE_MATCH_TIMEOUT_MS');
+  });
+
+  it('sweeps for the Ride service\'s match timeout every quarter of it, within 50 ms … 5 s, and refuses a timeout that is not > 0', () => {
+    expect(sweepIntervalMs(60_000)).toBe(5_000);
+    expect(sweepIntervalMs(8_000)).toBe(2_000);
+    expect(sweepIntervalMs(100)).toBe(50);
+    const o = { db: undefined as unknown as Pool, brokers: [], log: silentLogger };
+    expect(() => createRideService(o, { matchTimeoutMs: 0 })).toThrow('matchTimeoutMs must be a positive number of milliseconds, got 0');
+    expect(() => createRideService(o, { matchTimeoutMs: Number.NaN })).toThrow('matchTimeoutMs');
   });
 
   it('starts the router (the RisingWave stand-in) from ROUTER_SOURCES', () => {

@@ -3,7 +3,8 @@
  * this service's outbox in one transaction (src/outbox/mysql.ts). It also consumes DriverAssigned
  * (the ride gets its driver). It is the only writer of RideCancelled: a rider's or driver's cancel
  * over HTTP, or `system` ("no driver available") for a ride still waiting for a driver after
- * `matchTimeoutMs`. Both go through the same locked status transition, so a ride gets at most one.
+ * `matchTimeoutMs` (found by a sweep every min(matchTimeoutMs / 4, 5 s)). Both go through the same
+ * locked status transition, so a ride gets at most one.
  *
  *   POST /rides                {rider_id, pickup:{lat,lng}, dropoff:{lat,lng}, ride_id?} → 201 RideRequested
  *   POST /rides/:id/start      (status assigned)                                         → RideStarted
@@ -48,8 +49,16 @@ export async function migrateRide(o: Pick<ServiceOptions, 'db'>): Promise<void> 
 /** The Ride service: an express app plus its consumer. */
 export interface RideService extends Service {
   readonly app: express.Express;
-  /** Starts the consumer and listens on `port` (0 = any); resolves to the server. */
+  /** Starts the consumer and the match-timeout sweeper (no HTTP). */
+  start(): Promise<void>;
+  /** start(), then listens on `port` (0 = any); resolves to the server. */
   listen(port: number, host?: string): Promise<Server>;
+  /**
+   * Cancels (system, "no driver available") every ride still `requested` after matchTimeoutMs, now;
+   * resolves to how many this sweep cancelled. The sweeper calls it every min(matchTimeoutMs / 4,
+   * 5 s); a call while a sweep runs gets that sweep. Never rejects: errors are logged.
+   */
+  sweep(): Promise<number>;
 }
 
 class HttpError extends Error {
@@ -61,16 +70,22 @@ class HttpError extends Error {
 /** Options of the Ride service beyond {@link ServiceOptions}. */
 export interface RideOptions {
   /**
-   * A ride still `requested` (no driver yet) this long after its request is cancelled by `system`,
-   * "no driver available". @default 60_000
+   * Milliseconds: a ride still `requested` (no driver yet) this long after its request is cancelled
+   * by `system`, "no driver available". Must be > 0. @default 60_000 // 1 minute
    */
   matchTimeoutMs?: number;
+}
+
+/** The sweeper's period for `matchTimeoutMs`: a quarter of it, within 50 ms … 5 s. */
+export function sweepIntervalMs(matchTimeoutMs: number): number {
+  return Math.max(50, Math.min(matchTimeoutMs / 4, 5_000));
 }
 
 /** Builds the Ride service (nothing runs before start() / listen()). */
 export function createRideService(o: ServiceOptions, options: RideOptions = {}): RideService {
   const log = o.log.child('ride');
   const matchTimeoutMs = options.matchTimeoutMs ?? 60_000;
+  if (!Number.isFinite(matchTimeoutMs) || matchTimeoutMs <= 0) throw new Error(`matchTimeoutMs must be a positive number of milliseconds, got ${matchTimeoutMs}`);
   const consumer = serviceConsumer('ride', o)
     .onEvent('DriverAssigned', async ({ event, tx }) => {
       // Only a ride still waiting takes the driver; one cancelled meanwhile keeps its status (the
@@ -95,17 +110,24 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
       return { ride_id: id, status: to, event_id: written.id };
     });
 
-  /** Cancels (system) every ride still waiting for a driver after matchTimeoutMs; never throws. */
-  let sweeping: Promise<void> | undefined;
-  const sweep = async (): Promise<void> => {
+  let stopping = false;
+  /**
+   * One sweep: a plain indexed read (rides_waiting_idx) finds the candidates, and each goes through
+   * the same locked transition as an HTTP cancel, so a rider cancelling at the same moment gets a
+   * 409 or makes this one skip the ride: one RideCancelled either way.
+   */
+  const sweepOnce = async (): Promise<number> => {
+    let cancelled = 0;
     try {
       const [rows] = await o.db.execute<RowDataPacket[]>(
         "SELECT id FROM rides WHERE status = 'requested' AND requested_at < NOW(6) - INTERVAL ? MICROSECOND ORDER BY requested_at LIMIT 500",
-        [matchTimeoutMs * 1000]);
+        [Math.round(matchTimeoutMs * 1000)]);
       for (const r of rows) {
+        if (stopping) break;
         try {
           await transition(r['id'] as string, ['requested'], 'cancelled', (ride) =>
             ({ type: 'RideCancelled', aggregateId: ride['id'] as string, payload: { cancelled_by: 'system', reason: 'no driver available' } }));
+          cancelled++;
           log.info({ rideId: r['id'] }, 'no driver within the match timeout: ride cancelled');
         } catch (err) {
           if (!(err instanceof HttpError)) throw err; // 409/404: assigned or cancelled meanwhile
@@ -114,14 +136,16 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
     } catch (err) {
       log.error({ err }, 'match timeout sweep failed');
     }
+    return cancelled;
+  };
+  let sweeping: Promise<number> | undefined;
+  const sweep = (): Promise<number> => {
+    sweeping ??= sweepOnce().finally(() => {
+      sweeping = undefined;
+    });
+    return sweeping;
   };
   let sweeper: NodeJS.Timeout | undefined;
-  const startSweeper = () => {
-    sweeper = setInterval(() => {
-      if (sweeping === undefined) sweeping = sweep().finally(() => { sweeping = undefined; });
-    }, Math.max(50, Math.min(matchTimeoutMs / 4, 5_000)));
-    sweeper.unref();
-  };
 
   const trace = (req: Request) => {
     const t = req.header('traceparent');
@@ -192,13 +216,21 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
   });
 
   let server: Server | undefined;
-  const service = consumerService('ride', consumer);
+  const start = async (): Promise<void> => {
+    if (sweeper !== undefined) return;
+    await consumer.start();
+    stopping = false;
+    // sweep() never rejects, so the timer's promise needs no handler.
+    sweeper = setInterval(() => void sweep(), sweepIntervalMs(matchTimeoutMs));
+    sweeper.unref();
+  };
   return {
-    ...service,
+    ...consumerService('ride', consumer),
     app,
+    start,
+    sweep,
     async listen(port, host = '127.0.0.1') {
-      await consumer.start();
-      startSweeper();
+      await start();
       const s = app.listen(port, host);
       server = s;
       await new Promise<void>((resolve, reject) => {
@@ -208,10 +240,13 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
       return s;
     },
     async stop() {
+      stopping = true;
       if (sweeper !== undefined) clearInterval(sweeper);
+      sweeper = undefined;
       await sweeping;
       if (server !== undefined) {
         const s = server;
+        server = undefined;
         const closed = new Promise<void>((resolve) => s.close(() => resolve()));
         s.closeAllConnections();
         await closed;
