@@ -22,6 +22,7 @@
  * non-retriable one this feed builds a new consumer (same group) with backoff, until stop().
  */
 import { within } from '../../util/within';
+import { fetchTopicOffsets } from '../../kafka/offsets';
 import { kafkaLogCreator } from '../../kafka/log';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -252,7 +253,7 @@ export class KafkaFeed implements ChangeFeed {
       throw unavailable(`Kafka topics missing: ${missing.join(', ')}. Create the RisingWave sinks (or the topics) first.`);
     }
     for (const topic of topics) {
-      for (const { partition, high } of await this.admin.fetchTopicOffsets(topic)) {
+      for (const { partition, high } of await fetchTopicOffsets(this.admin, topic)) {
         this.track(topic, partition, Number(high));
       }
     }
@@ -427,7 +428,7 @@ export class KafkaFeed implements ChangeFeed {
   private async catchUp(topic: string, cursor: pos.Coverage, deadline: number): Promise<void> {
     const behind = () => [...(this.partitions.get(topic) ?? [])].filter(([p, s]) => (pos.coveredOffset(cursor, topic, p) ?? -1) >= s.next);
     if (behind().length === 0) return;
-    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const offsets = await fetchTopicOffsets(this.admin, topic);
     for (const [p] of behind()) {
       const high = Number(offsets.find((o) => o.partition === p)?.high ?? 0);
       if ((pos.coveredOffset(cursor, topic, p) ?? -1) >= high) {
@@ -452,7 +453,7 @@ export class KafkaFeed implements ChangeFeed {
 
   /** Reads (cursor, bound] of each partition of `topic` with a short-lived consumer. */
   private async readTopic(view: ViewName, topic: string, cursor: pos.Coverage, bound: ReadonlyMap<number, number>, deadline: number): Promise<ChangeEvent[]> {
-    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const offsets = await fetchTopicOffsets(this.admin, topic);
     const ranges = new Map<number, { next: number; to: number; events: ChangeEvent[] }>();
     for (const [partition, to] of bound) {
       const from = (pos.coveredOffset(cursor, topic, partition) ?? -1) + 1;
