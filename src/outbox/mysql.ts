@@ -77,7 +77,8 @@ async function insert(tx: MysqlExecutor, event: OutboxEvent): Promise<WrittenEve
 /** Options for {@link createMysqlPool}. */
 /**
  * Runs `fn` in a transaction on a connection of `pool`: commit when it resolves, rollback (and
- * rethrow) when it throws; the connection goes back to the pool either way.
+ * rethrow) when it throws; the connection goes back to the pool either way (mysql2's pool drops
+ * one the server closed: test/integration/mysql-outbox.test.ts kills one mid-transaction).
  */
 export async function inTransaction<T>(pool: mysql.Pool, fn: (conn: mysql.PoolConnection) => Promise<T>): Promise<T> {
   const conn = await pool.getConnection();

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { SqlExecutor } from '../../src/engine/types';
+import type { OutboxEvent } from '../../src/outbox/events';
+import { writeEvents } from '../../src/outbox/writer';
 import { sourceMigrations } from '../../src/outbox/dialect';
 import { loadViewSql, VIEW_LIST } from '../../src/views/registry';
 
@@ -111,4 +113,16 @@ export async function createMysqlDatabase(withOutbox = true): Promise<MysqlTestD
       await conn.end().catch(() => undefined);
     },
   };
+}
+
+/** Writes events to the stand-in's outbox in one transaction, as a service would upstream of RisingWave. */
+export async function writeUpstream(db: PgTestDatabase, events: readonly OutboxEvent[]): Promise<void> {
+  await db.client.query('BEGIN');
+  try {
+    await writeEvents(pgExecutor(db.client), events);
+    await db.client.query('COMMIT');
+  } catch (err) {
+    await db.client.query('ROLLBACK');
+    throw err;
+  }
 }

@@ -33,9 +33,9 @@ export interface GqlResponse<T = Record<string, unknown>> {
 }
 
 /** A started test gateway. */
-export interface TestGateway {
+/** What tests use to reach a started gateway, on either engine. */
+export interface GatewayClient {
   readonly gateway: Gateway;
-  readonly engine: EmbeddedEngine;
   readonly config: Config;
   /** http://127.0.0.1:<port>/graphql */
   readonly url: string;
@@ -47,6 +47,10 @@ export interface TestGateway {
   token(sub: string, role: Role, ttlSeconds?: number): Promise<string>;
   /** POSTs a GraphQL request, with `Authorization: Bearer <token>` when given. */
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResponse<T>>;
+}
+
+export interface TestGateway extends GatewayClient {
+  readonly engine: EmbeddedEngine;
   /** Stops the gateway, then closes the engine. */
   dispose(): Promise<void>;
 }

@@ -9,17 +9,16 @@
 import { signToken } from '../../src/auth/token';
 import type { Role } from '../../src/auth/viewer';
 import { loadConfig } from '../../src/config/load';
-import type { Config } from '../../src/config/types';
 import { openRisingWave, type OpenedRisingWave, type OpenRisingWaveOptions } from '../../src/engine/risingwave/open';
 import { startGateway, type Gateway } from '../../src/gateway';
 import { silentLogger, type Logger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
-import type { OutboxEvent } from '../../src/outbox/events';
-import { writeEvents } from '../../src/outbox/writer';
 import { normalizeRow } from '../../src/views/normalize';
 import { VIEWS, type Row } from '../../src/views/registry';
-import { pgExecutor, type PgTestDatabase } from '../conformance/databases';
-import { gqlRequest, type GqlResponse } from './gateway';
+import type { PgTestDatabase } from '../conformance/databases';
+
+export { writeUpstream } from '../conformance/databases';
+import { gqlRequest, type GatewayClient } from './gateway';
 import { TEST_FEED_TIMEOUTS } from './kafka';
 import { TEST_SECRET } from './tokens';
 import { waitFor } from './waitFor';
@@ -41,18 +40,8 @@ export interface RwGatewayOptions {
 }
 
 /** A started RisingWave test gateway. */
-export interface RwTestGateway {
-  readonly gateway: Gateway;
+export interface RwTestGateway extends GatewayClient {
   readonly rw: OpenedRisingWave;
-  readonly config: Config;
-  /** http://127.0.0.1:<port>/graphql */
-  readonly url: string;
-  /** ws://127.0.0.1:<port>/graphql */
-  readonly wsUrl: string;
-  /** http://127.0.0.1:<port> */
-  readonly origin: string;
-  token(sub: string, role: Role, ttlSeconds?: number): Promise<string>;
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResponse<T>>;
   /** Sum of every sample of a metric on /metrics: 0 when it has none yet, NaN when /metrics does not declare it. */
   metric(name: string): Promise<number>;
   /** GET /readyz. */
@@ -114,17 +103,6 @@ export async function startRwGateway(o: RwGatewayOptions): Promise<RwTestGateway
   };
 }
 
-/** Writes events to the stand-in's outbox in one transaction, as a service would upstream of RisingWave. */
-export async function writeUpstream(db: PgTestDatabase, events: readonly OutboxEvent[]): Promise<void> {
-  await db.client.query('BEGIN');
-  try {
-    await writeEvents(pgExecutor(db.client), events);
-    await db.client.query('COMMIT');
-  } catch (err) {
-    await db.client.query('ROLLBACK');
-    throw err;
-  }
-}
 
 /** The current trip_history row of a trip in the stand-in, in canonical form (what the upsert sink would write). */
 export async function tripRowOf(rw: OpenedRisingWave, tripId: string): Promise<Row> {

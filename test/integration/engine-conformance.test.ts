@@ -4,7 +4,7 @@ import { IdleFeed } from '../../src/engine/risingwave/idleFeed';
 import { silentLogger } from '../../src/log';
 import { writeEvents } from '../../src/outbox/writer';
 import { defineEngineSuite } from '../conformance/engine';
-import { createPgDatabase, createRisingWaveStandIn, pgExecutor } from '../conformance/databases';
+import { createPgDatabase, createRisingWaveStandIn, writeUpstream } from '../conformance/databases';
 
 // One suite, every engine (STYLE.md practice 6).
 
@@ -25,16 +25,7 @@ defineEngineSuite('risingwave engine (PostgreSQL 15 standing in for RisingWave: 
     return {
       engine,
       // Services write the upstream outbox with the Postgres writer, in their own transaction.
-      seed: async (events) => {
-        await db.client.query('BEGIN');
-        try {
-          await writeEvents(pgExecutor(db.client), events);
-          await db.client.query('COMMIT');
-        } catch (err) {
-          await db.client.query('ROLLBACK');
-          throw err;
-        }
-      },
+      seed: (events) => writeUpstream(db, events),
       close: async () => {
         await engine.close();
         await db.drop();

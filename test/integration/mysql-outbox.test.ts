@@ -58,6 +58,28 @@ describe('MySQL outbox writer (MariaDB 10.11 here)', () => {
     }
   });
 
+  it('inTransaction rolls back when the server kills the connection mid-transaction, and the pool then hands out a new one', async () => {
+    const small = createMysqlPool({ url: db.url, connectionLimit: 1 });
+    try {
+      let killed = -1;
+      await expect(inTransaction(small, async (conn) => {
+        await writeEvent(conn, requested('ride-tx-killed'));
+        killed = conn.threadId;
+        await db.conn.query('KILL ?', [killed]);
+        await conn.query('SELECT 1'); // fails: the server closed this connection
+      })).rejects.toThrow();
+      expect(await count('outbox', 'ride-tx-killed')).toBe(0);
+      // The only pool slot must now hold a new, working connection.
+      const next = await inTransaction(small, async (conn) => {
+        await conn.query('SELECT 1');
+        return conn.threadId;
+      });
+      expect(next).not.toBe(killed);
+    } finally {
+      await small.end();
+    }
+  });
+
   it('commits the business row and its events together, with exact instants and JSON payloads', async () => {
     const conn = await pool.getConnection();
     try {

@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { GatewayErrorCode, isGatewayError } from '../../../src/errors';
 import { validateEvent, type OutboxEvent } from '../../../src/outbox/events';
 import { inTransaction, writeEvent } from '../../../src/outbox/mysql';
@@ -94,11 +94,9 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
         [event.payload.driver_id, event.aggregateId]);
     });
 
-  const transaction = <T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> => inTransaction(o.db, fn);
-
   /** Locks the ride, checks its status, updates it and writes the event: one transaction. */
   const transition = (id: string, from: readonly RideStatus[], to: RideStatus, event: (ride: RowDataPacket) => OutboxEvent) =>
-    transaction(async (conn) => {
+    inTransaction(o.db, async (conn) => {
       const [rows] = await conn.execute<RowDataPacket[]>('SELECT * FROM rides WHERE id = ? FOR UPDATE', [id]);
       const ride = rows[0];
       if (ride === undefined) throw new HttpError(404, `no ride ${id}`);
@@ -161,7 +159,7 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
     const id = typeof b['ride_id'] === 'string' ? b['ride_id'] : `ride-${randomUUID()}`;
     const e: OutboxEvent<'RideRequested'> = { type: 'RideRequested', aggregateId: id, payload: { rider_id: b['rider_id'], pickup: b['pickup'], dropoff: b['dropoff'] } as never, ...trace(req) };
     validateEvent(e);
-    const result = await transaction(async (conn) => {
+    const result = await inTransaction(o.db, async (conn) => {
       try {
         await conn.execute('INSERT INTO rides (id, rider_id, status, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng) VALUES (?, ?, ?, ?, ?, ?, ?)',
           [id, e.payload.rider_id, 'requested', e.payload.pickup.lat, e.payload.pickup.lng, e.payload.dropoff.lat, e.payload.dropoff.lng]);
