@@ -34,7 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { RisingWaveEngine } from '../src/engine/risingwave/engine';
 import { startGateway, type Gateway } from '../src/gateway';
 import { silentLogger } from '../src/log';
-import { createKafkaClient, KafkaFeed } from '../src/subscriptions/feed/kafka';
+import { createKafkaClient, KafkaFeed } from '../src/engine/risingwave/feed/kafkaFeed';
 import {
   benchConfig, benchToken, deadline, emit, fullGc, LoopDelay, machineLoad, note, nowMs, numberFlags, recordFeedArrivals,
   sleep, splitAtFeed, summarize, until, type FeedArrivals,

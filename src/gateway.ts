@@ -16,12 +16,12 @@ import type { Engine } from './engine/types';
 import { errors } from './errors';
 import type { ContextDeps } from './graphql/context';
 import { createErrorFormatter } from './graphql/errors';
-import { createApolloServer } from './graphql/server';
-import { attachWebSocketServer, type WebSocketHandle } from './graphql/ws';
+import { createApolloServer } from './graphql/apollo';
+import { attachWebSocketServer, type WebSocketHandle } from './graphql/websocket';
 import type { Logger } from './log';
 import { createMetrics, type GatewayMetrics } from './metrics';
-import { createHttpApp } from './server/app';
-import type { Readiness } from './server/health';
+import { createHttpApp } from './http/app';
+import type { Readiness } from './http/health';
 import { SubscriptionHub } from './subscriptions/hub';
 
 /** What the gateway is given rather than creates. */

@@ -6,7 +6,7 @@
  * a WAVEGATE_* variable is wrong, the message names it).
  */
 import { isGatewayError, GatewayErrorCode } from '../errors';
-import { printSchemaSdl } from '../graphql/server';
+import { printSchemaSdl } from '../graphql/executableSchema';
 import { parseOptions, UsageError } from './args';
 import { processIo, type CliIo } from './io';
 import { runDoctor } from '../doctor';

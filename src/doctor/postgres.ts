@@ -1,4 +1,4 @@
-import type { SqlExecutor } from '../engine/types';
+import type { SqlExecutor } from '../db/types';
 import { sourceTable } from '../outbox/dialect';
 import { finding, type Finding } from './types';
 

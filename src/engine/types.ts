@@ -63,11 +63,6 @@ export interface FeedStatus {
   readonly detail?: string;
 }
 
-/** Something that runs SQL with positional parameters ($1..$n): a pg client, a PGlite transaction. */
-export interface SqlExecutor {
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[] }>;
-}
-
 /** The engine behind the gateway: reads of the published views and their change feed. */
 export interface Engine {
   readonly kind: 'embedded' | 'risingwave';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SqlExecutor } from '../engine/types';
+import type { SqlExecutor } from '../db/types';
 import { RIDE_AGGREGATE, validateEvent, type EventType, type OutboxEvent } from './events';
 
 /** What the writer returns for each event it wrote. */

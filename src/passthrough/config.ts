@@ -1,5 +1,5 @@
 import { errors } from '../errors';
-import type { SqlPassthroughOptions } from './server';
+import type { SqlPassthroughOptions } from './listener';
 import { parseSqlUsers, type SqlUser } from './users';
 
 /**

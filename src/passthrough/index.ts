@@ -5,7 +5,7 @@
  *   protocol.ts (bytes ↔ messages) → session.ts (state machine) → server.ts (sockets, TLS, cancel)
  *   guard.ts (parse, allow, rewrite) → executor.ts (engine, timeout, cancel, limits) → describe.ts / values.ts.
  */
-export { startSqlPassthrough, type SqlPassthrough, type SqlPassthroughOptions, type SqlTlsOptions } from './server';
+export { startSqlPassthrough, type SqlPassthrough, type SqlPassthroughOptions, type SqlTlsOptions } from './listener';
 export { parseSqlUsers, type SqlRole, type SqlUser } from './users';
 export {
   loadSqlPassthroughSettings, sqlPassthroughOptions, SQL_PASSTHROUGH_ENV_VARS, type SqlPassthroughSettings,

@@ -16,7 +16,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
-import type { SqlExecutor } from '../engine/types';
+import type { SqlExecutor } from '../db/types';
 import type { Logger } from '../log';
 import type { OutboxEvent } from '../outbox/events';
 import { writeEvents } from '../outbox/writer';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import type { SqlExecutor } from '../../src/engine/types';
+import type { SqlExecutor } from '../../src/db/types';
 import type { OutboxEvent } from '../../src/outbox/events';
 import { writeEvents } from '../../src/outbox/writer';
 import { sourceMigrations } from '../../src/outbox/dialect';

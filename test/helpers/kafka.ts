@@ -1,7 +1,7 @@
 /**
  * Real-broker helpers for the Kafka feed tests (STYLE.md practice 10): unique topic names per test,
  * topics created and deleted by the test, records produced the way RisingWave's sink does.
- * kafkajs is reached through src/subscriptions/feed/kafka.ts (its only importer).
+ * kafkajs is reached through src/engine/risingwave/feed/kafkaFeed.ts (its only importer).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +10,7 @@ import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { silentLogger, type Logger } from '../../src/log';
-import { createKafkaClient } from '../../src/subscriptions/feed/kafka';
+import { createKafkaClient } from '../../src/engine/risingwave/feed/kafkaFeed';
 import type { ViewName } from '../../src/views/registry';
 
 type Kafka = ReturnType<typeof createKafkaClient>;

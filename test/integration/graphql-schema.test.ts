@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { printSchemaSdl } from '../../src/graphql/server';
+import { printSchemaSdl } from '../../src/graphql/executableSchema';
 import { projectRoot } from '../../src/paths';
 
 describe('schema/schema.graphql', () => {

@@ -6,8 +6,8 @@
 import type { ChangeEvent } from '../../src/engine/types';
 import { GatewayErrorCode, isGatewayError } from '../../src/errors';
 import { recordingLogger } from '../../src/log';
-import { decodeChange } from '../../src/subscriptions/feed/decode';
-import { KafkaFeed, type KafkaFeedOptions, type PoisonReport } from '../../src/subscriptions/feed/kafka';
+import { decodeChange } from '../../src/engine/risingwave/feed/decode';
+import { KafkaFeed, type KafkaFeedOptions, type PoisonReport } from '../../src/engine/risingwave/feed/kafkaFeed';
 import type { Row } from '../../src/views/registry';
 import { upsertRecord, upsertTombstone } from '../fixtures/risingwave/encode';
 import { loadFixture } from '../fixtures/risingwave/fixtures';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, validate } from 'graphql';
 import { ENV_VARS } from '../../src/config/load';
-import { getSchema } from '../../src/graphql/server';
+import { getSchema } from '../../src/graphql/executableSchema';
 
 /** The README row for one variable: the table is ENV_VARS printed as markdown, nothing added by hand. */
 const row = (v: (typeof ENV_VARS)[number]) => `| \`${v.name}\` | ${v.default} | ${v.description} |`;

@@ -5,7 +5,7 @@ import {
   PoisonReason,
   type DecodedChange,
   type SinkFormat,
-} from '../../src/subscriptions/feed/decode';
+} from '../../src/engine/risingwave/feed/decode';
 import { upsertRecord, upsertTombstone } from '../fixtures/risingwave/encode';
 import { loadFixture } from '../fixtures/risingwave/fixtures';
 

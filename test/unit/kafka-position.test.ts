@@ -9,7 +9,7 @@ import {
   MAX_CURSOR_LENGTH,
   parsePosition,
   RecentChanges,
-} from '../../src/subscriptions/feed/position';
+} from '../../src/engine/risingwave/feed/position';
 
 const cursor = (entries: Record<string, Record<number, number>>) =>
   encodeCursor(new Map(Object.entries(entries).map(([t, ps]) => [t, new Map(Object.entries(ps).map(([p, o]) => [Number(p), o]))])));

@@ -1,6 +1,6 @@
 import { getIntrospectionQuery, parse, specifiedRules, validate, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode } from 'graphql';
 import { costLimitRule, depthLimitRule, operationCost, selectionDepth } from '../../src/graphql/limits';
-import { getSchema } from '../../src/graphql/server';
+import { getSchema } from '../../src/graphql/executableSchema';
 
 function parts(query: string): { op: OperationDefinitionNode; frag: (n: string) => FragmentDefinitionNode | undefined } {
   const doc: DocumentNode = parse(query);

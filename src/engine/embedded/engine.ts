@@ -7,7 +7,8 @@ import { GatewayError, GatewayErrorCode } from '../../errors';
 import type { Logger } from '../../log';
 import { projectRoot } from '../../paths';
 import { loadViewSql, VIEW_LIST } from '../../views/registry';
-import type { Engine, SqlExecutor } from '../types';
+import type { SqlExecutor } from '../../db/types';
+import type { Engine } from '../types';
 import { embeddedViewDdl, WAVEGATE_SCHEMA } from './ddl';
 import { EmbeddedFeed } from './feed';
 

@@ -2,7 +2,8 @@ import { GatewayError, GatewayErrorCode } from '../../errors';
 import type { Logger } from '../../log';
 import { normalizePartial, normalizeRow, normalizeTimestamp } from '../../views/normalize';
 import { VIEWS, type ViewName } from '../../views/registry';
-import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus, SqlExecutor } from '../types';
+import type { SqlExecutor } from '../../db/types';
+import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus } from '../types';
 
 interface ChangeRow {
   seq: number;

@@ -1,4 +1,4 @@
-import type { SqlExecutor } from '../types';
+import type { SqlExecutor } from '../../db/types';
 import type { ObjectKind } from './objects';
 import type { AppliedObject, CatalogObject, Migration, Step } from './plan';
 

@@ -1,5 +1,5 @@
 import { errors } from '../../errors';
-import type { SqlExecutor } from '../types';
+import type { SqlExecutor } from '../../db/types';
 import { ensureHistoryTables, HISTORY_TABLES, listCatalog, readHistory, recordMigration, recordStep, replay, serverVersion, type History } from './history';
 import { PASSWORD_PLACEHOLDER, type DdlObject } from './objects';
 import { catalogDrift, planMigrations, type CatalogObject, type Drift, type Migration, type Plan } from './plan';

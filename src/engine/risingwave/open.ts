@@ -6,7 +6,7 @@
 import type { Config } from '../../config/types';
 import { errors } from '../../errors';
 import type { Logger } from '../../log';
-import { KafkaFeed, type KafkaFeedOptions, type PoisonReport } from '../../subscriptions/feed/kafka';
+import { KafkaFeed, type KafkaFeedOptions, type PoisonReport } from './feed/kafkaFeed';
 import { RisingWaveEngine, type RisingWaveEngineOptions } from './engine';
 
 /** What {@link openRisingWave} takes besides the configuration. */

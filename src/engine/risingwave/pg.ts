@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { SqlExecutor } from '../types';
+import type { SqlExecutor } from '../../db/types';
 
 /**
  * The one place Wavegate imports `pg` (STYLE.md: each third-party library in one place). RisingWave

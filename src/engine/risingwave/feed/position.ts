@@ -12,7 +12,7 @@
  * Offsets are broker-assigned, so a cursor made by one gateway instance means the same on every
  * other instance reading the same cluster (no sticky sessions needed).
  */
-import { GatewayError, GatewayErrorCode } from '../../errors';
+import { GatewayError, GatewayErrorCode } from '../../../errors';
 
 /** One change's place in Kafka. */
 export interface TopicPartitionOffset {

@@ -25,7 +25,7 @@ import type { Config } from '../config/types';
 import type { Logger } from '../log';
 import { createContext, type ContextDeps } from './context';
 import type { ErrorFormatter } from './errors';
-import { getSchema, limitRules } from './server';
+import { getSchema, limitRules } from './executableSchema';
 
 /** Longest timer Node accepts (~24.8 days); longer expiries are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -13,8 +13,8 @@
  * beyond 2^53 where a JS number is required — is a {@link PoisonMessageError}; decode never throws
  * anything else.
  */
-import type { ChangeEvent } from '../../engine/types';
-import { VIEWS, type ColumnType, type Row, type ViewDef, type ViewName } from '../../views/registry';
+import type { ChangeEvent } from '../../types';
+import { VIEWS, type ColumnType, type Row, type ViewDef, type ViewName } from '../../../views/registry';
 
 /** The sink encodings the gateway understands. */
 export type SinkFormat = 'upsert' | 'debezium';

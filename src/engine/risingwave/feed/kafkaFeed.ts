@@ -21,16 +21,16 @@
  * Lifecycle: {@link KafkaFeedState}. kafkajs restarts its consumer after retriable crashes; after a
  * non-retriable one this feed builds a new consumer (same group) with backoff, until stop().
  */
-import { within } from '../../util/within';
-import { fetchTopicOffsets } from '../../kafka/offsets';
-import { kafkaLogCreator } from '../../kafka/log';
+import { within } from '../../../util/within';
+import { fetchTopicOffsets } from '../../../kafka/offsets';
+import { kafkaLogCreator } from '../../../kafka/log';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
-import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus } from '../../engine/types';
-import { GatewayError, GatewayErrorCode, errors } from '../../errors';
-import { silentLogger, type Logger } from '../../log';
-import { VIEW_LIST, type ViewName } from '../../views/registry';
+import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus } from '../../types';
+import { GatewayError, GatewayErrorCode, errors } from '../../../errors';
+import { silentLogger, type Logger } from '../../../log';
+import { VIEW_LIST, type ViewName } from '../../../views/registry';
 import { decodeChange, PoisonMessageError, type PoisonReason, type SinkFormat } from './decode';
 import * as pos from './position';
 

@@ -1,6 +1,6 @@
 /**
  * The HTTP side of the gateway (express 5): /graphql (GraphiQL for browsers, GraphQL over HTTP
- * through Apollo), /healthz, /readyz, /metrics. Websockets share the server (graphql/ws.ts).
+ * through Apollo), /healthz, /readyz, /metrics. Websockets share the server (graphql/websocket.ts).
  *
  * Order on /graphql: GraphiQL page (no auth: it is static; the user pastes a token into it) →
  * metrics hook → refuse while draining → authenticate (401 before the body is read) → JSON body
