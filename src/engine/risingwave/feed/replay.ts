@@ -1,6 +1,6 @@
 /**
  * Replay for the Kafka change feed: the changes of one view after a cursor, up to what this feed
- * instance has delivered (docs/SUBSCRIPTIONS.md, "Resume").
+ * instance has delivered (docs/SUBSCRIPTIONS.md, "Resume: `after: cursor`").
  *
  * 1. Catch up: a cursor made by a faster gateway instance can be ahead of this one; wait until this
  *    instance has delivered what the cursor covers (bounded by replayTimeoutMs). A cursor past the
