@@ -6,8 +6,7 @@
 import {
   deadLetterTopic, DEFAULT_EVENT_TOPIC_PREFIX, DEFAULT_VIEW_TOPIC_PREFIX, eventTopic, eventTypeOfTopic, isTopicName, isTopicPrefix, viewOfTopic, viewTopic,
 } from '../../src/kafka/topics';
-import { topicEventType } from '../../src/consumer';
-import { deadLetterTopicOf } from '../../src/consumer';
+import { deadLetterTopicOf, topicEventType } from '../../src/consumer';
 import { EVENT_TYPES } from '../../src/outbox/events';
 import { VIEW_LIST } from '../../src/views/registry';
 
