@@ -4,7 +4,7 @@
  * everything. Jest's fake timers stand in for the backoff delays, so nothing here depends on speed.
  * The real consumer on a real broker is covered by kafka-feed, kafka-restart and consumer tests.
  */
-import type { ConsumerConfig, ConsumerRunConfig } from 'kafkajs';
+import type { ConsumerConfig, ConsumerRunConfig } from '../../src/kafka/client';
 import { ResilientConsumer, type ConsumerHandle, type ConsumerPhase, type ResilientConsumerOptions } from '../../src/kafka/resilientConsumer';
 import { recordingLogger, type RecordingLogger } from '../../src/log';
 
