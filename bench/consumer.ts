@@ -26,7 +26,7 @@ import { loadavg } from 'node:os';
 import { crc32 } from 'node:zlib';
 import type { Pool } from 'mysql2/promise';
 import { encodeSinkRecord, utcString, type Outcome } from '../src/consumer';
-import { createKafkaClient, createTopicsAndWait, javaCompatiblePartitioner } from '../src/consumer/kafka';
+import { createKafkaClient, createTopicsAndWait, DEFAULT_EVENT_TOPIC_PREFIX, eventTopic, javaCompatiblePartitioner } from '../src/kafka';
 import { silentLogger } from '../src/log';
 import { EVENT_TYPES } from '../src/outbox/events';
 import { createMysqlPool, openMysqlConnection } from '../src/outbox/mysql';
@@ -75,8 +75,8 @@ async function main(): Promise<void> {
   const f = flags();
   const load1AtStart = +loadavg()[0]!.toFixed(2); // the machine is shared: record how busy it was
   const scope = `bench${randomBytes(4).toString('hex')}`;
-  const topicPrefix = `${scope}.events.`;
-  const topic = `${topicPrefix}RideRequested`;
+  const topicPrefix = `${scope}.${DEFAULT_EVENT_TOPIC_PREFIX}`;
+  const topic = eventTopic('RideRequested', topicPrefix);
   const kafka = createKafkaClient({ brokers: BROKERS, clientId: scope, log: silentLogger, retry: { retries: 5, initialMs: 100, maxMs: 1_000 }, connectionTimeoutMs: 3_000, requestTimeoutMs: 30_000 });
   const admin = kafka.admin();
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: javaCompatiblePartitioner });
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
 
   try {
     // Every event topic the services subscribe to; only RideRequested gets records.
-    await createTopicsAndWait(admin, EVENT_TYPES.map((t) => ({ topic: `${topicPrefix}${t}`, numPartitions: f.partitions })));
+    await createTopicsAndWait(admin, EVENT_TYPES.map((t) => ({ topic: eventTopic(t, topicPrefix), numPartitions: f.partitions })));
     const tallies = new Map<Name, Tally>(f.only.map((n) => [n, { received: [], committed: [], produced: [] }]));
     const rideRows: Array<{ key: Buffer; value: Buffer; partition: number }> = [];
     const makeRecords = (n: number, from: number) => Array.from({ length: n }, (_, i) => {

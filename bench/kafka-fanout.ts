@@ -34,7 +34,8 @@ import { randomBytes } from 'node:crypto';
 import { RisingWaveEngine } from '../src/engine/risingwave/engine';
 import { startGateway, type Gateway } from '../src/gateway';
 import { silentLogger } from '../src/log';
-import { createKafkaClient, KafkaFeed } from '../src/engine/risingwave/feed/kafkaFeed';
+import { KafkaFeed } from '../src/engine/risingwave/feed/kafkaFeed';
+import { createKafkaClient, DEFAULT_VIEW_TOPIC_PREFIX, viewTopic } from '../src/kafka';
 import {
   benchConfig, benchToken, deadline, emit, fullGc, LoopDelay, machineLoad, note, nowMs, numberFlags, recordFeedArrivals,
   sleep, splitAtFeed, summarize, until, type FeedArrivals,
@@ -115,8 +116,8 @@ function memory() {
 async function main(): Promise<void> {
   const n = flags.subscribers;
   const admin = createKafkaClient({ brokers: BROKERS, clientId: 'wavegate-bench', log: silentLogger, connectionTimeoutMs: 3_000 }).admin();
-  const prefix = `bench${randomBytes(4).toString('hex')}.view.`;
-  const topic = `${prefix}trip_history`;
+  const prefix = `bench${randomBytes(4).toString('hex')}.${DEFAULT_VIEW_TOPIC_PREFIX}`;
+  const topic = viewTopic('trip_history', prefix);
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: flags.partitions }], waitForLeaders: true });
   const feed = new KafkaFeed({ brokers: BROKERS, topicPrefix: prefix, views: ['trip_history'], log: silentLogger, groupPrefix: 'wavegate-bench' });

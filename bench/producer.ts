@@ -17,7 +17,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { silentLogger } from '../src/log';
-import { createKafkaClient } from '../src/engine/risingwave/feed/kafkaFeed';
+import { createKafkaClient } from '../src/kafka';
 import { VIEWS, type Row } from '../src/views/registry';
 import { nowMs, sleep } from './harness';
 import { ChildRpc, isBenchChild, serveRpc, type Usage } from './ipc';

@@ -2,15 +2,19 @@
  * `createEventConsumer`: a service's subscription to the event topics RisingWave's sinks write
  * (`events.<EventType>`), with exactly-one-effect handling in the service's MySQL database
  * (docs/CONSUMERS.md). This module holds options, lifecycle and counters; processor.ts decides
- * what happens to a record; kafka.ts talks to Kafka.
+ * what happens to a record; eventSource.ts talks to Kafka (through src/kafka).
  */
 import { within } from '../util/within';
 import type { Pool, PoolConnection } from 'mysql2/promise';
+import { wholeOption } from '../config/env';
+import { KAFKA_CLIENT_DEFAULTS } from '../kafka/client';
+import { DEFAULT_EVENT_TOPIC_PREFIX, eventTopic, isTopicName, isTopicPrefix } from '../kafka/topics';
 import type { Logger } from '../log';
 import { EVENT_TYPES, type EventType } from '../outbox/events';
 import { deadLetterMessage, deadLetterTopicOf } from './deadLetter';
 import { ConsumerErrorCode, consumerError, isConsumerError } from './errors';
-import { KafkaEventSource } from './kafka';
+import { KafkaEventSource } from './eventSource';
+import { topicEventType } from './sinkFormat';
 import { processRecord, type DeadLetter, type EventHandler, type Outcome, type RetryPolicy, type SourceRecord } from './processor';
 
 /** Options of {@link createEventConsumer}. Durations are milliseconds. */
@@ -28,7 +32,7 @@ export interface EventConsumerOptions {
    * concurrently consumed partition holds one connection while its handler runs.
    */
   db: Pool;
-  /** Event type `T` is read from topic `topicPrefix + T`. @default 'events.' (src/engine/risingwave/sinks.ts eventTopic) */
+  /** Event type `T` is read from topic `topicPrefix + T`. @default 'events.' (src/kafka/topics.ts eventTopic) */
   topicPrefix?: string;
   /** Root logger: the consumer logs under `consumer.<service>`, kafkajs under `consumer.<service>.kafkajs.<namespace>`. */
   log: Logger;
@@ -78,7 +82,7 @@ export interface EventConsumerOptions {
   onOutcome?: (outcome: Outcome, info: { readonly receivedAt: number; readonly record: SourceRecord }) => void;
 }
 
-/** Lifecycle of a consumer (STYLE.md practice 5). `since` = Date.now() on entering the phase. */
+/** Lifecycle of a consumer. `since` = Date.now() on entering the phase. */
 export type EventConsumerState =
   | { readonly phase: 'idle' }
   | { readonly phase: 'starting'; readonly since: number }
@@ -128,53 +132,56 @@ export interface EventConsumer {
 type Resolved = Required<Omit<EventConsumerOptions, 'onOutcome'>> & Pick<EventConsumerOptions, 'onOutcome'>;
 
 const NAME_RE = /^[A-Za-z0-9._-]{1,100}$/;
-const nonNegInt = (n: number) => Number.isSafeInteger(n) && n >= 0;
-const posInt = (n: number) => Number.isSafeInteger(n) && n >= 1;
+/** Required numeric options have no default: NaN makes a missing one fail the check. */
+const REQUIRED = Number.NaN;
 
-/** Applies defaults and checks cross-field rules (practice 4); throws CONSUMER_BAD_CONFIG saying what to change. */
+/** Applies defaults and checks every option and the cross-field rules; throws CONSUMER_BAD_CONFIG saying what to change. */
 export function resolveConsumerOptions(o: EventConsumerOptions): Resolved {
+  const bad = (msg: string) => consumerError(ConsumerErrorCode.BAD_CONFIG, `consumer ${JSON.stringify(o.service)}: ${msg}`);
+  // wholeOption's BAD_CONFIG (a GatewayError) becomes the toolkit's own CONSUMER_BAD_CONFIG.
+  const whole = (name: string, value: number | undefined, dflt: number, min: number): number => {
+    try {
+      return wholeOption(name, value, dflt, min);
+    } catch (err) {
+      throw bad(err instanceof Error ? err.message : String(err));
+    }
+  };
+  const retry = o.retry ?? {};
   const r: Resolved = {
     ...o,
-    topicPrefix: o.topicPrefix ?? 'events.',
+    retry: { retries: whole('retry.retries', retry.retries, REQUIRED, 0), initialMs: whole('retry.initialMs', retry.initialMs, REQUIRED, 1), maxMs: whole('retry.maxMs', retry.maxMs, REQUIRED, 1) },
+    maxAttempts: whole('maxAttempts', o.maxAttempts, REQUIRED, 1),
+    topicPrefix: o.topicPrefix ?? DEFAULT_EVENT_TOPIC_PREFIX,
     deadLetterTopic: o.deadLetterTopic ?? deadLetterTopicOf(o.service),
     groupId: o.groupId ?? o.service,
     clientId: o.clientId ?? o.service,
-    partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 3,
+    partitionsConsumedConcurrently: whole('partitionsConsumedConcurrently', o.partitionsConsumedConcurrently, 3, 1),
     fromBeginning: o.fromBeginning ?? true,
-    commitIntervalMs: o.commitIntervalMs ?? 1_000,
-    commitThreshold: o.commitThreshold ?? 100,
-    sessionTimeoutMs: o.sessionTimeoutMs ?? 30_000,
-    heartbeatIntervalMs: o.heartbeatIntervalMs ?? 3_000,
-    rebalanceTimeoutMs: o.rebalanceTimeoutMs ?? 60_000,
-    maxWaitTimeMs: o.maxWaitTimeMs ?? 1_000,
-    connectionTimeoutMs: o.connectionTimeoutMs ?? 3_000,
-    requestTimeoutMs: o.requestTimeoutMs ?? 30_000,
-    startTimeoutMs: o.startTimeoutMs ?? 30_000,
-    stopTimeoutMs: o.stopTimeoutMs ?? 30_000,
-    deadLetterPartitions: o.deadLetterPartitions ?? 1,
+    commitIntervalMs: whole('commitIntervalMs', o.commitIntervalMs, 1_000, 0),
+    commitThreshold: whole('commitThreshold', o.commitThreshold, 100, 1),
+    sessionTimeoutMs: whole('sessionTimeoutMs', o.sessionTimeoutMs, 30_000, 1),
+    heartbeatIntervalMs: whole('heartbeatIntervalMs', o.heartbeatIntervalMs, 3_000, 1),
+    rebalanceTimeoutMs: whole('rebalanceTimeoutMs', o.rebalanceTimeoutMs, 60_000, 1),
+    maxWaitTimeMs: whole('maxWaitTimeMs', o.maxWaitTimeMs, 1_000, 0),
+    connectionTimeoutMs: whole('connectionTimeoutMs', o.connectionTimeoutMs, KAFKA_CLIENT_DEFAULTS.connectionTimeoutMs, 1),
+    requestTimeoutMs: whole('requestTimeoutMs', o.requestTimeoutMs, KAFKA_CLIENT_DEFAULTS.requestTimeoutMs, 1),
+    startTimeoutMs: whole('startTimeoutMs', o.startTimeoutMs, 30_000, 1),
+    stopTimeoutMs: whole('stopTimeoutMs', o.stopTimeoutMs, 30_000, 1),
+    deadLetterPartitions: whole('deadLetterPartitions', o.deadLetterPartitions, 1, 1),
   };
-  const bad = (msg: string) => consumerError(ConsumerErrorCode.BAD_CONFIG, `consumer ${JSON.stringify(o.service)}: ${msg}`);
   if (typeof r.service !== 'string' || !NAME_RE.test(r.service)) throw bad('service must be 1-100 of A-Z a-z 0-9 . _ - (it names the consumer group and the dead-letter topic)');
   if (!NAME_RE.test(r.groupId)) throw bad('groupId must be 1-100 of A-Z a-z 0-9 . _ -');
   if (r.brokers.length === 0) throw bad('brokers must name at least one host:port');
-  if (!/^[A-Za-z0-9._-]*$/.test(r.topicPrefix)) throw bad(`topicPrefix ${JSON.stringify(r.topicPrefix)} has characters Kafka topics cannot have`);
-  if (!/^[A-Za-z0-9._-]{1,249}$/.test(r.deadLetterTopic)) throw bad(`deadLetterTopic ${JSON.stringify(r.deadLetterTopic)} is not a valid Kafka topic name`);
-  if (r.deadLetterTopic.startsWith(r.topicPrefix) && (EVENT_TYPES as readonly string[]).includes(r.deadLetterTopic.slice(r.topicPrefix.length))) {
-    throw bad('deadLetterTopic must not be an event topic');
-  }
-  if (!nonNegInt(r.retry.retries) || !posInt(r.retry.initialMs) || !posInt(r.retry.maxMs)) throw bad('retry needs integers: retries >= 0, initialMs >= 1, maxMs >= 1');
+  if (!isTopicPrefix(r.topicPrefix)) throw bad(`topicPrefix ${JSON.stringify(r.topicPrefix)} has characters Kafka topics cannot have`);
+  if (!isTopicName(r.deadLetterTopic)) throw bad(`deadLetterTopic ${JSON.stringify(r.deadLetterTopic)} is not a valid Kafka topic name`);
+  if (topicEventType(r.deadLetterTopic, r.topicPrefix) !== undefined) throw bad('deadLetterTopic must not be an event topic');
   if (r.retry.initialMs > r.retry.maxMs) throw bad(`retry.initialMs (${r.retry.initialMs}) must not exceed retry.maxMs (${r.retry.maxMs})`);
-  if (!posInt(r.maxAttempts)) throw bad('maxAttempts must be an integer >= 1');
-  if (!posInt(r.partitionsConsumedConcurrently)) throw bad('partitionsConsumedConcurrently must be an integer >= 1');
-  if (!posInt(r.commitThreshold) || !nonNegInt(r.commitIntervalMs)) throw bad('commitThreshold must be >= 1 and commitIntervalMs >= 0');
-  if (!posInt(r.deadLetterPartitions)) throw bad('deadLetterPartitions must be an integer >= 1');
   if (r.heartbeatIntervalMs * 3 > r.sessionTimeoutMs) {
     throw bad(`heartbeatIntervalMs (${r.heartbeatIntervalMs}) must be at most sessionTimeoutMs / 3 (${r.sessionTimeoutMs}): raise sessionTimeoutMs or lower heartbeatIntervalMs`);
   }
   if (r.rebalanceTimeoutMs < r.sessionTimeoutMs) throw bad(`rebalanceTimeoutMs (${r.rebalanceTimeoutMs}) must be at least sessionTimeoutMs (${r.sessionTimeoutMs})`);
   return r;
 }
-
 
 /** Creates a consumer for `options.service`. Nothing connects before start(). */
 export function createEventConsumer(options: EventConsumerOptions): EventConsumer {
@@ -262,7 +269,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       if (st.phase !== 'idle') throw consumerError(ConsumerErrorCode.BAD_STATE, `start() in phase ${st.phase}`);
       if (handlers.size === 0) throw consumerError(ConsumerErrorCode.BAD_CONFIG, 'no handlers: call onEvent() before start()');
       setState({ phase: 'starting', since: Date.now() });
-      const topics = [...handlers.keys()].map((t) => `${o.topicPrefix}${t}`);
+      const topics = [...handlers.keys()].map((t) => eventTopic(t, o.topicPrefix));
       source = new KafkaEventSource({ ...o, log, topics }, {
         onRecord,
         onJoin: (assignment) => {

@@ -5,6 +5,7 @@
  * produced back to its topic once fixed), on topic `dlq.<service>`, with headers saying where it
  * came from and why it was set aside. Header values are UTF-8 text.
  */
+import { deadLetterTopic } from '../kafka/topics';
 import { EVENT_TYPES, type EventType } from '../outbox/events';
 import { DeadLetterReason } from './errors';
 import type { DeadLetter } from './processor';
@@ -25,7 +26,7 @@ export const DLQ_HEADERS = {
 } as const;
 
 /** The default dead-letter topic of a service. */
-export const deadLetterTopicOf = (service: string): string => `dlq.${service}`;
+export const deadLetterTopicOf = (service: string): string => deadLetterTopic(service);
 
 /** The Kafka message (key, value, headers) that carries `letter`. */
 export function deadLetterMessage(letter: DeadLetter, service: string, failedAt: Date): { key: Buffer | null; value: Buffer | null; headers: Record<string, string> } {

@@ -17,6 +17,7 @@
  * RisingWave; {@link decodeSinkRecord} by the consumer. Keys inside `payload` are also sorted by the
  * encoder: RisingWave's nested jsonb key order is not confirmed (§7), and the decoder does not care.
  */
+import { eventTypeOfTopic } from '../kafka/topics';
 import { EVENT_TYPES, validateEvent, type EventPayloads, type EventType } from '../outbox/events';
 import { DeadLetterReason } from './errors';
 
@@ -123,9 +124,7 @@ function parseUtc(s: string, eventId: string): Date {
 
 /** The event type a topic carries (`<prefix><EventType>`), or undefined when it is none. */
 export function topicEventType(topic: string, topicPrefix: string): EventType | undefined {
-  if (!topic.startsWith(topicPrefix)) return undefined;
-  const t = topic.slice(topicPrefix.length);
-  return (EVENT_TYPES as readonly string[]).includes(t) ? (t as EventType) : undefined;
+  return eventTypeOfTopic(topic, topicPrefix, EVENT_TYPES);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * Real-broker helpers for the Kafka feed tests (STYLE.md practice 10): unique topic names per test,
- * topics created and deleted by the test, records produced the way RisingWave's sink does.
- * kafkajs is reached through src/engine/risingwave/feed/kafkaFeed.ts (its only importer).
+ * Real-broker helpers for the Kafka feed tests: unique topic names per test, topics created and
+ * deleted by the test, records produced the way RisingWave's sink does. kafkajs is reached through
+ * src/kafka (the only kafkajs importer): its client factory and topic names.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,12 +10,8 @@ import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { silentLogger, type Logger } from '../../src/log';
-import { createKafkaClient } from '../../src/engine/risingwave/feed/kafkaFeed';
+import { createKafkaClient, DEFAULT_VIEW_TOPIC_PREFIX, viewTopic, type Admin, type Kafka, type Producer } from '../../src/kafka';
 import type { ViewName } from '../../src/views/registry';
-
-type Kafka = ReturnType<typeof createKafkaClient>;
-type Admin = ReturnType<Kafka['admin']>;
-type Producer = ReturnType<Kafka['producer']>;
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -60,7 +56,7 @@ export async function requireBroker(brokers: readonly string[] = KAFKA_BROKERS):
 
 /** A topic prefix no other test uses, e.g. `t3f9a01bc.view.`. */
 export function uniquePrefix(): string {
-  return `t${randomBytes(4).toString('hex')}.view.`;
+  return `t${randomBytes(4).toString('hex')}.${DEFAULT_VIEW_TOPIC_PREFIX}`;
 }
 
 /** A Kafka record as RisingWave writes it (exact bytes; null value = tombstone). */
@@ -76,7 +72,7 @@ export class KafkaTestClient {
   private constructor(readonly kafka: Kafka, readonly admin: Admin, private readonly producer: Producer) {}
 
   static async connect(brokers: readonly string[] = KAFKA_BROKERS, log: Logger = silentLogger): Promise<KafkaTestClient> {
-    const kafka = createKafkaClient({ brokers, clientId: 'wavegate-test', log, connectionTimeoutMs: 1_000, initialRetryTimeMs: 100, maxRetryTimeMs: 1_000, retries: 8 });
+    const kafka = createKafkaClient({ brokers, clientId: 'wavegate-test', log, connectionTimeoutMs: 1_000, retry: { initialMs: 100, maxMs: 1_000, retries: 8 } });
     const admin = kafka.admin();
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await admin.connect();
@@ -86,7 +82,7 @@ export class KafkaTestClient {
 
   /** Creates `<prefix><view>` for each view and waits for its partition leaders. */
   async createViewTopics(prefix: string, views: readonly ViewName[], numPartitions = 3, configEntries: Array<{ name: string; value: string }> = []): Promise<string[]> {
-    const topics = views.map((v) => `${prefix}${v}`);
+    const topics = views.map((v) => viewTopic(v, prefix));
     await this.admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions, configEntries })), waitForLeaders: true });
     for (const t of topics) this.partitionCounts.set(t, numPartitions);
     return topics;
@@ -94,7 +90,8 @@ export class KafkaTestClient {
 
   /**
    * Produces records in order, each to the partition RisingWave's librdkafka producer picks
-   * (`consistent_random`: CRC32 of the key bytes modulo the partition count, risingwave.md §3.4).
+   * (`consistent_random`: CRC32 of the key bytes modulo the partition count; librdkafka's
+   * `partitioner` property, https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md).
    * Returns each record's partition and offset.
    */
   async produce(topic: string, records: readonly SinkRecord[]): Promise<Array<{ partition: number; offset: number }>> {

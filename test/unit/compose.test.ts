@@ -11,6 +11,7 @@ import { parseMainEnv } from '../../examples/ride-hailing/src/main';
 import { SERVICE_NAMES } from '../../examples/ride-hailing/src/service';
 import { loadConfig } from '../../src/config/load';
 import { generateDdl } from '../../src/engine/risingwave/ddl';
+import { deadLetterTopic, eventTopic, viewTopic } from '../../src/kafka/topics';
 import { loadRisingWaveSettings } from '../../src/engine/risingwave/settings';
 import { EVENT_TYPES } from '../../src/outbox/events';
 import { VIEW_LIST } from '../../src/views/registry';
@@ -89,8 +90,8 @@ describe('docker-compose.yml (checked statically: no Docker engine here)', () =>
   it('creates every topic the sinks write and the services read or dead-letter to, before anything uses them', () => {
     const created = new Set(commandText(service('kafka-topics')).match(/\b(?:view|events|dlq)\.[A-Za-z_]+/g));
     const sinkTopics = generateDdl(loadRisingWaveSettings(env('wavegate-migrate'))).flatMap((o) => [...o.create.matchAll(/topic = '([^']+)'/g)].map((m) => m[1]));
-    expect(sinkTopics.sort()).toEqual([...VIEW_LIST.map((v) => `view.${v.name}`), ...EVENT_TYPES.map((t) => `events.${t}`)].sort());
-    for (const topic of [...sinkTopics, ...SERVICE_NAMES.map((s) => `dlq.${s}`)]) expect([topic, created.has(topic ?? '')]).toEqual([topic, true]);
+    expect(sinkTopics.sort()).toEqual([...VIEW_LIST.map((v) => viewTopic(v.name)), ...EVENT_TYPES.map((t) => eventTopic(t))].sort());
+    for (const topic of [...sinkTopics, ...SERVICE_NAMES.map((s) => deadLetterTopic(s))]) expect([topic, created.has(topic ?? '')]).toEqual([topic, true]);
   });
 
   it('mounts only files that exist, and the Dockerfile has the services stage compose builds', () => {

@@ -28,6 +28,7 @@
  *   node -r ./examples/ride-hailing/register.js examples/ride-hailing/src/main.ts
  */
 import type { Pool } from 'mysql2/promise';
+import { DEFAULT_EVENT_TOPIC_PREFIX } from '../../../src/kafka/topics';
 import { createLogger, type Logger, type LogLevel } from '../../../src/log';
 import { createMysqlPool } from '../../../src/outbox/mysql';
 import { addDrivers, createDriverService, migrateDriver } from './driver';
@@ -92,7 +93,7 @@ export function parseMainEnv(env: NodeJS.ProcessEnv): MainConfig {
   if (service === 'traffic') return parseTrafficEnv(env, logLevel);
   const brokers = (env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',').map((b) => b.trim()).filter((b) => b.length > 0);
   if (brokers.length === 0) throw new Error('KAFKA_BROKERS must name at least one host:port');
-  const topicPrefix = env['TOPIC_PREFIX'] ?? 'events.';
+  const topicPrefix = env['TOPIC_PREFIX'] ?? DEFAULT_EVENT_TOPIC_PREFIX;
   if (service === 'router') {
     const sources = (env['ROUTER_SOURCES'] ?? '').split(';').filter((s) => s.trim() !== '').map((s) => {
       const i = s.indexOf('=');

@@ -7,14 +7,15 @@
  * `<topicPrefix><event_type>` in exactly the bytes RisingWave's sink writes (src/consumer/sinkFormat.ts
  * encodeSinkRecord: alphabetical keys, occurred_at as `…123456Z`, payload embedded, key = the ride
  * id as text), to the partition RisingWave's librdkafka producer picks (CRC32 of the key modulo the
- * partition count, shared/reference/risingwave.md §3.4). Rows go out in (occurred_at, id) order
- * per database. What was sent is remembered in memory only: a restarted router sends everything
- * again, which is what RisingWave does after a recovery (at least once, §3.4) and what consumers
- * de-duplicate.
+ * partition count: librdkafka's default `consistent_random` partitioner,
+ * https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md). Rows go out in
+ * (occurred_at, id) order per database. What was sent is remembered in memory only: a restarted
+ * router sends everything again, which is what RisingWave does after a recovery (its Kafka sink
+ * delivers at least once) and what consumers de-duplicate.
  */
 import { crc32 } from 'node:zlib';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { createKafkaClient, javaCompatiblePartitioner } from '../../../src/consumer/kafka';
+import { createKafkaClient, DEFAULT_EVENT_TOPIC_PREFIX, eventTopic, javaCompatiblePartitioner } from '../../../src/kafka';
 import { encodeSinkRecord, type OutboxRow } from '../../../src/consumer';
 import type { Logger } from '../../../src/log';
 
@@ -53,7 +54,7 @@ export class OutboxRouter {
 
   constructor(private readonly o: OutboxRouterOptions) {
     this.log = o.log.child('router');
-    this.prefix = o.topicPrefix ?? 'events.';
+    this.prefix = o.topicPrefix ?? DEFAULT_EVENT_TOPIC_PREFIX;
     this.kafka = createKafkaClient({ brokers: o.brokers, clientId: 'outbox-router', log: this.log, retry: { retries: 5, initialMs: 100, maxMs: 2_000 }, connectionTimeoutMs: 3_000, requestTimeoutMs: 30_000 });
     this.producer = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: javaCompatiblePartitioner });
     this.admin = this.kafka.admin();
@@ -95,7 +96,7 @@ export class OutboxRouter {
         occurred_at: r['occurred_at'] as string,
         trace_context: (r['trace_context'] as string | null) ?? null,
       };
-      const topic = `${this.prefix}${row.event_type}`;
+      const topic = eventTopic(row.event_type, this.prefix);
       const record = encodeSinkRecord(row);
       let list = byTopic.get(topic);
       if (list === undefined) byTopic.set(topic, (list = []));

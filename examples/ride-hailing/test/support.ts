@@ -2,16 +2,18 @@
  * Test support for the consumer toolkit and the example services (real Kafka broker from
  * `scripts/kafka.sh start`, the machine's MariaDB). Every test gets its own names — topic prefix
  * `t<hex>.events.`, consumer groups and dead-letter topics `t<hex>.dlq.<name>`, databases
- * `wavegate_t_<hex>` — and removes them afterwards (STYLE.md practice 10).
+ * `wavegate_t_<hex>` — and removes them afterwards, so tests never see each other's data.
+ * Topic names come from src/kafka/topics.ts.
  *
  * Records are produced the way RisingWave's append-only event sinks write them
- * (src/consumer/sinkFormat.ts), to the partition RisingWave picks (CRC32 of the key, §3.4).
+ * (src/consumer/sinkFormat.ts), to the partition RisingWave's librdkafka producer picks (CRC32 of
+ * the key modulo the partition count: the `consistent_random` partitioner).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { encodeSinkRecord, readDeadLetter, utcString, type OutboxRow, type ReadDeadLetter } from '../../../src/consumer';
-import { createKafkaClient, createTopicsAndWait, javaCompatiblePartitioner } from '../../../src/consumer/kafka';
+import { createKafkaClient, createTopicsAndWait, deadLetterTopic, DEFAULT_EVENT_TOPIC_PREFIX, eventTopic, javaCompatiblePartitioner, type Kafka } from '../../../src/kafka';
 import { silentLogger } from '../../../src/log';
 import type { EventPayloads, EventType } from '../../../src/outbox/events';
 import { createMysqlPool } from '../../../src/outbox/mysql';
@@ -33,8 +35,6 @@ export const TEST_CONSUMER_SETTINGS = {
   startTimeoutMs: 30_000,
   stopTimeoutMs: 20_000,
 } as const;
-
-type Kafka = ReturnType<typeof createKafkaClient>;
 
 /** A raw Kafka record: exact bytes. */
 export interface RawRecord {
@@ -62,7 +62,7 @@ export class TestKafka {
 
   private constructor(readonly kafka: Kafka, private readonly admin: ReturnType<Kafka['admin']>, private readonly producer: ReturnType<Kafka['producer']>) {
     this.scope = `t${randomBytes(4).toString('hex')}.`;
-    this.topicPrefix = `${this.scope}events.`;
+    this.topicPrefix = `${this.scope}${DEFAULT_EVENT_TOPIC_PREFIX}`;
   }
 
   /** Connects (failing with how to start the broker when it is not running). */
@@ -85,14 +85,14 @@ export class TestKafka {
 
   /** A dead-letter topic name in this test's scope (the consumer creates it; cleanup deletes it). */
   dlqTopic(name: string): string {
-    const t = `${this.scope}dlq.${name}`;
+    const t = `${this.scope}${deadLetterTopic(name)}`;
     this.topics.add(t);
     return t;
   }
 
   /** Creates `<topicPrefix><type>` for each type. */
   async createEventTopics(types: readonly EventType[], numPartitions = 3): Promise<void> {
-    const topics = types.map((t) => `${this.topicPrefix}${t}`);
+    const topics = types.map((t) => eventTopic(t, this.topicPrefix));
     for (const t of topics) this.topics.add(t); // cleanup deletes them even when the wait below fails
     await createTopicsAndWait(this.admin, topics.map((topic) => ({ topic, numPartitions })));
     for (const t of topics) {
@@ -102,7 +102,7 @@ export class TestKafka {
 
   /** Produces raw records to the event topic of `type`, in order, each to RisingWave's partition for its key. */
   async produce(type: EventType, records: readonly RawRecord[]): Promise<void> {
-    const topic = `${this.topicPrefix}${type}`;
+    const topic = eventTopic(type, this.topicPrefix);
     const n = this.partitionCounts.get(topic);
     if (n === undefined) throw new Error(`produce: ${topic} was not created by this test`);
     await this.producer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value, partition: r.key === null ? 0 : crc32(r.key) % n })) });
@@ -136,7 +136,7 @@ export class TestKafka {
 
   /** Committed offsets of `groupId` on the event topic of `type`, per partition (-1 = none). */
   async committed(groupId: string, type: EventType): Promise<Map<number, number>> {
-    const [t] = await this.admin.fetchOffsets({ groupId, topics: [`${this.topicPrefix}${type}`] });
+    const [t] = await this.admin.fetchOffsets({ groupId, topics: [eventTopic(type, this.topicPrefix)] });
     return new Map((t?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
   }
 

@@ -1,3 +1,4 @@
+import { eventTopic, viewTopic } from '../../kafka/topics';
 import { EVENT_TYPES, type EventType } from '../../outbox/events';
 import type { ViewDef } from '../../views/registry';
 import { ddlObject, ident, type DdlObject } from './objects';
@@ -26,12 +27,6 @@ const OPTION_NOTES = [
   'jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new',
   'sink first emits the current rows (§3.1).',
 ];
-
-/** Topic of a view's upsert stream. */
-export const viewTopic = (view: string): string => `view.${view}`;
-
-/** Topic of an event type's append-only stream. */
-export const eventTopic = (type: EventType): string => `events.${type}`;
 
 /** Sink name of an event type: `events_<snake_case type>`. */
 export const eventSinkName = (type: EventType): string =>
@@ -66,7 +61,7 @@ function encodingNotes(view: ViewDef): string[] {
   return notes;
 }
 
-/** The upsert sink of one view: topic `view.<name>`, keyed by the view's key columns. */
+/** The upsert sink of one view: topic `view.<name>` (src/kafka/topics.ts viewTopic), keyed by the view's key columns. */
 export function viewSink(view: ViewDef, sink: SinkSettings, group: string): DdlObject {
   const name = ident(view.name);
   return ddlObject({

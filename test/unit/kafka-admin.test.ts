@@ -1,4 +1,4 @@
-import { fetchTopicOffsets, type TopicOffsets } from '../../src/kafka/offsets';
+import { fetchTopicOffsets, type TopicOffsets } from '../../src/kafka/admin';
 
 const OFFSETS: TopicOffsets = [{ partition: 0, offset: '7', high: '7', low: '0' }];
 const brokerError = (type: string) => Object.assign(new Error(`broker says ${type}`), { type });
