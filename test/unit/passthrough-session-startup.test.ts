@@ -94,6 +94,8 @@ describe('Session: startup and SCRAM-SHA-256', () => {
       [startupPacket({ user: 'rita', replication: 'database' })]],
     ['client_encoding LATIN1', '0A000', 'client encoding "LATIN1" is not supported: the SQL passthrough speaks UTF8',
       [startupPacket({ user: 'rita', client_encoding: 'LATIN1' })]],
+    ['a startup packet sent along with the SSLRequest', '08P01', 'received unencrypted data after SSL request',
+      [Buffer.concat([serialize.requestSsl(), startupPacket({ user: 'rita' })])]],
     ['part of a packet sent along with the SSLRequest', '08P01', 'received unencrypted data after SSL request',
       [Buffer.concat([serialize.requestSsl(), startupPacket({ user: 'rita' }).subarray(0, 6)])]],
     ['a Query instead of the SASL response', '08P01', 'expected SASL response, got Query', [startupPacket({ user: 'rita' }), serialize.query('SELECT 1')]],

@@ -133,7 +133,9 @@ export class Session {
 
   private async initial(body: Buffer): Promise<void> {
     const outcome = await startupPacket(body, {
-      options: this.o, transport: this.t, out: this.out, settings: this.settings, pendingInput: () => this.framer.pending(),
+      options: this.o, transport: this.t, out: this.out, settings: this.settings,
+      // Unframed bytes, and frames already split off behind this one (the backlog counts this one).
+      pendingInput: () => this.framer.pending() + this.backlog - 1,
     });
     switch (outcome.kind) {
       case 'answered':

@@ -27,7 +27,7 @@ export interface StartupContext {
   readonly transport: SessionTransport;
   readonly out: Output;
   readonly settings: SessionSettings;
-  /** Bytes received after this packet and not handled yet. */
+  /** How much was received after this packet and not handled yet (0 = nothing). */
   pendingInput(): number;
 }
 
