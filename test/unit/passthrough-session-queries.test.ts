@@ -126,6 +126,11 @@ describe('Session: queries', () => {
     expect(await d.read()).toEqual(Buffer.concat([T(['application_name', 25, -1]), D('metabase'), C('SHOW'), Z('I')]));
     d.send(serialize.query('SHOW data_directory'));
     expect(errorCodes(await d.read())).toEqual(['42704']);
+    // Names that are properties of every JavaScript object are plain settings too.
+    d.send(serialize.query('SET constructor = 1'));
+    expect(await d.read()).toEqual(Buffer.concat([C('SET'), Z('I')]));
+    d.send(serialize.query('RESET constructor'), serialize.query('SHOW constructor'));
+    expect(errorCodes(await d.read((t) => t.split('Z').length - 1 === 2))).toEqual(['42704']);
   });
 
   it('stops a running statement on CancelRequest and at the statement timeout (57014), and cancels it on the engine', async () => {

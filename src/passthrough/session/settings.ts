@@ -10,17 +10,20 @@ import { Oid } from '../types';
  * the listener's limit.
  */
 
-/** Session-level settings answered by SHOW, with the values a fresh session has. */
-const BASE_SETTINGS: Readonly<Record<string, string>> = {
+/**
+ * Session-level settings answered by SHOW, with the values a fresh session has. Maps, not object
+ * literals: setting names come from clients, and `constructor` must not find Object's.
+ */
+const BASE_SETTINGS: ReadonlyMap<string, string> = new Map(Object.entries({
   server_encoding: 'UTF8', client_encoding: 'UTF8', datestyle: 'ISO, MDY', integer_datetimes: 'on',
   standard_conforming_strings: 'on', intervalstyle: 'postgres', is_superuser: 'off', search_path: '"$user", public',
   transaction_isolation: 'read committed', default_transaction_isolation: 'read committed', transaction_read_only: 'on',
   default_transaction_read_only: 'on', extra_float_digits: '1', max_identifier_length: '63', block_size: '8192',
   max_index_keys: '32', bytea_output: 'hex', lc_collate: 'C.UTF-8', lc_ctype: 'C.UTF-8', application_name: '',
-};
+}));
 
 /** Settings whose change is reported with ParameterStatus (setting name → reported name). */
-const REPORTED: Readonly<Record<string, string>> = { application_name: 'application_name' };
+const REPORTED: ReadonlyMap<string, string> = new Map([['application_name', 'application_name']]);
 
 const CLIENT_ENCODINGS = new Set(['utf8', 'utf-8', 'unicode', 'sql_ascii', 'auto']);
 
@@ -42,7 +45,7 @@ export class SessionSettings {
 
   /** Startup: the defaults, then what the engine reports (server_version, TimeZone). */
   initialise(serverParams: Readonly<Record<string, string>>): void {
-    for (const [k, v] of Object.entries(BASE_SETTINGS)) this.values.set(k, v);
+    for (const [k, v] of BASE_SETTINGS) this.values.set(k, v);
     for (const [k, v] of Object.entries(serverParams)) this.values.set(k.toLowerCase(), v);
     this.values.set('statement_timeout', formatMs(this.maxStatementTimeoutMs));
   }
@@ -81,7 +84,7 @@ export class SessionSettings {
       default: {
         if (!this.values.has(name) && this.values.size >= MAX_SETTINGS) throw sessionLimitExceeded('settings', MAX_SETTINGS);
         this.values.set(name, v);
-        const reported = REPORTED[name];
+        const reported = REPORTED.get(name);
         return reported === undefined ? undefined : { name: reported, value: v };
       }
     }
@@ -89,14 +92,14 @@ export class SessionSettings {
 
   /** `RESET name` / `SET name TO DEFAULT`: back to the default, or unset when there is none. */
   reset(name: string): void {
-    const base = BASE_SETTINGS[name] ?? (name === 'statement_timeout' ? formatMs(this.maxStatementTimeoutMs) : undefined);
+    const base = BASE_SETTINGS.get(name) ?? (name === 'statement_timeout' ? formatMs(this.maxStatementTimeoutMs) : undefined);
     if (base !== undefined) this.values.set(name, base);
     else this.values.delete(name);
   }
 
   /** `RESET ALL` (and DISCARD ALL): the defaults again; other settings keep their values. */
   resetAll(): void {
-    for (const [k, v] of Object.entries(BASE_SETTINGS)) this.values.set(k, v);
+    for (const [k, v] of BASE_SETTINGS) this.values.set(k, v);
     this.values.set('statement_timeout', formatMs(this.maxStatementTimeoutMs));
   }
 
