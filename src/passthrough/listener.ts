@@ -17,7 +17,7 @@ import type { SqlUser } from './users';
 /**
  * The socket side of the SQL passthrough: a TCP listener, optional TLS upgrade after SSLRequest,
  * backend keys for CancelRequest, connection limits and an orderly close. Everything about the
- * protocol is in session/; this file only adapts sockets (STYLE.md practice 1).
+ * protocol is in session/; this file only adapts sockets.
  */
 
 /** TLS material: file paths (as configured) or the PEM contents. */
