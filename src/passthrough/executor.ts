@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Engine } from '../engine/types';
 import { GatewayErrorCode, isGatewayError } from '../errors';
 import type { Logger } from '../log';
-import { describeStatically, type ResultDescriber } from './describe';
-import { SqlRefusal, type SelectStatement } from './guard';
-import { SqlState } from './sqlstate';
+import type { ResultDescriber } from './describe/describer';
+import { describeStatically } from './describe/staticDescription';
+import type { SelectStatement } from './guard/statements';
+import { SqlRefusal, SqlState } from './sqlstate';
 import { Oid } from './types';
 import { oidFromValues, toText } from './values';
 
@@ -86,7 +88,8 @@ type Flavor = 'embedded' | 'postgres' | 'risingwave';
 
 export class StatementExecutor {
   private flavor: Promise<Flavor> | undefined;
-  private readonly shapes = new Map<string, Promise<Shape>>();
+  /** Described shapes per statement; a failed description is forgotten, so the next Describe retries. */
+  private readonly shapes = new LRUCache<string, Promise<Shape>>({ max: 500 });
 
   constructor(private readonly o: ExecutorOptions) {}
 
@@ -143,13 +146,13 @@ export class StatementExecutor {
 
   private shape(stmt: SelectStatement, paramCount: number): Promise<Shape> {
     const key = `${paramCount}\0${stmt.sql}`;
-    let p = this.shapes.get(key);
-    if (p === undefined) {
-      p = this.computeShape(stmt, paramCount);
-      p.catch(() => this.shapes.delete(key));
-      if (this.shapes.size >= 500) this.shapes.delete(this.shapes.keys().next().value!);
-      this.shapes.set(key, p);
-    }
+    const cached = this.shapes.get(key);
+    if (cached !== undefined) return cached;
+    const p = this.computeShape(stmt, paramCount);
+    p.catch(() => {
+      if (this.shapes.peek(key) === p) this.shapes.delete(key);
+    });
+    this.shapes.set(key, p);
     return p;
   }
 

@@ -2,21 +2,22 @@ import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { wholeOption } from '../config/env';
 import type { Engine } from '../engine/types';
-import { errors } from '../errors';
 import type { Logger } from '../log';
-import { ResultDescriber } from './describe';
+import { ResultDescriber } from './describe/describer';
 import { StatementExecutor } from './executor';
-import { loadSqlParser } from './guard';
+import { loadSqlParser } from './guard/guard';
 import { encode } from './protocol';
-import { type CancelRegistry, Session, type SessionOptions, type SessionTransport } from './session';
+import type { CancelRegistry, SessionOptions, SessionTransport } from './session/context';
+import { Session } from './session/session';
 import { SqlState } from './sqlstate';
 import type { SqlUser } from './users';
 
 /**
  * The socket side of the SQL passthrough: a TCP listener, optional TLS upgrade after SSLRequest,
  * backend keys for CancelRequest, connection limits and an orderly close. Everything about the
- * protocol is in session.ts; this file only adapts sockets (STYLE.md practice 1).
+ * protocol is in session/; this file only adapts sockets.
  */
 
 /** TLS material: file paths (as configured) or the PEM contents. */
@@ -62,11 +63,6 @@ export interface SqlPassthrough {
   close(): Promise<void>;
 }
 
-function whole(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(v) || v < min || v > max) throw errors.badConfig(`${name} must be a whole number from ${min} to ${max}, got ${v}`);
-  return v;
-}
-
 /** Backend keys: random pids and secrets, compared in constant time. */
 class Registry implements CancelRegistry {
   private readonly sessions = new Map<number, { secret: number; session: Session }>();
@@ -108,10 +104,10 @@ class Registry implements CancelRegistry {
 export async function startSqlPassthrough(options: SqlPassthroughOptions): Promise<SqlPassthrough> {
   const log = options.log.child('passthrough');
   const audit = options.log.child('passthrough.audit');
-  const statementTimeoutMs = whole('statementTimeoutMs', options.statementTimeoutMs ?? 30_000, 1);
-  const maxRows = whole('maxRows', options.maxRows ?? 10_000, 1, 10_000_000);
-  const maxConnections = whole('maxConnections', options.maxConnections ?? 100, 1);
-  const port = whole('port', options.port ?? 5433, 0, 65_535);
+  const statementTimeoutMs = wholeOption('statementTimeoutMs', options.statementTimeoutMs, 30_000, 1);
+  const maxRows = wholeOption('maxRows', options.maxRows, 10_000, 1, 10_000_000);
+  const maxConnections = wholeOption('maxConnections', options.maxConnections, 100, 1);
+  const port = wholeOption('port', options.port, 5433, 0, 65_535);
   const secureContext = options.tls === undefined ? undefined : tls.createSecureContext(
     'certPath' in options.tls
       ? { cert: readFileSync(options.tls.certPath), key: readFileSync(options.tls.keyPath) }
@@ -136,8 +132,8 @@ export async function startSqlPassthrough(options: SqlPassthroughOptions): Promi
     audit,
     statementTimeoutMs,
     maxRows,
-    maxMessageBytes: whole('maxMessageBytes', options.maxMessageBytes ?? 8 * 1024 * 1024, 1024),
-    authTimeoutMs: whole('authTimeoutMs', options.authTimeoutMs ?? 30_000, 1),
+    maxMessageBytes: wholeOption('maxMessageBytes', options.maxMessageBytes, 8 * 1024 * 1024, 1024),
+    authTimeoutMs: wholeOption('authTimeoutMs', options.authTimeoutMs, 30_000, 1),
     serverParams,
   };
 

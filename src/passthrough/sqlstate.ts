@@ -1,7 +1,8 @@
 /**
- * The SQLSTATEs the passthrough sends (docs/SQL.md lists them with their causes). Values are
- * Postgres' own codes (https://www.postgresql.org/docs/current/errcodes-appendix.html), so drivers
- * and BI tools classify them as they would a Postgres error.
+ * The SQLSTATEs the passthrough sends (docs/SQL.md lists them with their causes), and the error that
+ * carries one to the client. Values are Postgres' own codes
+ * (https://www.postgresql.org/docs/current/errcodes-appendix.html), so drivers and BI tools classify
+ * them as they would a Postgres error.
  */
 export const SqlState = {
   /** Writes, DDL, COPY, DO/CALL, LISTEN/NOTIFY, locks, SET ROLE, forbidden functions/types/catalogs. */
@@ -34,3 +35,23 @@ export const SqlState = {
   ADMIN_SHUTDOWN: '57P01',
   INTERNAL_ERROR: 'XX000',
 } as const;
+
+/**
+ * A statement (or message) the passthrough will not run, or that failed: sent to the client as an
+ * ErrorResponse with `sqlState`, and the connection stays usable.
+ */
+export class SqlRefusal extends Error {
+  override readonly name = 'SqlRefusal';
+  constructor(
+    readonly sqlState: string,
+    message: string,
+    readonly extra: { readonly hint?: string; readonly position?: number; readonly detail?: string } = {},
+  ) {
+    super(message);
+  }
+}
+
+/** 54000 for a per-session cap (settings, prepared statements, portals) a client ran into. */
+export function sessionLimitExceeded(what: string, max: number): SqlRefusal {
+  return new SqlRefusal(SqlState.PROGRAM_LIMIT_EXCEEDED, `too many ${what} in this session (at most ${max})`);
+}

@@ -6,18 +6,13 @@ import { writeEvents } from '../../src/outbox/writer';
 import { parseSqlUsers, startSqlPassthrough, type SqlPassthrough } from '../../src/passthrough';
 import { FIXTURE_RIDES } from '../conformance/fixture';
 import { client } from '../fixtures/pgwire/harness';
+import { backendFrames, cstr, errorCodes as codesIn, i16, i32, type RawFrame, ScramClient, startupPacket as startup, typed } from '../fixtures/pgwire/wire';
 import { waitFor } from '../helpers/waitFor';
 
 // Malformed protocol over raw sockets: truncated and oversized messages, messages in the wrong
 // order, random bytes before and after authentication. The process must not crash, the listener
 // must keep serving, a parallel ops session must keep getting its rows, and the fuzzed session
 // (a rider with no trips) must never receive a DataRow.
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const sasl = require('pg/lib/crypto/sasl') as {
-  startSession(mechanisms: string[]): { mechanism: string; response: string };
-  continueSession(session: object, password: string, serverData: string): Promise<void>;
-};
 
 const USERS = parseSqlUsers('olga:ops-pw:ops,fuzz:fuzz-pw:rider:rider-404');
 
@@ -31,28 +26,6 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-const typed = (type: string, body: Buffer = Buffer.alloc(0)) => {
-  const head = Buffer.alloc(5);
-  head.write(type, 0, 'latin1');
-  head.writeInt32BE(body.length + 4, 1);
-  return Buffer.concat([head, body]);
-};
-const cstr = (s: string) => Buffer.from(`${s}\0`);
-const i32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(n);
-  return b;
-};
-const i16 = (n: number) => {
-  const b = Buffer.alloc(2);
-  b.writeInt16BE(n);
-  return b;
-};
-function startup(params: Record<string, string>, version = 3 << 16): Buffer {
-  const body = Buffer.concat([i32(version), ...Object.entries(params).flatMap(([k, v]) => [cstr(k), cstr(v)]), Buffer.from([0])]);
-  return Buffer.concat([i32(body.length + 4), body]);
 }
 
 /** A raw connection that records what the server sends. */
@@ -76,17 +49,9 @@ class Raw {
   get bytes(): Buffer {
     return Buffer.concat(this.received);
   }
-  /** Backend messages (type, body) received so far, from `offset`. */
-  messages(offset = 0): Array<{ type: string; body: Buffer }> {
-    const b = this.bytes.subarray(offset);
-    const out: Array<{ type: string; body: Buffer }> = [];
-    for (let i = 0; i + 5 <= b.length;) {
-      const len = b.readInt32BE(i + 1);
-      if (i + 1 + len > b.length) break;
-      out.push({ type: String.fromCharCode(b[i]!), body: b.subarray(i + 5, i + 1 + len) });
-      i += 1 + len;
-    }
-    return out;
+  /** Backend messages received so far, from `offset`. */
+  messages(offset = 0): RawFrame[] {
+    return backendFrames(this.bytes.subarray(offset));
   }
   async waitFor(type: string, offset = 0): Promise<void> {
     await waitFor(() => this.messages(offset).some((m) => m.type === type), 5_000);
@@ -96,12 +61,11 @@ class Raw {
     const r = await Raw.connect(port);
     r.send(startup({ user: 'fuzz', database: 'x' }));
     await r.waitFor('R');
-    const session = sasl.startSession(['SCRAM-SHA-256']);
-    r.send(typed('p', Buffer.concat([cstr(session.mechanism), i32(Buffer.byteLength(session.response)), Buffer.from(session.response)])));
+    const scram = new ScramClient('fuzz-pw');
+    r.send(scram.initialResponse());
     await waitFor(() => r.messages().filter((m) => m.type === 'R').length >= 2, 5_000);
     const cont = r.messages().filter((m) => m.type === 'R')[1]!;
-    await sasl.continueSession(session, 'fuzz-pw', cont.body.subarray(4).toString());
-    r.send(typed('p', Buffer.from(session.response)));
+    r.send(await scram.response(cont.bytes.subarray(9).toString()));
     await r.waitFor('Z');
     return r;
   }
@@ -128,7 +92,7 @@ async function settle(r: Raw, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
-const errorCodes = (r: Raw, offset = 0) => r.messages(offset).filter((m) => m.type === 'E').map((m) => /C([0-9A-Z]{5})\0/.exec(m.body.toString('latin1'))?.[1]);
+const errorCodes = (r: Raw, offset = 0) => codesIn(r.bytes.subarray(offset));
 
 describe('SQL passthrough under malformed protocol input', () => {
   let engine: EmbeddedEngine;

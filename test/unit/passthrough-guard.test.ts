@@ -1,6 +1,8 @@
 import { parseSync } from 'libpg-query';
-import { checkSql, loadSqlParser, type SelectStatement, SqlRefusal, type Statement } from '../../src/passthrough/guard';
+import { checkSql, loadSqlParser } from '../../src/passthrough/guard/guard';
+import type { SelectStatement, Statement } from '../../src/passthrough/guard/statements';
 import { makeVerifier } from '../../src/passthrough/scram';
+import { SqlRefusal } from '../../src/passthrough/sqlstate';
 import type { SqlUser } from '../../src/passthrough/users';
 
 const verifier = makeVerifier('unused', 1);

@@ -1,23 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Parser } from 'pg-protocol/dist/parser';
-import type { BackendMessage } from 'pg-protocol/dist/messages';
 import { decodeFrontend, decodeInitial, encode, type Frame, Framer, ProtocolError } from '../../src/passthrough/protocol';
 import { Oid } from '../../src/passthrough/types';
 import { binaryToText, textToBinary, toText } from '../../src/passthrough/values';
-
-/** Bytes captured from real clients (test/fixtures/pgwire/*.json). */
-function fixture(name: string): Buffer {
-  const { hex } = JSON.parse(readFileSync(join(__dirname, '../fixtures/pgwire', name), 'utf8')) as { hex: string };
-  return Buffer.from(hex, 'hex');
-}
-
-/** Decodes our backend bytes with node-postgres' own parser: an independent check of the encoders. */
-function parseBackend(bytes: Buffer): BackendMessage[] {
-  const out: BackendMessage[] = [];
-  new Parser().parse(bytes, (m) => out.push(m));
-  return out;
-}
+import { captured as fixture, decodeBackend as parseBackend } from '../fixtures/pgwire/wire';
 
 function frames(bytes: Buffer, chunk = bytes.length): Frame[] {
   const f = new Framer(1024 * 1024);
