@@ -21,7 +21,8 @@ export const CHROMIUM_PATH = process.env['WAVEGATE_TEST_CHROMIUM'] ?? '/usr/bin/
  */
 const FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--mute-audio', '--remote-debugging-port=0',
+  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--disable-breakpad', '--mute-audio',
+  '--remote-debugging-port=0',
 ];
 
 /** A page open in the browser. */
@@ -119,7 +120,8 @@ export async function launchChromium(): Promise<Browser> {
     throw new Error(`Chromium is not installed at ${CHROMIUM_PATH}: install Debian's package (apt-get install -y chromium; .ci/run does) or set WAVEGATE_TEST_CHROMIUM to its path`);
   }
   const profile = await mkdtemp(join(tmpdir(), 'wavegate-chromium-'));
-  const child = spawn(CHROMIUM_PATH, [...FLAGS, `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group, so close() ends Chromium's helper processes with it.
+  const child = spawn(CHROMIUM_PATH, [...FLAGS, `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString('utf8')).slice(-4_000);
@@ -129,9 +131,15 @@ export async function launchChromium(): Promise<Browser> {
   const close = () => {
     closing ??= (async () => {
       cdp?.close();
-      child.kill('SIGTERM');
-      await exited(child);
-      await rm(profile, { recursive: true, force: true });
+      const done = exited(child);
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // The group is gone already.
+      }
+      await done;
+      // A helper process may still be writing into the profile for a moment after the browser exits.
+      await rm(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     })();
     return closing;
   };

@@ -102,9 +102,12 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await t?.dispose();
-  for (const s of [allowed?.server, other?.server]) await new Promise((r) => s?.close(r));
+  try {
+    await browser?.close();
+  } finally {
+    await t?.dispose();
+    for (const s of [allowed?.server, other?.server]) await new Promise((r) => (s === undefined ? r(undefined) : s.close(r)));
+  }
 });
 
 /** Subscribes from `page`, writes one ride of rider-7 once `gateway`'s hub has the subscriber, and returns what the page received first. */
