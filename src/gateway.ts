@@ -5,15 +5,14 @@
  * Lifecycle (a typed phase, as Apollo's ServerState): starting → running → draining → stopped.
  * Shutdown order: stop accepting (draining: new HTTP requests get 503, upgrades are refused),
  * close websockets with 1001, close the hub, stop Apollo (its drain plugin closes the listener and
- * waits for in-flight requests), close the engine only if the gateway created it.
+ * waits for in-flight requests), close the engine only if the gateway opened it.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTokenVerifier } from './auth/verify';
 import type { Config } from './config/types';
-import { EmbeddedEngine } from './engine/embedded/engine';
+import { openEngine } from './engine/open';
 import type { Engine } from './engine/types';
-import { errors } from './errors';
 import type { ContextDeps } from './graphql/context';
 import { createErrorFormatter } from './graphql/errors';
 import { createApolloServer } from './graphql/apollo';
@@ -27,7 +26,11 @@ import { SubscriptionHub } from './subscriptions/hub';
 /** What the gateway is given rather than creates. */
 export interface GatewayDeps {
   log: Logger;
-  /** The engine to serve; it stays open on stop. @default EmbeddedEngine.create from config (closed on stop) */
+  /**
+   * The engine to serve; it stays open on stop (the caller closes it after). Without one, the
+   * gateway opens the engine `config` names with openEngine (on risingwave with its Kafka feed,
+   * poison records counted on `metrics`) and closes it after its own shutdown.
+   */
   engine?: Engine;
   /** Metrics to serve on /metrics, when the caller feeds some too (the Kafka feed's poison count). @default createMetrics() */
   metrics?: GatewayMetrics;
@@ -55,16 +58,11 @@ function unreachable(x: never): never {
   throw new Error(`unreachable: ${JSON.stringify(x)}`);
 }
 
-async function createEngine(config: Config, log: Logger): Promise<Engine> {
-  switch (config.engine) {
-    case 'embedded':
-      return EmbeddedEngine.create({ ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}), changeRetention: config.changeRetention, log });
-    case 'risingwave':
-      // It comes with a Kafka feed to start and stop around the gateway: `serve` does that (openRisingWave).
-      throw errors.badConfig('startGateway does not open the risingwave engine: pass deps.engine (see openRisingWave)');
-    default:
-      return unreachable(config.engine);
-  }
+/** The engine to serve, with its close when the gateway opened it (a given engine is the caller's to close). */
+async function engineToServe(config: Config, deps: GatewayDeps, metrics: GatewayMetrics): Promise<{ engine: Engine; close?: () => Promise<void> }> {
+  if (deps.engine !== undefined) return { engine: deps.engine };
+  const opened = await openEngine(config, { log: deps.log, onPoison: (r) => metrics.feedPoison(r.reason) });
+  return { engine: opened.engine, close: () => opened.close() };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -89,17 +87,22 @@ function urlHost(host: string): string {
 export async function startGateway(config: Config, deps: GatewayDeps): Promise<Gateway> {
   const log = deps.log.child('gateway');
   const verifier = createTokenVerifier(config.auth, deps.log.child('auth'));
-  const ownsEngine = deps.engine === undefined;
-  const engine = deps.engine ?? (await createEngine(config, deps.log));
+  const metrics = deps.metrics ?? createMetrics();
+  const { engine, close: closeEngine } = await engineToServe(config, deps, metrics);
   let state: GatewayState = { phase: 'starting' };
   const accepting = () => state.phase === 'running';
-  const metrics = deps.metrics ?? createMetrics();
-  const hub = new SubscriptionHub(engine.feed, {
-    queueLimit: config.subscriptions.queueLimit,
-    conflateLimit: config.subscriptions.conflateLimit,
-    log: deps.log,
-    onDelivered: metrics.delivered,
-  });
+  let hub: SubscriptionHub;
+  try {
+    hub = new SubscriptionHub(engine.feed, {
+      queueLimit: config.subscriptions.queueLimit,
+      conflateLimit: config.subscriptions.conflateLimit,
+      log: deps.log,
+      onDelivered: metrics.delivered,
+    });
+  } catch (err) {
+    await closeEngine?.().catch(() => undefined);
+    throw err;
+  }
   metrics.bind({ hub, feed: engine.feed });
   const formatError = createErrorFormatter(deps.log.child('graphql'), metrics.graphqlError);
   const contextDeps: ContextDeps = { engine, hub, limits: config.limits, log: deps.log };
@@ -126,7 +129,7 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
     await ws?.close().catch(() => undefined);
     hub.close();
     await apollo.stop().catch(() => undefined);
-    if (ownsEngine) await engine.close().catch(() => undefined);
+    await closeEngine?.().catch(() => undefined);
     throw err;
   }
   const sockets = ws;
@@ -149,7 +152,7 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
     await step('websockets', () => sockets.close());
     await step('hub', () => hub.close());
     await step('apollo', () => apollo.stop());
-    if (ownsEngine) await step('engine', () => engine.close());
+    if (closeEngine !== undefined) await step('engine', closeEngine);
     log.info({ failures: failures.length }, 'gateway stopped');
     if (failures.length > 0) throw failures[0];
   };

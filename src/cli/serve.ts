@@ -1,9 +1,6 @@
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
-import { EmbeddedEngine } from '../engine/embedded/engine';
-import { RisingWaveEngine } from '../engine/risingwave/engine';
-import { IdleFeed } from '../engine/risingwave/idleFeed';
-import { openRisingWave } from '../engine/risingwave/open';
+import { openEngine, openPassthroughEngine, type PassthroughEngine } from '../engine/open';
 import { startSqlPassthrough, sqlPassthroughOptions, type SqlPassthrough } from '../passthrough';
 import { startGateway } from '../gateway';
 import type { Logger } from '../log';
@@ -35,57 +32,45 @@ export interface RunningServe {
 }
 
 /**
- * Opens the engine here, so the simulator can write into it (embedded) or its Kafka feed runs
- * before and after the gateway (risingwave: feed started, engine on it, see openRisingWave); then
- * starts the gateway, on the embedded engine the simulator, and prints the banner in demo set-ups.
+ * Opens the engine here (openEngine), so the simulator can write into it (embedded) and the Kafka
+ * feed runs before and after the gateway (risingwave); then starts the gateway on it, the SQL
+ * passthrough when configured, on the embedded engine the simulator, and prints the banner in demo
+ * set-ups. The passthrough's user list is parsed first: a bad entry stops start-up before anything opens.
  */
 export async function startServe(config: Config, io: CliIo, log: Logger): Promise<RunningServe> {
+  const sqlSetup = config.sql?.enabled === true ? { settings: config.sql, options: sqlPassthroughOptions(config.sql) } : undefined;
   const metrics = createMetrics();
-  const embedded = config.engine === 'embedded'
-    ? await EmbeddedEngine.create({ dataDir: config.dataDir, changeRetention: config.changeRetention, log })
-    : undefined;
-  const risingwave = config.engine === 'risingwave'
-    ? await openRisingWave(config, { log, onPoison: (r) => metrics.feedPoison(r.reason) })
-    : undefined;
-  const engine = embedded ?? risingwave?.engine;
-  // The gateway leaves an engine it was handed open: close it (for risingwave: feed.stop(), then engine.close()).
-  const closeEngine = async () => {
-    await embedded?.close();
-    await risingwave?.close();
-  };
+  const opened = await openEngine(config, { log, onPoison: (r) => metrics.feedPoison(r.reason) });
   let gateway;
   try {
-    gateway = await startGateway(config, { log, metrics, ...(engine !== undefined ? { engine } : {}) });
+    // The gateway leaves an engine it is handed open: stop() below closes it after the gateway.
+    gateway = await startGateway(config, { log, metrics, engine: opened.engine });
   } catch (err) {
-    await closeEngine();
+    await opened.close();
     throw err;
   }
   let simulator: Simulator | undefined;
   let sql: SqlPassthrough | undefined;
-  let sqlEngine: RisingWaveEngine | undefined;
+  let sqlEngine: PassthroughEngine | undefined;
   const running = gateway;
   const stop = async () => {
     await simulator?.stop();
     await sql?.close();
     await sqlEngine?.close();
     await running.stop();
-    await closeEngine();
+    await opened.close();
   };
   try {
-    if (config.sql?.enabled === true) {
-      // On RisingWave the passthrough gets its own pool, whose server-side statement timeout is the
-      // passthrough's: slow BI queries are cancelled by RisingWave and never starve GraphQL's pool.
-      sqlEngine = config.engine === 'risingwave' && config.databaseUrl !== undefined
-        ? await RisingWaveEngine.create({ databaseUrl: config.databaseUrl, feed: new IdleFeed(), log, statementTimeoutMs: config.sql.statementTimeoutMs, maxConnections: 5 })
-        : undefined;
-      const sqlTarget = sqlEngine ?? engine ?? running.engine;
-      sql = await startSqlPassthrough(sqlPassthroughOptions(config.sql, { engine: sqlTarget, log }));
-      log.info({ host: config.sql.host, port: sql.port, users: config.sql.users.length }, 'SQL passthrough listening');
+    if (sqlSetup !== undefined) {
+      const { settings, options } = sqlSetup;
+      sqlEngine = await openPassthroughEngine(config, opened, { log, statementTimeoutMs: settings.statementTimeoutMs });
+      sql = await startSqlPassthrough({ ...options, engine: sqlEngine.engine, log });
+      log.info({ host: settings.host, port: sql.port, users: options.users.length }, 'SQL passthrough listening');
     }
-    if (config.simulator.enabled && embedded === undefined) {
+    if (config.simulator.enabled && opened.kind !== 'embedded') {
       log.warn({}, 'WAVEGATE_SIMULATE is on, but the simulator writes only into the embedded engine: not started');
-    } else if (config.simulator.enabled && embedded !== undefined) {
-      simulator = createSimulator({ ...config.simulator, write: outboxWriter(embedded), log });
+    } else if (config.simulator.enabled && opened.kind === 'embedded') {
+      simulator = createSimulator({ ...config.simulator, write: outboxWriter(opened.engine), log });
       simulator.start();
     }
     if (wantsBanner(config)) io.stderr(await banner(config, gateway.url, simulator !== undefined));

@@ -1,5 +1,6 @@
+import { envString } from '../config/env';
 import { loadConfig } from '../config/load';
-import { EmbeddedEngine } from '../engine/embedded/engine';
+import { openEmbedded } from '../engine/open';
 import type { OutboxEvent } from '../outbox/events';
 import { createMysqlPool, inTransaction, writeEvents as writeMysqlEvents } from '../outbox/mysql';
 import { createSimulator, outboxWriter, type SimulatorCounters } from '../simulator/simulator';
@@ -27,7 +28,7 @@ export async function runSimulate(args: readonly string[], io: CliIo): Promise<n
   }
   const rides = values.rides === undefined ? DEFAULT_RIDES : wholeNumber('simulate', 'rides', values.rides, 1, 10_000_000);
   const config = loadConfig(io.env);
-  const target = values.to ?? io.env['WAVEGATE_SIM_OUTBOX_URL'];
+  const target = values.to ?? envString(io.env, 'WAVEGATE_SIM_OUTBOX_URL');
   if (target !== undefined && target !== '') {
     if (!/^mysql:\/\//.test(target)) throw new UsageError('wavegate simulate: --to takes a mysql:// URL');
     const seed = values.seed === undefined ? config.simulator.seed : wholeNumber('simulate', 'seed', values.seed, 0, 2 ** 31 - 1);
@@ -39,7 +40,7 @@ export async function runSimulate(args: readonly string[], io: CliIo): Promise<n
   }
   const seed = values.seed === undefined ? config.simulator.seed : wholeNumber('simulate', 'seed', values.seed, 0, 2 ** 31 - 1);
   const log = io.logger(config.logLevel, 'stderr');
-  const engine = await EmbeddedEngine.create({ dataDir: config.dataDir, changeRetention: config.changeRetention, log });
+  const engine = await openEmbedded(config, log);
   try {
     // The batch runs on a virtual clock from `now()`; start it in the past so the rides end about now.
     const start = new Date(Date.now() - (rides / config.simulator.ridesPerSecond + 60) * 1000);

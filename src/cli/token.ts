@@ -1,5 +1,6 @@
 import { signToken } from '../auth/token';
 import { isRole } from '../auth/viewer';
+import { envRaw, envString } from '../config/env';
 import { parseOptions, UsageError, wholeNumber } from './args';
 import type { CliIo } from './io';
 
@@ -26,15 +27,15 @@ export async function runToken(args: readonly string[], io: CliIo): Promise<numb
   if (!SUB_RE.test(sub)) throw new UsageError(`wavegate token: --sub=${sub} is not valid: use 1-128 of A-Z a-z 0-9 _ . : @ -`);
   if (!isRole(role)) throw new UsageError(`wavegate token: --role=${role} is not valid: use rider, driver or ops`);
   const ttl = values.ttl === undefined ? DEFAULT_TOKEN_TTL_SECONDS : wholeNumber('token', 'ttl', values.ttl, 1, MAX_TTL_SECONDS);
-  const secret = io.env['WAVEGATE_JWT_SECRET'];
-  if (secret === undefined || secret === '') {
+  const secret = envRaw(io.env, 'WAVEGATE_JWT_SECRET');
+  if (secret === undefined) {
     throw new UsageError('wavegate token: WAVEGATE_JWT_SECRET is not set: set it to the secret the gateway runs with (at least 32 bytes)');
   }
   if (Buffer.byteLength(secret) < 32) {
     throw new UsageError('wavegate token: WAVEGATE_JWT_SECRET is shorter than 32 bytes: the gateway would refuse it');
   }
-  const issuer = io.env['WAVEGATE_JWT_ISSUER'] || undefined;
-  const audience = io.env['WAVEGATE_JWT_AUDIENCE'] || undefined;
+  const issuer = envString(io.env, 'WAVEGATE_JWT_ISSUER');
+  const audience = envString(io.env, 'WAVEGATE_JWT_AUDIENCE');
   const token = await signToken(secret, { sub, role }, ttl, {
     ...(issuer !== undefined ? { issuer } : {}),
     ...(audience !== undefined ? { audience } : {}),

@@ -1,6 +1,6 @@
 /**
  * Reading environment variables and checking numeric options, in one place: every module that
- * reads `WAVEGATE_*` variables (config/load.ts, the passthrough's and `migrate`'s settings) and
+ * reads `WAVEGATE_*` variables (config/load.ts, config/sql.ts, `migrate`'s settings) and
  * every constructor that checks a numeric option uses these, so a bad value always fails the same
  * way: BAD_CONFIG with the variable (or option) name, the value, and what to use instead.
  */
@@ -9,12 +9,35 @@ import { errors } from '../errors';
 /** The environment as read: `process.env` or a test's own object. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/** One documented environment variable (README.md and docs/RISINGWAVE.md print these as tables). */
+export interface EnvVarDoc {
+  readonly name: string;
+  readonly default: string;
+  readonly description: string;
+}
+
 /** The trimmed value of `name`, or undefined when it is unset or blank. */
 export function envString(env: Env, name: string): string | undefined {
   const v = env[name];
   if (v === undefined) return undefined;
   const t = v.trim();
   return t === '' ? undefined : t;
+}
+
+/**
+ * The value of `name` exactly as set, or undefined when it is unset or empty. For secrets, which
+ * are not trimmed: a space may be part of a password.
+ */
+export function envRaw(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** The trimmed value of `name` (`dflt` when unset) if it matches `re`; else BAD_CONFIG saying `use` (what to use instead). */
+export function envMatching(env: Env, name: string, dflt: string, re: RegExp, use: string): string {
+  const v = envString(env, name) ?? dflt;
+  if (!re.test(v)) throw errors.badConfig(`${name}=${v} is not valid: ${use}`);
+  return v;
 }
 
 /** A whole number from `min` to `max` (inclusive); `dflt` when unset. */

@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { errors } from '../errors';
-import { loadSqlPassthroughSettings, SQL_PASSTHROUGH_ENV_VARS } from '../passthrough/config';
+import { loadCorsConfig } from './cors';
+import { envFlag, envInt, envMatching, envNumber, envOneOf, envRaw, envString, type Env, type EnvVarDoc } from './env';
+import { loadSqlPassthroughSettings, SQL_PASSTHROUGH_ENV_VARS } from './sql';
 import type { Config, EngineKind } from './types';
 
-/** One documented environment variable (the README's table is generated from this list). */
-export interface EnvVarDoc {
-  name: string;
-  default: string;
-  description: string;
-}
-
-/** Every variable Wavegate reads. Keep in step with {@link loadConfig}. */
+/** Every variable Wavegate reads (the README's table is generated from this list). Keep in step with {@link loadConfig}. */
 export const ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'WAVEGATE_PORT', default: '4000', description: 'HTTP port for /graphql (queries, GraphiQL, websockets), /healthz, /readyz, /metrics; 0 = any free port' },
   { name: 'WAVEGATE_HOST', default: '127.0.0.1', description: 'Address to bind; use 0.0.0.0 in containers' },
@@ -35,52 +30,16 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'WAVEGATE_MAX_COST', default: '10000', description: 'Maximum estimated query cost' },
   { name: 'WAVEGATE_MAX_BODY_BYTES', default: '102400', description: 'Maximum HTTP request body in bytes' },
   { name: 'WAVEGATE_SUB_QUEUE_LIMIT', default: '1000', description: 'Changes buffered per subscriber before conflation' },
+  { name: 'WAVEGATE_CORS_ORIGINS', default: '(same origin only)', description: 'Browser origins allowed to call /graphql (CORS) and open its websocket besides the gateway\'s own (GraphiQL): exact origins, comma-separated (`https://app.example.com,http://localhost:3000`), or `*` for any' },
   { name: 'WAVEGATE_LOG_LEVEL', default: 'info', description: '`debug`, `info`, `warn`, `error` or `silent`' },
   ...SQL_PASSTHROUGH_ENV_VARS,
 ];
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-function int(env: Env, name: string, dflt: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw errors.badConfig(`${name}=${raw} is not valid: use a whole number from ${min} to ${max}`);
-  }
-  return n;
-}
-
-function num(env: Env, name: string, dflt: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw errors.badConfig(`${name}=${raw} is not valid: use a number from ${min} to ${max}`);
-  }
-  return n;
-}
-
-function flag(env: Env, name: string, dflt: boolean): boolean {
-  const raw = env[name]?.toLowerCase();
-  if (raw === undefined || raw === '') return dflt;
-  if (['on', 'true', '1', 'yes'].includes(raw)) return true;
-  if (['off', 'false', '0', 'no'].includes(raw)) return false;
-  throw errors.badConfig(`${name}=${env[name] ?? ''} is not valid: use on or off`);
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], dflt: T): T {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return dflt;
-  if ((allowed as readonly string[]).includes(raw)) return raw as T;
-  throw errors.badConfig(`${name}=${raw} is not valid: use one of ${allowed.join(', ')}`);
-}
 
 const BROKER_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
 
 /** `WAVEGATE_KAFKA_BROKERS`: comma-separated `host:port`, blanks ignored; [] when unset. */
 function brokers(env: Env): string[] {
-  const raw = env['WAVEGATE_KAFKA_BROKERS'] ?? '';
+  const raw = envString(env, 'WAVEGATE_KAFKA_BROKERS') ?? '';
   const list = raw.split(',').map((b) => b.trim()).filter((b) => b !== '');
   for (const b of list) {
     const port = Number(BROKER_RE.exec(b)?.[1] ?? 0);
@@ -93,11 +52,7 @@ function brokers(env: Env): string[] {
 
 /** `WAVEGATE_KAFKA_TOPIC_PREFIX`: characters Kafka topic names allow, leaving room for the view name (topics are at most 249). */
 function topicPrefix(env: Env): string {
-  const v = env['WAVEGATE_KAFKA_TOPIC_PREFIX'] || 'view.';
-  if (!/^[A-Za-z0-9._-]{1,200}$/.test(v)) {
-    throw errors.badConfig(`WAVEGATE_KAFKA_TOPIC_PREFIX=${v} is not valid: use letters, digits, '.', '_' and '-' (at most 200)`);
-  }
-  return v;
+  return envMatching(env, 'WAVEGATE_KAFKA_TOPIC_PREFIX', 'view.', /^[A-Za-z0-9._-]{1,200}$/, "use letters, digits, '.', '_' and '-' (at most 200)");
 }
 
 /**
@@ -105,10 +60,10 @@ function topicPrefix(env: Env): string {
  * what to change. Throws a `BAD_CONFIG` GatewayError.
  */
 export function loadConfig(env: Env = process.env): Config {
-  const engine = oneOf<EngineKind>(env, 'WAVEGATE_ENGINE', ['embedded', 'risingwave'], 'embedded');
-  const authEnabled = flag(env, 'WAVEGATE_AUTH', true);
-  const secret = env['WAVEGATE_JWT_SECRET'] || undefined;
-  const jwksUrl = env['WAVEGATE_JWKS_URL'] || undefined;
+  const engine = envOneOf<EngineKind>(env, 'WAVEGATE_ENGINE', ['embedded', 'risingwave'], 'embedded');
+  const authEnabled = envFlag(env, 'WAVEGATE_AUTH', true);
+  const secret = envRaw(env, 'WAVEGATE_JWT_SECRET');
+  const jwksUrl = envString(env, 'WAVEGATE_JWKS_URL');
   if (secret !== undefined && Buffer.byteLength(secret) < 32) {
     throw errors.badConfig('WAVEGATE_JWT_SECRET is shorter than 32 bytes: use a longer random secret (e.g. `openssl rand -hex 32`)');
   }
@@ -127,7 +82,7 @@ export function loadConfig(env: Env = process.env): Config {
     effectiveSecret = randomBytes(32).toString('hex');
     generated = true;
   }
-  const databaseUrl = env['WAVEGATE_DATABASE_URL'] || undefined;
+  const databaseUrl = envString(env, 'WAVEGATE_DATABASE_URL');
   if (engine === 'risingwave' && databaseUrl === undefined) {
     throw errors.badConfig('WAVEGATE_ENGINE=risingwave needs WAVEGATE_DATABASE_URL (e.g. postgres://root@localhost:4566/dev)');
   }
@@ -135,43 +90,46 @@ export function loadConfig(env: Env = process.env): Config {
   if (engine === 'risingwave' && kafka.brokers.length === 0) {
     throw errors.badConfig('WAVEGATE_ENGINE=risingwave needs WAVEGATE_KAFKA_BROKERS: the Kafka bootstrap servers the view sinks write to, as this gateway reaches them (e.g. localhost:9092)');
   }
-  const seedRaw = env['WAVEGATE_SIM_SEED'];
+  const issuer = envString(env, 'WAVEGATE_JWT_ISSUER');
+  const audience = envString(env, 'WAVEGATE_JWT_AUDIENCE');
+  const dataDir = envString(env, 'WAVEGATE_DATA_DIR');
   const config: Config = {
-    host: env['WAVEGATE_HOST'] || '127.0.0.1',
-    port: int(env, 'WAVEGATE_PORT', 4000, 0, 65535),
+    host: envString(env, 'WAVEGATE_HOST') ?? '127.0.0.1',
+    port: envInt(env, 'WAVEGATE_PORT', 4000, 0, 65535),
     engine,
-    changeRetention: int(env, 'WAVEGATE_CHANGE_RETENTION', 100_000, 100, 100_000_000),
+    changeRetention: envInt(env, 'WAVEGATE_CHANGE_RETENTION', 100_000, 100, 100_000_000),
     kafka,
     auth: {
       enabled: authEnabled,
       secretGenerated: generated,
       ...(effectiveSecret !== undefined ? { secret: effectiveSecret } : {}),
       ...(jwksUrl !== undefined ? { jwksUrl } : {}),
-      ...(env['WAVEGATE_JWT_ISSUER'] ? { issuer: env['WAVEGATE_JWT_ISSUER'] } : {}),
-      ...(env['WAVEGATE_JWT_AUDIENCE'] ? { audience: env['WAVEGATE_JWT_AUDIENCE'] } : {}),
+      ...(issuer !== undefined ? { issuer } : {}),
+      ...(audience !== undefined ? { audience } : {}),
     },
     simulator: {
-      enabled: flag(env, 'WAVEGATE_SIMULATE', engine === 'embedded'),
-      ridesPerSecond: num(env, 'WAVEGATE_SIM_RATE', 2, 0.01, 10_000),
-      riders: int(env, 'WAVEGATE_SIM_RIDERS', 200, 1, 1_000_000),
-      drivers: int(env, 'WAVEGATE_SIM_DRIVERS', 50, 1, 1_000_000),
+      enabled: envFlag(env, 'WAVEGATE_SIMULATE', engine === 'embedded'),
+      ridesPerSecond: envNumber(env, 'WAVEGATE_SIM_RATE', 2, 0.01, 10_000),
+      riders: envInt(env, 'WAVEGATE_SIM_RIDERS', 200, 1, 1_000_000),
+      drivers: envInt(env, 'WAVEGATE_SIM_DRIVERS', 50, 1, 1_000_000),
       pace: 1,
-      ...(seedRaw ? { seed: int(env, 'WAVEGATE_SIM_SEED', 0, 0, 2 ** 31 - 1) } : {}),
+      ...(envString(env, 'WAVEGATE_SIM_SEED') !== undefined ? { seed: envInt(env, 'WAVEGATE_SIM_SEED', 0, 0, 2 ** 31 - 1) } : {}),
     },
     limits: {
-      maxDepth: int(env, 'WAVEGATE_MAX_DEPTH', 10, 2, 100),
-      maxCost: int(env, 'WAVEGATE_MAX_COST', 10_000, 10, 10_000_000),
-      maxBodyBytes: int(env, 'WAVEGATE_MAX_BODY_BYTES', 102_400, 1_024, 100 * 1024 * 1024),
+      maxDepth: envInt(env, 'WAVEGATE_MAX_DEPTH', 10, 2, 100),
+      maxCost: envInt(env, 'WAVEGATE_MAX_COST', 10_000, 10, 10_000_000),
+      maxBodyBytes: envInt(env, 'WAVEGATE_MAX_BODY_BYTES', 102_400, 1_024, 100 * 1024 * 1024),
       maxPageSize: 100,
     },
     subscriptions: {
-      queueLimit: int(env, 'WAVEGATE_SUB_QUEUE_LIMIT', 1_000, 1, 1_000_000),
+      queueLimit: envInt(env, 'WAVEGATE_SUB_QUEUE_LIMIT', 1_000, 1, 1_000_000),
       conflateLimit: 10_000,
     },
-    logLevel: oneOf(env, 'WAVEGATE_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+    cors: loadCorsConfig(env),
+    sql: loadSqlPassthroughSettings(env),
+    logLevel: envOneOf(env, 'WAVEGATE_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
   };
-  if (env['WAVEGATE_DATA_DIR']) config.dataDir = env['WAVEGATE_DATA_DIR'];
-  config.sql = loadSqlPassthroughSettings(env);
+  if (dataDir !== undefined) config.dataDir = dataDir;
   if (databaseUrl !== undefined) config.databaseUrl = databaseUrl;
   return config;
 }

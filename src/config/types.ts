@@ -1,5 +1,3 @@
-import type { SqlPassthroughSettings } from '../passthrough/config';
-
 /** Which engine serves the views. */
 export type EngineKind = 'embedded' | 'risingwave';
 
@@ -70,6 +68,45 @@ export interface KafkaConfig {
   topicPrefix: string;
 }
 
+/** The SQL passthrough (`WAVEGATE_SQL_*`, docs/SQL.md): a Postgres wire-protocol listener for BI tools. */
+export interface SqlPassthroughSettings {
+  /** True when `WAVEGATE_SQL_USERS` is set; the listener runs only then. */
+  readonly enabled: boolean;
+  /** `WAVEGATE_SQL_HOST`. @default WAVEGATE_HOST, else '127.0.0.1' */
+  readonly host: string;
+  /** `WAVEGATE_SQL_PORT`; 0 = any free port. @default 5433 */
+  readonly port: number;
+  /**
+   * `WAVEGATE_SQL_USERS` as set (`name:password[:role[:id]]`, comma-separated; '' when unset). It
+   * may hold passwords: never log it. The passthrough turns it into SCRAM verifiers when `serve`
+   * wires it (passthrough/config.ts), before anything is opened, so a bad entry still stops start-up.
+   */
+  readonly users: string;
+  /** `WAVEGATE_SQL_STATEMENT_TIMEOUT_MS`, milliseconds. @default 30_000 */
+  readonly statementTimeoutMs: number;
+  /** `WAVEGATE_SQL_MAX_ROWS`: larger results are refused with 54000. @default 10_000 */
+  readonly maxRows: number;
+  /** `WAVEGATE_SQL_MAX_CONNECTIONS`. @default 100 */
+  readonly maxConnections: number;
+  /** `WAVEGATE_SQL_EMBEDDED_MAX_COST`: embedded engine plan-cost cap. @default 1_000_000 */
+  readonly embeddedMaxPlanCost: number;
+  /** `WAVEGATE_SQL_TLS_CERT` + `WAVEGATE_SQL_TLS_KEY` (PEM file paths): both or neither. */
+  readonly tls?: { readonly certPath: string; readonly keyPath: string };
+}
+
+/**
+ * Which browser origins may call the gateway from their pages (CORS, and the websocket upgrade's
+ * `Origin` check). The gateway's own origin (the bundled GraphiQL) always may; requests without an
+ * `Origin` header (curl, servers, native apps) are not browser requests and are not limited by it.
+ */
+export interface CorsConfig {
+  /**
+   * `WAVEGATE_CORS_ORIGINS`: exact origins (`https://app.example.com`: scheme, host and port as the
+   * browser sends them), or `'*'` for any origin. @default [] (the gateway's own origin only)
+   */
+  readonly origins: readonly string[] | '*';
+}
+
 /** Full gateway configuration. */
 export interface Config {
   /** HTTP host to bind (`WAVEGATE_HOST`). @default '127.0.0.1' */
@@ -93,6 +130,8 @@ export interface Config {
   simulator: SimulatorConfig;
   limits: LimitsConfig;
   subscriptions: SubscriptionsConfig;
+  /** Browser origins allowed besides the gateway's own (`WAVEGATE_CORS_ORIGINS`). @default { origins: [] } */
+  cors?: CorsConfig;
   /** SQL passthrough (`WAVEGATE_SQL_*`); the listener runs when it names users. Absent = off. */
   sql?: SqlPassthroughSettings;
   /** `WAVEGATE_LOG_LEVEL`. @default 'info' */

@@ -10,6 +10,9 @@
  * - A subscription that fails to start (FORBIDDEN, BAD_USER_INPUT, CURSOR_EXPIRED) is turned into an
  *   `error` message too, instead of a `next` carrying errors.
  * - Errors are masked by the same formatter as HTTP.
+ * - Browsers send the page's `Origin` on the upgrade (and no CORS applies to websockets): an origin
+ *   HTTP would not allow (config/cors.ts) is refused with 403 before the handshake, so another
+ *   site's page cannot open a socket here. Clients that send no Origin (not browsers) are not limited.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import {
@@ -21,6 +24,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { authenticate, type TokenVerifier } from '../auth/verify';
 import type { Viewer } from '../auth/viewer';
+import { originAllowed } from '../config/cors';
 import type { Config } from '../config/types';
 import type { Logger } from '../log';
 import { createContext, type ContextDeps } from './context';
@@ -42,7 +46,7 @@ export interface WebSocketOptions {
   /** Counts errors sent outside GraphQL responses (refused connections), for metrics. */
   readonly countError: (code: string) => void;
   readonly log: Logger;
-  /** False once the gateway drains: new upgrades are refused with 503. */
+  /** False once the gateway drains: new upgrades are refused with 503 (then bad origins with 403). */
   readonly accepting: () => boolean;
 }
 
@@ -98,7 +102,16 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
     server: o.httpServer,
     path: '/graphql',
     maxPayload: o.config.limits.maxBodyBytes,
-    verifyClient: (_info: { req: IncomingMessage }, done: (ok: boolean, code?: number) => void) => done(o.accepting(), 503),
+    verifyClient: (info: { origin: string | undefined; req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
+      if (!o.accepting()) return done(false, 503);
+      // ws fills `origin` from the Origin header (Sec-WebSocket-Origin for protocol version 8).
+      if (info.origin !== undefined && !originAllowed(o.config.cors, info.origin, info.req.headers.host)) {
+        log.debug({}, 'websocket upgrade refused: origin not allowed');
+        o.countError('FORBIDDEN');
+        return done(false, 403, 'Origin not allowed');
+      }
+      done(true);
+    },
   });
   const state = (socket: WebSocket): SocketState => {
     let s = states.get(socket);

@@ -2,9 +2,9 @@
  * The HTTP side of the gateway (express 5): /graphql (GraphiQL for browsers, GraphQL over HTTP
  * through Apollo), /healthz, /readyz, /metrics. Websockets share the server (graphql/websocket.ts).
  *
- * Order on /graphql: GraphiQL page (no auth: it is static; the user pastes a token into it) →
- * metrics hook → refuse while draining → authenticate (401 before the body is read) → JSON body
- * with the size limit (413) → Apollo.
+ * Order on /graphql: CORS (preflights answered here, without auth: http/cors.ts) → GraphiQL page
+ * (no auth: it is static; the user pastes a token into it) → metrics hook → refuse while draining →
+ * authenticate (401 before the body is read) → JSON body with the size limit (413) → Apollo.
  */
 import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
@@ -18,6 +18,7 @@ import { createContext, type ContextDeps, type GraphQLContext, type RequestRepor
 import { errorBody } from '../graphql/errors';
 import type { Logger } from '../log';
 import type { GatewayMetrics } from '../metrics';
+import { corsMiddleware } from './cors';
 import { ASSET_PREFIX, graphiqlAssets, sendGraphiql, wantsGraphiql } from './graphiql';
 import { healthz, readyz, type Readiness } from './health';
 
@@ -62,6 +63,7 @@ export function createHttpApp(o: HttpAppOptions): express.Express {
   app.use(ASSET_PREFIX, graphiqlAssets());
 
   const graphql = express.Router();
+  graphql.use(corsMiddleware(o.config.cors));
   graphql.use((req, res, next) => {
     if (req.path !== '/') return void res.status(404).type('text').send('Not found');
     if (wantsGraphiql(req)) return sendGraphiql(res, o.config.auth.enabled);

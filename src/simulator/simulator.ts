@@ -16,6 +16,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
+import { wholeOption } from '../config/env';
 import type { SqlExecutor } from '../db/types';
 import type { Logger } from '../log';
 import type { OutboxEvent } from '../outbox/events';
@@ -128,7 +129,8 @@ class RideSimulator implements Simulator {
 
   constructor(options: SimulatorOptions) {
     if (!(options.ridesPerSecond > 0)) throw new RangeError('ridesPerSecond must be > 0');
-    if (!(options.riders >= 1 && options.drivers >= 1)) throw new RangeError('riders and drivers must be >= 1');
+    wholeOption('riders', options.riders, 1, 1);
+    wholeOption('drivers', options.drivers, 1, 1);
     if (!(options.pace >= 0)) throw new RangeError('pace must be >= 0');
     this.options = options;
     this.log = options.log.child('simulator');

@@ -12,6 +12,7 @@
  */
 import type { ChangeEvent, ChangeFeed, FeedPosition } from '../engine/types';
 import { GatewayError, GatewayErrorCode, errors } from '../errors';
+import { wholeOption } from '../config/env';
 import { silentLogger, type Logger } from '../log';
 import { keyString } from '../views/normalize';
 import { VIEWS, type Row, type ViewDef, type ViewName } from '../views/registry';
@@ -234,12 +235,6 @@ function validate(filter: SubscriptionFilter): ViewDef {
   return view;
 }
 
-function positiveInt(name: string, v: number | undefined, fallback: number): number {
-  const n = v ?? fallback;
-  if (!Number.isSafeInteger(n) || n < 1) throw errors.badConfig(`${name} must be a positive integer, got ${String(v)}`);
-  return n;
-}
-
 /** Fans one change feed out to filtered, policy-checked, resumable subscriber iterators. */
 export class SubscriptionHub {
   private readonly ctx: Ctx;
@@ -252,8 +247,8 @@ export class SubscriptionHub {
   constructor(private readonly feed: ChangeFeed, options: HubOptions = {}) {
     this.ctx = {
       feed,
-      queueLimit: positiveInt('queueLimit', options.queueLimit, 1000),
-      conflateLimit: positiveInt('conflateLimit', options.conflateLimit, 10_000),
+      queueLimit: wholeOption('queueLimit', options.queueLimit, 1000, 1),
+      conflateLimit: wholeOption('conflateLimit', options.conflateLimit, 10_000, 1),
       log: (options.log ?? silentLogger).child('subscriptions.hub'),
       onDelivered: options.onDelivered,
       detach: (sub) => this.detach(sub),

@@ -4,7 +4,7 @@
  */
 import { signToken } from '../../src/auth/token';
 import type { Role } from '../../src/auth/viewer';
-import type { AuthConfig, Config, LimitsConfig, SubscriptionsConfig } from '../../src/config/types';
+import type { AuthConfig, Config, CorsConfig, LimitsConfig, SubscriptionsConfig } from '../../src/config/types';
 import { EmbeddedEngine } from '../../src/engine/embedded/engine';
 import type { Engine } from '../../src/engine/types';
 import { startGateway, type Gateway } from '../../src/gateway';
@@ -18,6 +18,8 @@ export interface TestGatewayOverrides {
   auth?: Partial<AuthConfig>;
   limits?: Partial<LimitsConfig>;
   subscriptions?: Partial<SubscriptionsConfig>;
+  /** Browser origins allowed besides the gateway's own. @default none */
+  cors?: CorsConfig;
   /** Embedded change-log rows kept for resume. @default 100_000 */
   changeRetention?: number;
   /** @default silentLogger */
@@ -66,6 +68,7 @@ export function testConfig(o: TestGatewayOverrides = {}): Config {
     simulator: { enabled: false, ridesPerSecond: 1, riders: 1, drivers: 1, pace: 0 },
     limits: { maxDepth: 10, maxCost: 10_000, maxBodyBytes: 102_400, maxPageSize: 100, ...o.limits },
     subscriptions: { queueLimit: 1_000, conflateLimit: 10_000, ...o.subscriptions },
+    ...(o.cors !== undefined ? { cors: o.cors } : {}),
     logLevel: 'silent',
   };
 }

@@ -2,14 +2,15 @@
  * A real gateway on the RisingWave engine for integration tests: PostgreSQL 15 stands in for
  * RisingWave's SQL (a throwaway database with the outbox and the four views as plain views, see
  * test/conformance/databases.ts) and the KafkaFeed reads a real broker. Engine and feed are opened by
- * openRisingWave and the metrics fed by the feed's poison hook exactly as `wavegate serve` does; the
+ * openEngine and the metrics fed by the feed's poison hook exactly as `wavegate serve` does; the
  * configuration goes through loadConfig from WAVEGATE_* variables. Only the feed's timeouts are the
  * tests' short ones (TEST_FEED_TIMEOUTS).
  */
 import { signToken } from '../../src/auth/token';
 import type { Role } from '../../src/auth/viewer';
 import { loadConfig } from '../../src/config/load';
-import { openRisingWave, type OpenedRisingWave, type OpenRisingWaveOptions } from '../../src/engine/risingwave/open';
+import { openEngine } from '../../src/engine/open';
+import type { OpenedRisingWave, OpenRisingWaveOptions } from '../../src/engine/risingwave/open';
 import { startGateway, type Gateway } from '../../src/gateway';
 import { silentLogger, type Logger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
@@ -64,7 +65,11 @@ export async function startRwGateway(o: RwGatewayOptions): Promise<RwTestGateway
     ...o.env,
   });
   const metrics = createMetrics();
-  const rw = await openRisingWave(config, { log, onPoison: (r) => metrics.feedPoison(r.reason), feed: { ...TEST_FEED_TIMEOUTS, ...o.feed } });
+  const rw = await openEngine(config, { log, onPoison: (r) => metrics.feedPoison(r.reason), risingwave: { feed: { ...TEST_FEED_TIMEOUTS, ...o.feed } } });
+  if (rw.kind !== 'risingwave') {
+    await rw.close();
+    throw new Error(`expected the risingwave engine, opened ${rw.kind}`);
+  }
   let gateway: Gateway;
   try {
     gateway = await startGateway(config, { log, engine: rw.engine, metrics });

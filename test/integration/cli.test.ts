@@ -75,6 +75,9 @@ describe('wavegate (CLI main)', () => {
     ['serve', { WAVEGATE_PORT: 'eighty' }, 'WAVEGATE_PORT=eighty'],
     ['serve', { WAVEGATE_JWT_SECRET: 'short' }, 'WAVEGATE_JWT_SECRET'],
     ['serve', { WAVEGATE_ENGINE: 'risingwave', WAVEGATE_JWT_SECRET: SECRET }, 'WAVEGATE_DATABASE_URL'],
+    ['serve', { WAVEGATE_CORS_ORIGINS: 'app.example.com' }, 'WAVEGATE_CORS_ORIGINS=app.example.com'],
+    // Parsed by the passthrough when serve wires it, still before anything opens; the password is never shown.
+    ['serve', { WAVEGATE_SQL_USERS: 'ana:pw-not-shown:admin' }, 'WAVEGATE_SQL_USERS: entry 1 (ana): unknown role "admin"'],
     ['simulate', { WAVEGATE_SIM_RATE: '-1' }, 'WAVEGATE_SIM_RATE=-1'],
   ])('exits 78 when %s has bad configuration, naming the variable without a stack trace (%j)', async (command, env, message) => {
     const { io, out } = captureIo(env);
@@ -82,6 +85,7 @@ describe('wavegate (CLI main)', () => {
     expect(out.stderr).toContain(message);
     expect(out.stderr).toMatch(/^wavegate: bad configuration: /);
     expect(out.stderr).not.toMatch(/\n\s+at /);
+    expect(out.stderr).not.toContain('pw-not-shown');
   });
 
   it('prints the GraphQL schema', async () => {

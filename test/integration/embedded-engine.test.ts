@@ -99,7 +99,9 @@ describe('embedded engine (PGlite + pg_ivm)', () => {
     expect(replayed.every((e) => e.view === 'trip_history' && e.key['trip_id'] === 'ride-2')).toBe(true);
     for (let i = 0; i < 20; i++) await ride(`ride-bulk-${i}`, `rider-b${i}`, 'driver-2', '3.00');
     await waitFor(() => seen.some((e) => e.key['trip_id'] === 'ride-bulk-19'));
-    expect(await engine.prune()).toBeGreaterThan(0);
+    // The engine's own pruner (every 10 s) may have pruned these already on a busy machine: what
+    // must hold either way is that the old cursor is expired afterwards.
+    await engine.prune();
     const expired = await engine.feed.replay('trip_history', '0').catch((e: unknown) => e);
     expect(isGatewayError(expired, GatewayErrorCode.CURSOR_EXPIRED)).toBe(true);
   });

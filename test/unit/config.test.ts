@@ -1,3 +1,4 @@
+import { originAllowed } from '../../src/config/cors';
 import { loadConfig } from '../../src/config/load';
 import { GatewayErrorCode, isGatewayError } from '../../src/errors';
 
@@ -97,6 +98,14 @@ describe('loadConfig', () => {
     ['WAVEGATE_KAFKA_BROKERS', 'PLAINTEXT://kafka:9092'],
     ['WAVEGATE_KAFKA_TOPIC_PREFIX', 'view/'],
     ['WAVEGATE_KAFKA_TOPIC_PREFIX', 'view prefix'],
+    ['WAVEGATE_CORS_ORIGINS', 'https://app.example.com/'],
+    ['WAVEGATE_CORS_ORIGINS', 'https://app.example.com/path'],
+    ['WAVEGATE_CORS_ORIGINS', 'app.example.com'],
+    ['WAVEGATE_CORS_ORIGINS', 'https://App.example.com'],
+    ['WAVEGATE_CORS_ORIGINS', 'https://app.example.com:443'],
+    ['WAVEGATE_CORS_ORIGINS', 'ftp://files.example.com'],
+    ['WAVEGATE_CORS_ORIGINS', 'null'],
+    ['WAVEGATE_CORS_ORIGINS', '*,https://app.example.com'],
   ])('refuses %s=%s with a BAD_CONFIG message naming the variable and the bad value', (name, value) => {
     const message = badConfig({ [name]: value });
     expect(message).toContain(`${name}=${value}`);
@@ -130,5 +139,33 @@ describe('loadConfig', () => {
     const url = { WAVEGATE_ENGINE: 'risingwave', WAVEGATE_DATABASE_URL: 'postgres://rw/dev', WAVEGATE_KAFKA_BROKERS: 'kafka:9092' };
     expect(badConfig(url)).toMatch(/WAVEGATE_JWT_SECRET.*WAVEGATE_JWKS_URL.*WAVEGATE_AUTH=off/);
     expect(loadConfig({ ...url, WAVEGATE_AUTH: 'off' }).auth.enabled).toBe(false);
+  });
+
+  it('reads WAVEGATE_CORS_ORIGINS: none by default, exact origins (blanks ignored), or * alone', () => {
+    expect(loadConfig({}).cors).toEqual({ origins: [] });
+    expect(loadConfig({ WAVEGATE_CORS_ORIGINS: ' ' }).cors).toEqual({ origins: [] });
+    expect(loadConfig({ WAVEGATE_CORS_ORIGINS: 'https://app.example.com, http://localhost:3000,,http://[::1]:8080' }).cors)
+      .toEqual({ origins: ['https://app.example.com', 'http://localhost:3000', 'http://[::1]:8080'] });
+    expect(loadConfig({ WAVEGATE_CORS_ORIGINS: ' * ' }).cors).toEqual({ origins: '*' });
+  });
+});
+
+describe('originAllowed', () => {
+  const listed = { origins: ['https://app.example.com'] };
+  it('allows the gateway\'s own origin (same host as the request) and listed origins, nothing else', () => {
+    expect(originAllowed(undefined, 'http://localhost:4000', 'localhost:4000')).toBe(true);
+    expect(originAllowed(undefined, 'http://LOCALHOST:4000', 'localhost:4000')).toBe(true);
+    expect(originAllowed({ origins: [] }, 'http://localhost:4001', 'localhost:4000')).toBe(false);
+    expect(originAllowed(listed, 'https://app.example.com', 'gw.example.com')).toBe(true);
+    expect(originAllowed(listed, 'https://app.example.com.evil.test', 'gw.example.com')).toBe(false);
+    expect(originAllowed(listed, 'http://app.example.com', 'gw.example.com')).toBe(false);
+    expect(originAllowed(listed, 'null', 'gw.example.com')).toBe(false);
+    expect(originAllowed(listed, 'https://app.example.com', undefined)).toBe(true);
+    expect(originAllowed(listed, 'https://gw.example.com', undefined)).toBe(false);
+  });
+
+  it('allows any origin, null included, with *', () => {
+    expect(originAllowed({ origins: '*' }, 'https://anything.test', 'gw.example.com')).toBe(true);
+    expect(originAllowed({ origins: '*' }, 'null', 'gw.example.com')).toBe(true);
   });
 });

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GatewayErrorCode, isGatewayError } from '../../src/errors';
-import { loadSqlPassthroughSettings } from '../../src/passthrough/config';
+import { loadSqlPassthroughSettings } from '../../src/config/sql';
+import { sqlPassthroughOptions } from '../../src/passthrough/config';
 import { formatVerifier, makeVerifier, parseVerifierPrefix, ScramExchange, type ScramVerifier } from '../../src/passthrough/scram';
 import { parseSqlUsers } from '../../src/passthrough/users';
 
@@ -80,6 +81,14 @@ describe('WAVEGATE_SQL_USERS', () => {
     expect(loadSqlPassthroughSettings({}).enabled).toBe(false);
     expect(configError(() => loadSqlPassthroughSettings({ WAVEGATE_SQL_TLS_CERT: '/x.pem' }))).toMatch(/both/);
     expect(configError(() => loadSqlPassthroughSettings({ WAVEGATE_SQL_MAX_ROWS: '0' }))).toMatch(/WAVEGATE_SQL_MAX_ROWS=0/);
+  });
+
+  it('turns the settings into listener options, parsing the users into verifiers (never keeping the password)', () => {
+    const options = sqlPassthroughOptions(loadSqlPassthroughSettings({ WAVEGATE_SQL_USERS: 'ana:s3cret,olga:pw:ops', WAVEGATE_SQL_MAX_ROWS: '7' }));
+    expect(options).toMatchObject({ host: '127.0.0.1', port: 5433, maxRows: 7 });
+    expect(options.users.map((u) => [u.name, u.role])).toEqual([['ana', 'analyst'], ['olga', 'ops']]);
+    expect(JSON.stringify(options)).not.toContain('s3cret');
+    expect(configError(() => sqlPassthroughOptions(loadSqlPassthroughSettings({ WAVEGATE_SQL_USERS: 'ana' })))).toMatch(/entry 1 \(ana\): missing password/);
   });
 });
 

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { wholeOption } from '../../config/env';
 import { GatewayError, GatewayErrorCode } from '../../errors';
 import type { Logger } from '../../log';
 import type { ChangeFeed, Engine } from '../types';
@@ -28,11 +29,6 @@ export interface RisingWaveEngineOptions {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function positive(name: string, v: number, min: number): number {
-  if (!Number.isInteger(v) || v < min) throw new GatewayError(GatewayErrorCode.BAD_CONFIG, `${name} must be a whole number >= ${min}, got ${v}`);
-  return v;
-}
 
 /**
  * The RisingWave engine's read path: a `pg` pool on the RisingWave frontend. Reads retry only on
@@ -65,17 +61,17 @@ export class RisingWaveEngine implements Engine {
    * stays false until it answers) and starts the periodic probe.
    */
   static async create(o: RisingWaveEngineOptions): Promise<RisingWaveEngine> {
-    const interval = positive('healthIntervalMs', o.healthIntervalMs ?? 2_000, 10);
-    positive('retries', o.retries ?? 2, 0);
-    positive('retryDelayMs', o.retryDelayMs ?? 50, 0);
-    positive('statementTimeoutMs', o.statementTimeoutMs ?? 5_000, 0);
+    const interval = wholeOption('healthIntervalMs', o.healthIntervalMs, 2_000, 10);
+    wholeOption('retries', o.retries, 2);
+    wholeOption('retryDelayMs', o.retryDelayMs, 50);
+    wholeOption('statementTimeoutMs', o.statementTimeoutMs, 5_000);
     const log = o.log.child('engine.risingwave');
     const pool = createPool({
       url: o.databaseUrl,
       statementTimeoutMs: o.statementTimeoutMs ?? 5_000,
-      max: positive('maxConnections', o.maxConnections ?? 10, 1),
-      connectTimeoutMs: positive('connectTimeoutMs', o.connectTimeoutMs ?? 3_000, 1),
-      idleTimeoutMs: positive('idleTimeoutMs', o.idleTimeoutMs ?? 30_000, 1),
+      max: wholeOption('maxConnections', o.maxConnections, 10, 1),
+      connectTimeoutMs: wholeOption('connectTimeoutMs', o.connectTimeoutMs, 3_000, 1),
+      idleTimeoutMs: wholeOption('idleTimeoutMs', o.idleTimeoutMs, 30_000, 1),
     });
     // An idle pooled connection that breaks (server restart, network cut) is dropped by the pool;
     // without a listener the 'error' event would crash the process.

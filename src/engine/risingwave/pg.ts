@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { wholeOption } from '../../config/env';
 import type { SqlExecutor } from '../../db/types';
 
 /**
@@ -47,8 +48,7 @@ export interface PoolOptions {
 }
 
 function clientConfig(o: PoolOptions): pg.ClientConfig {
-  const timeout = o.statementTimeoutMs ?? 5_000;
-  if (!Number.isInteger(timeout) || timeout < 0) throw new Error(`statementTimeoutMs must be a whole number >= 0, got ${timeout}`);
+  const timeout = wholeOption('statementTimeoutMs', o.statementTimeoutMs, 5_000);
   return {
     connectionString: o.url,
     types: rawTypes,

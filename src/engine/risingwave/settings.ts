@@ -1,3 +1,4 @@
+import { envFlag, envInt, envMatching, envRaw, envString, type Env, type EnvVarDoc } from '../../config/env';
 import { errors } from '../../errors';
 import type { SourceDialect } from '../../outbox/dialect';
 
@@ -55,15 +56,8 @@ export interface RisingWaveSettings {
   readonly sink: SinkSettings;
 }
 
-/** One documented variable (docs/RISINGWAVE.md lists them). */
-export interface SettingDoc {
-  readonly name: string;
-  readonly default: string;
-  readonly description: string;
-}
-
-/** The variables {@link loadRisingWaveSettings} reads. */
-export const RISINGWAVE_ENV_VARS: readonly SettingDoc[] = [
+/** The variables {@link loadRisingWaveSettings} reads (docs/RISINGWAVE.md lists them). */
+export const RISINGWAVE_ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'WAVEGATE_DATABASE_URL', default: '-', description: 'RisingWave frontend URL (postgres://root@risingwave:4566/dev); `migrate plan` without it prints the plan from scratch' },
   { name: 'WAVEGATE_CDC_DIALECT', default: 'mysql', description: 'Upstream database kind: `mysql` or `postgres`' },
   { name: 'WAVEGATE_CDC_HOST', default: 'mysql / postgres', description: 'Upstream host as RisingWave (and `doctor`) reach it' },
@@ -79,36 +73,13 @@ export const RISINGWAVE_ENV_VARS: readonly SettingDoc[] = [
   { name: 'WAVEGATE_SINK_BROKERS', default: 'kafka:9092', description: 'Kafka bootstrap servers as RisingWave reaches them (else WAVEGATE_KAFKA_BROKERS)' },
 ];
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 const NAME_RE = /^[a-z0-9_]{1,63}$/;
-
-function get(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v === '' ? undefined : v;
-}
-
-function whole(env: Env, name: string, dflt: number, min: number, max: number): number {
-  const raw = get(env, name);
-  if (raw === undefined) return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw errors.badConfig(`${name}=${raw} is not valid: use a whole number from ${min} to ${max}`);
-  }
-  return n;
-}
-
-function safeText(env: Env, name: string, dflt: string, re: RegExp, what: string): string {
-  const v = get(env, name) ?? dflt;
-  if (!re.test(v)) throw errors.badConfig(`${name}=${v} is not valid: ${what}`);
-  return v;
-}
 
 /** Most outbox databases one source reads (a limit for sanity, not RisingWave's). */
 export const MAX_OUTBOX_DATABASES = 16;
 
 function databaseList(env: Env, dialect: SourceDialect): string[] {
-  const raw = get(env, 'WAVEGATE_CDC_DATABASE') ?? 'rides';
+  const raw = envString(env, 'WAVEGATE_CDC_DATABASE') ?? 'rides';
   const list = raw.split(',').map((d) => d.trim());
   const bad = (why: string) => errors.badConfig(`WAVEGATE_CDC_DATABASE=${raw} is not valid: ${why}`);
   if (list.length === 1) {
@@ -131,36 +102,29 @@ function databaseList(env: Env, dialect: SourceDialect): string[] {
  * characters that need no quoting (the password is bound separately and escaped).
  */
 export function loadRisingWaveSettings(env: Env): RisingWaveSettings {
-  const dialectRaw = get(env, 'WAVEGATE_CDC_DIALECT') ?? 'mysql';
-  if (dialectRaw !== 'mysql' && dialectRaw !== 'postgres') {
-    throw errors.badConfig(`WAVEGATE_CDC_DIALECT=${dialectRaw} is not valid: use mysql or postgres`);
-  }
-  const dialect: SourceDialect = dialectRaw;
-  const pubCreate = (get(env, 'WAVEGATE_CDC_PUBLICATION_CREATE') ?? 'on').toLowerCase();
-  if (!['on', 'off', 'true', 'false'].includes(pubCreate)) {
-    throw errors.badConfig(`WAVEGATE_CDC_PUBLICATION_CREATE=${pubCreate} is not valid: use on or off`);
-  }
+  const dialect: SourceDialect = envMatching(env, 'WAVEGATE_CDC_DIALECT', 'mysql', /^(?:mysql|postgres)$/, 'use mysql or postgres') === 'postgres' ? 'postgres' : 'mysql';
   const host = /^[A-Za-z0-9.-]{1,253}$/;
   const ident = /^[A-Za-z0-9_]{1,64}$/;
   return {
-    databaseUrl: get(env, 'WAVEGATE_DATABASE_URL'),
+    databaseUrl: envString(env, 'WAVEGATE_DATABASE_URL'),
     source: {
       dialect,
-      host: safeText(env, 'WAVEGATE_CDC_HOST', dialect, host, 'use a host name or IP address'),
-      port: whole(env, 'WAVEGATE_CDC_PORT', dialect === 'mysql' ? 3306 : 5432, 1, 65535),
-      user: safeText(env, 'WAVEGATE_CDC_USER', 'rw_cdc', ident, 'use letters, digits and _'),
-      password: get(env, 'WAVEGATE_CDC_PASSWORD'),
+      host: envMatching(env, 'WAVEGATE_CDC_HOST', dialect, host, 'use a host name or IP address'),
+      port: envInt(env, 'WAVEGATE_CDC_PORT', dialect === 'mysql' ? 3306 : 5432, 1, 65535),
+      user: envMatching(env, 'WAVEGATE_CDC_USER', 'rw_cdc', ident, 'use letters, digits and _'),
+      // Not trimmed: a space may be part of a password.
+      password: envRaw(env, 'WAVEGATE_CDC_PASSWORD'),
       databases: databaseList(env, dialect),
-      schema: safeText(env, 'WAVEGATE_CDC_SCHEMA', 'public', ident, 'use letters, digits and _'),
+      schema: envMatching(env, 'WAVEGATE_CDC_SCHEMA', 'public', ident, 'use letters, digits and _'),
       // §1.1: server.id must be unique among the MySQL server's replication clients.
-      serverId: whole(env, 'WAVEGATE_CDC_SERVER_ID', 5701, 1, 4_294_967_295),
+      serverId: envInt(env, 'WAVEGATE_CDC_SERVER_ID', 5701, 1, 4_294_967_295),
       // §1.1: slot names are [a-z0-9_], at most 63 characters.
-      slot: safeText(env, 'WAVEGATE_CDC_SLOT', 'wavegate_outbox', NAME_RE, 'use [a-z0-9_], at most 63 characters'),
-      publication: safeText(env, 'WAVEGATE_CDC_PUBLICATION', 'wavegate_outbox', NAME_RE, 'use [a-z0-9_], at most 63 characters'),
-      publicationCreate: pubCreate === 'on' || pubCreate === 'true',
+      slot: envMatching(env, 'WAVEGATE_CDC_SLOT', 'wavegate_outbox', NAME_RE, 'use [a-z0-9_], at most 63 characters'),
+      publication: envMatching(env, 'WAVEGATE_CDC_PUBLICATION', 'wavegate_outbox', NAME_RE, 'use [a-z0-9_], at most 63 characters'),
+      publicationCreate: envFlag(env, 'WAVEGATE_CDC_PUBLICATION_CREATE', true),
     },
     sink: {
-      brokers: safeText(env, 'WAVEGATE_SINK_BROKERS', get(env, 'WAVEGATE_KAFKA_BROKERS') ?? 'kafka:9092',
+      brokers: envMatching(env, 'WAVEGATE_SINK_BROKERS', envString(env, 'WAVEGATE_KAFKA_BROKERS') ?? 'kafka:9092',
         /^[A-Za-z0-9.:,_-]{1,1000}$/, 'use host:port[,host:port...]'),
     },
   };
