@@ -108,8 +108,9 @@ describe('request errors', () => {
     const r = await t.gql<{ __schema: { queryType: { name: string } } }>(getIntrospectionQuery(), undefined, ops);
     expect(r.body.errors).toBeUndefined();
     expect(r.body.data?.__schema.queryType.name).toBe('Query');
-    // ...but it counts toward cost: a handful of copies is refused.
-    const many = `{ ${Array.from({ length: 60 }, (_, i) => `t${i}: __type(name: "Trip") { name fields { name args { name } type { name ofType { name } } } }`).join(' ')} }`;
+    // ...but it counts toward cost: a handful of copies is refused (under the alias and root-field caps).
+    const T = 'fragment T on __Type { name kind description fields { name description isDeprecated args { name description type { name kind } } type { name kind ofType { name kind ofType { name kind } } } } }';
+    const many = `{ ${Array.from({ length: 15 }, (_, i) => `t${i}: __type(name: "Trip") { ...T }`).join(' ')} } ${T}`;
     expect(codes(await t.gql(many, undefined, ops))).toEqual(['QUERY_TOO_COSTLY']);
   });
 
