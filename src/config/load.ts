@@ -57,7 +57,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'WAVEGATE_SIM_SEED', default: '(random)', description: 'Simulator: PRNG seed for a reproducible run' },
   { name: 'WAVEGATE_SIM_OUTBOX_URL', default: '-', description: '`wavegate simulate`: write rides into this MySQL outbox (mysql://user:pass@host:port/db) instead of the embedded engine' },
   { name: 'WAVEGATE_MAX_DEPTH', default: '10', description: 'Maximum query depth' },
-  { name: 'WAVEGATE_MAX_COST', default: '10000', description: 'Maximum estimated query cost' },
+  { name: 'WAVEGATE_MAX_COST', default: '10000', description: 'Maximum estimated query cost: 100 per statement a root field sends, 20 per batched relation, 1 per field per row read (src/graphql/limits.ts)' },
   { name: 'WAVEGATE_MAX_BODY_BYTES', default: '102400', description: 'Maximum HTTP request body in bytes' },
   { name: 'WAVEGATE_MAX_TOKENS', default: '5000', description: 'Most lexical tokens in one GraphQL document; longer documents are refused while parsing (400 GRAPHQL_PARSE_FAILED)' },
   { name: 'WAVEGATE_MAX_ALIASES', default: '30', description: 'Most aliased fields in one operation, fragments expanded (QUERY_TOO_COSTLY beyond)' },

@@ -38,7 +38,7 @@ beforeAll(async () => {
   });
   ops = await t.token('ops-1', 'ops');
   await writeRides(t.engine, [{ id: 'r1', rider: 'rider-1', driver: 'driver-1', requestedAt: new Date('2026-10-01T10:00:00Z') }]);
-}, 60_000);
+}, 180_000);
 afterAll(async () => t?.dispose());
 
 const codes = (r: GqlResponse<unknown>) => (r.body.errors ?? []).map((e) => e.extensions?.['code']);
@@ -95,9 +95,9 @@ describe('fair sharing of the engine', () => {
     const start = seen.length;
     // 20 lookups at once: the first holds the engine (concurrency 1 on PGlite), 19 wait.
     const flood = t.gql(aliases(20, (i) => `trip(id:"att-${i}"){id}`), undefined, attacker);
-    await waitFor(() => t.gateway.scheduler.waiting === 19, 30_000);
+    await waitFor(() => t.gateway.scheduler.waiting === 19, 60_000);
     const own = t.gql('{ trip(id: "vic-1") { id } }', undefined, victim);
-    await waitFor(() => t.gateway.scheduler.waiting === 20, 30_000);
+    await waitFor(() => t.gateway.scheduler.waiting === 20, 60_000);
     open();
     const [floodResult, ownResult] = await Promise.all([flood, own]);
     expect(ownResult).toEqual({ status: 200, body: { data: { trip: null } } });
@@ -175,7 +175,7 @@ describe('the request deadline', () => {
         },
       }),
     });
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => d?.dispose());
 
   it('fails every root field with REQUEST_TIMEOUT once it passes; queries still waiting never run', async () => {

@@ -53,7 +53,7 @@ beforeAll(async () => {
       return { kind: engine.kind, feed, ready: () => engine.ready(), close: () => engine.close(), query: (s, p, o) => engine.query(s, p, o) };
     },
   });
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await disposeWsClients();
   await t?.dispose();
@@ -213,5 +213,5 @@ describe('limits and bad input on the websocket path (items 4 and 10)', () => {
     } finally {
       await d.dispose();
     }
-  }, 60_000);
+  }, 180_000);
 });

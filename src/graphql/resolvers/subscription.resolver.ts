@@ -7,7 +7,7 @@ import { VIEWS } from '../../views/registry';
 import { changeView, mapAsyncIterator } from '../changes';
 import type { GraphQLContext } from '../context';
 import { decodeFeedCursor } from '../cursors';
-import { wavegateCost } from '../limits';
+import { wavegateCost } from '../cost';
 import { DriverEarningsChange, DriverStatsChange, TripChange } from '../schema/change.types';
 import { DriverSubscriptionArgs } from '../schema/stats.args';
 import { driverStatsFromRow, earningsDayFromRow } from '../schema/stats.types';

@@ -4,7 +4,7 @@ import { errors } from '../../errors';
 import { normalizeRow } from '../../views/normalize';
 import { VIEWS } from '../../views/registry';
 import type { GraphQLContext } from '../context';
-import { wavegateCost } from '../limits';
+import { wavegateCost } from '../cost';
 import { IdScalar } from '../schema/scalars';
 import { decodePageCursor, encodeFeedCursor, encodePageCursor } from '../cursors';
 import { tripByIdSql, tripExistsSql, tripsPageSql } from '../sql';
