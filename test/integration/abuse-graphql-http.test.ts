@@ -95,16 +95,46 @@ describe('fair sharing of the engine', () => {
     const start = seen.length;
     // 20 lookups at once: the first holds the engine (concurrency 1 on PGlite), 19 wait.
     const flood = t.gql(aliases(20, (i) => `trip(id:"att-${i}"){id}`), undefined, attacker);
-    await waitFor(() => t.gateway.scheduler.waiting === 19, 60_000);
-    const own = t.gql('{ trip(id: "vic-1") { id } }', undefined, victim);
-    await waitFor(() => t.gateway.scheduler.waiting === 20, 60_000);
-    open();
+    let own: Promise<GqlResponse> | undefined;
+    try {
+      await waitFor(() => t.gateway.scheduler.waiting === 19, 60_000);
+      own = t.gql('{ trip(id: "vic-1") { id } }', undefined, victim);
+      await waitFor(() => t.gateway.scheduler.waiting === 20, 60_000);
+    } finally {
+      open();
+    }
     const [floodResult, ownResult] = await Promise.all([flood, own]);
     expect(ownResult).toEqual({ status: 200, body: { data: { trip: null } } });
     expect(floodResult.status).toBe(200);
     const order = seen.slice(start);
     // FIFO would run the victim's query 21st; round-robin runs it third (held one, one more of the attacker's, then the victim's).
     expect(order.indexOf('vic-1')).toBe(2);
+  });
+});
+
+describe('a client that goes away', () => {
+  it('takes its waiting queries with it: they are dropped, not run for nobody', async () => {
+    const quitter = await t.token('rider-quitter', 'rider');
+    let open!: () => void;
+    gate = new Promise<void>((r) => (open = r));
+    const start = seen.length;
+    const controller = new AbortController();
+    const request = fetch(t.url, {
+      method: 'POST', signal: controller.signal,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${quitter}` },
+      body: JSON.stringify({ query: aliases(5, (i) => `trip(id:"quit-${i}"){id}`) }),
+    }).catch((err: unknown) => err);
+    try {
+      await waitFor(() => t.gateway.scheduler.waiting === 4, 60_000);
+      controller.abort();
+      expect(await request).toMatchObject({ name: 'AbortError' });
+      await waitFor(() => t.gateway.scheduler.waiting === 0, 60_000);
+    } finally {
+      open();
+    }
+    await waitFor(() => t.gateway.scheduler.active === 0, 60_000);
+    // Only the statement already running when the client left reached the engine.
+    expect(seen.slice(start)).toEqual(['quit-0']);
   });
 });
 
