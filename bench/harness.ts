@@ -11,6 +11,7 @@ import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { signToken } from '../src/auth/token';
 import type { Role } from '../src/auth/viewer';
+import { DEFAULT_LIMITS, DEFAULT_SUBSCRIPTIONS } from '../src/config/load';
 import type { Config } from '../src/config/types';
 import type { ChangeFeed } from '../src/engine/types';
 import { percentile } from './util';
@@ -55,8 +56,8 @@ export function benchConfig(engine: Config['engine']): Config {
     auth: { enabled: true, secret: BENCH_SECRET },
     simulator: { enabled: false, ridesPerSecond: 1, riders: 1, drivers: 1, pace: 0 },
     // The production defaults of config/types.ts.
-    limits: { maxDepth: 10, maxCost: 10_000, maxBodyBytes: 102_400, maxPageSize: 100 },
-    subscriptions: { queueLimit: 1_000, conflateLimit: 10_000 },
+    limits: { ...DEFAULT_LIMITS },
+    subscriptions: { ...DEFAULT_SUBSCRIPTIONS },
     logLevel: 'silent',
   };
 }

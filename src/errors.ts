@@ -20,6 +20,16 @@ export enum GatewayErrorCode {
   BAD_OUTBOX_PAYLOAD = 'BAD_OUTBOX_PAYLOAD',
   /** A resume cursor points before what the change feed still retains. */
   CURSOR_EXPIRED = 'CURSOR_EXPIRED',
+  /**
+   * The request ran past its deadline (`WAVEGATE_REQUEST_TIMEOUT_MS`): its queries were cancelled
+   * or never started. Retriable: the same request may succeed when the gateway is less busy.
+   */
+  REQUEST_TIMEOUT = 'REQUEST_TIMEOUT',
+  /**
+   * A per-client or global concurrency cap was hit (queued queries per viewer, subscriptions per
+   * socket, sockets per subject, concurrent replays); `details.limit` names it. Retriable later.
+   */
+  TOO_MANY_REQUESTS = 'TOO_MANY_REQUESTS',
   /** The engine (PGlite or RisingWave) cannot serve reads right now. */
   ENGINE_UNAVAILABLE = 'ENGINE_UNAVAILABLE',
   /** Configuration is invalid; the message says what to change. */
@@ -49,6 +59,8 @@ const SAFE_BY_DEFAULT: ReadonlySet<GatewayErrorCode> = new Set([
   GatewayErrorCode.PAYLOAD_TOO_LARGE,
   GatewayErrorCode.BAD_OUTBOX_PAYLOAD,
   GatewayErrorCode.CURSOR_EXPIRED,
+  GatewayErrorCode.REQUEST_TIMEOUT,
+  GatewayErrorCode.TOO_MANY_REQUESTS,
   GatewayErrorCode.ENGINE_UNAVAILABLE,
   GatewayErrorCode.BAD_CONFIG,
 ]);
@@ -84,4 +96,11 @@ export const errors = {
   badInput: (message: string, details?: Record<string, unknown>) =>
     new GatewayError(GatewayErrorCode.BAD_USER_INPUT, message, { details }),
   badConfig: (message: string) => new GatewayError(GatewayErrorCode.BAD_CONFIG, message),
+  /** TOO_MANY_REQUESTS (retriable) for the cap named `limit` (a config field name), at `max`. */
+  tooMany: (message: string, limit: string, max: number) =>
+    new GatewayError(GatewayErrorCode.TOO_MANY_REQUESTS, message, { retriable: true, details: { limit, max } }),
+  /** REQUEST_TIMEOUT (retriable): the request's deadline of `timeoutMs` passed. */
+  requestTimeout: (timeoutMs: number) =>
+    new GatewayError(GatewayErrorCode.REQUEST_TIMEOUT, `The request took longer than its ${timeoutMs} ms deadline; retry later or ask for less`,
+      { retriable: true, details: { timeoutMs } }),
 };

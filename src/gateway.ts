@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { createTokenVerifier } from './auth/verify';
 import type { Config } from './config/types';
 import { openEngine } from './engine/open';
+import { QueryScheduler } from './engine/scheduler';
 import type { Engine } from './engine/types';
 import type { ContextDeps } from './graphql/context';
 import { createErrorFormatter } from './graphql/errors';
@@ -44,6 +45,8 @@ export interface Gateway {
   readonly port: number;
   readonly engine: Engine;
   readonly hub: SubscriptionHub;
+  /** Shares engine queries of GraphQL requests fairly between viewers (its `active`/`waiting` show the load). */
+  readonly scheduler: QueryScheduler;
   /** Shuts down in order (see the module comment). Idempotent; concurrent calls share one shutdown. */
   stop(): Promise<void>;
 }
@@ -93,9 +96,14 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   const accepting = () => state.phase === 'running';
   let hub: SubscriptionHub;
   try {
+    const subs = config.subscriptions;
     hub = new SubscriptionHub(engine.feed, {
-      queueLimit: config.subscriptions.queueLimit,
-      conflateLimit: config.subscriptions.conflateLimit,
+      queueLimit: subs.queueLimit,
+      conflateLimit: subs.conflateLimit,
+      replayPageSize: subs.replayPageSize,
+      maxReplays: subs.maxReplays,
+      maxReplaysPerSubject: subs.maxReplaysPerSubject,
+      maxReplaysPerSocket: subs.maxReplaysPerSocket,
       log: deps.log,
       onDelivered: metrics.delivered,
     });
@@ -105,7 +113,9 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   }
   metrics.bind({ hub, feed: engine.feed });
   const formatError = createErrorFormatter(deps.log.child('graphql'), metrics.graphqlError);
-  const contextDeps: ContextDeps = { engine, hub, limits: config.limits, log: deps.log };
+  const { queryConcurrency, viewerQueryConcurrency, viewerQueueLimit } = config.limits;
+  const scheduler = new QueryScheduler({ concurrency: queryConcurrency, perKey: viewerQueryConcurrency, queueLimit: viewerQueueLimit });
+  const contextDeps: ContextDeps = { engine, hub, scheduler, limits: config.limits, log: deps.log };
   const readiness = (): Readiness => {
     if (state.phase !== 'running') return { ready: false, reason: `gateway is ${state.phase}` };
     if (!engine.ready()) return { ready: false, reason: 'engine not ready' };
@@ -162,6 +172,7 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
     port,
     engine,
     hub,
+    scheduler,
     async stop() {
       switch (state.phase) {
         case 'stopped':

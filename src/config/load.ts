@@ -3,7 +3,37 @@ import { errors } from '../errors';
 import { loadCorsConfig } from './cors';
 import { envFlag, envInt, envMatching, envNumber, envOneOf, envRaw, envString, type Env, type EnvVarDoc } from './env';
 import { loadSqlPassthroughSettings, SQL_PASSTHROUGH_ENV_VARS } from './sql';
-import type { Config, EngineKind } from './types';
+import type { Config, EngineKind, LimitsConfig, SubscriptionsConfig } from './types';
+
+/** The limits when no variable is set (on the embedded engine). Tests and benches build configurations from these. */
+export const DEFAULT_LIMITS: Readonly<LimitsConfig> = Object.freeze({
+  maxDepth: 10,
+  maxCost: 10_000,
+  maxBodyBytes: 102_400,
+  maxPageSize: 100,
+  maxTokens: 5_000,
+  maxAliases: 30,
+  maxRootFields: 20,
+  requestTimeoutMs: 10_000,
+  queryConcurrency: 1,
+  viewerQueryConcurrency: 2,
+  viewerQueueLimit: 200,
+});
+
+/** Engine queries at once on RisingWave by default: below the read pool's 10 connections, so the readiness probe finds one. */
+const RISINGWAVE_QUERY_CONCURRENCY = 8;
+
+/** The subscription settings when no variable is set. */
+export const DEFAULT_SUBSCRIPTIONS: Readonly<SubscriptionsConfig> = Object.freeze({
+  queueLimit: 1_000,
+  conflateLimit: 10_000,
+  maxPerSocket: 100,
+  maxSocketsPerSubject: 20,
+  replayPageSize: 500,
+  maxReplays: 16,
+  maxReplaysPerSubject: 4,
+  maxReplaysPerSocket: 2,
+});
 
 /** Every variable Wavegate reads (the README's table is generated from this list). Keep in step with {@link loadConfig}. */
 export const ENV_VARS: readonly EnvVarDoc[] = [
@@ -27,9 +57,22 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'WAVEGATE_SIM_SEED', default: '(random)', description: 'Simulator: PRNG seed for a reproducible run' },
   { name: 'WAVEGATE_SIM_OUTBOX_URL', default: '-', description: '`wavegate simulate`: write rides into this MySQL outbox (mysql://user:pass@host:port/db) instead of the embedded engine' },
   { name: 'WAVEGATE_MAX_DEPTH', default: '10', description: 'Maximum query depth' },
-  { name: 'WAVEGATE_MAX_COST', default: '10000', description: 'Maximum estimated query cost' },
+  { name: 'WAVEGATE_MAX_COST', default: '10000', description: 'Maximum estimated query cost: 100 per statement a root field sends, 20 per batched relation, 1 per field per row read (src/graphql/limits.ts)' },
   { name: 'WAVEGATE_MAX_BODY_BYTES', default: '102400', description: 'Maximum HTTP request body in bytes' },
+  { name: 'WAVEGATE_MAX_TOKENS', default: '5000', description: 'Most lexical tokens in one GraphQL document; longer documents are refused while parsing (400 GRAPHQL_PARSE_FAILED)' },
+  { name: 'WAVEGATE_MAX_ALIASES', default: '30', description: 'Most aliased fields in one operation, fragments expanded (QUERY_TOO_COSTLY beyond)' },
+  { name: 'WAVEGATE_MAX_ROOT_FIELDS', default: '20', description: 'Most root fields in one operation, fragments expanded (QUERY_TOO_COSTLY beyond)' },
+  { name: 'WAVEGATE_REQUEST_TIMEOUT_MS', default: '10000', description: 'Deadline of one GraphQL request (and of a subscription\'s start and each event), in ms: queries still waiting are not run, running ones are cancelled on RisingWave (REQUEST_TIMEOUT)' },
+  { name: 'WAVEGATE_QUERY_CONCURRENCY', default: '1 (embedded), 8 (risingwave)', description: 'Engine queries GraphQL runs at once over all viewers; waiting queries are served round-robin per viewer' },
+  { name: 'WAVEGATE_VIEWER_QUERY_CONCURRENCY', default: '2', description: 'Engine queries one viewer (token subject) runs at once' },
+  { name: 'WAVEGATE_VIEWER_QUEUE_LIMIT', default: '200', description: 'Engine queries of one viewer waiting for a slot; more are refused (TOO_MANY_REQUESTS)' },
   { name: 'WAVEGATE_SUB_QUEUE_LIMIT', default: '1000', description: 'Changes buffered per subscriber before conflation' },
+  { name: 'WAVEGATE_MAX_SUBSCRIPTIONS_PER_SOCKET', default: '100', description: 'Active subscriptions on one websocket (TOO_MANY_REQUESTS beyond)' },
+  { name: 'WAVEGATE_MAX_SOCKETS_PER_SUBJECT', default: '20', description: 'Open websockets of one token subject; more are closed with 4429 (raise it for service accounts that share a subject)' },
+  { name: 'WAVEGATE_REPLAY_PAGE_SIZE', default: '500', description: 'Changes read per page when a subscription resumes from a cursor (the memory bound of one replay)' },
+  { name: 'WAVEGATE_MAX_REPLAYS', default: '16', description: 'Resumes (`after:` replays) running at once over all clients (TOO_MANY_REQUESTS beyond)' },
+  { name: 'WAVEGATE_MAX_REPLAYS_PER_SUBJECT', default: '4', description: 'Resumes running at once for one token subject (TOO_MANY_REQUESTS beyond)' },
+  { name: 'WAVEGATE_MAX_REPLAYS_PER_SOCKET', default: '2', description: 'Resumes running at once on one websocket (TOO_MANY_REQUESTS beyond)' },
   { name: 'WAVEGATE_CORS_ORIGINS', default: '(same origin only)', description: 'Browser origins allowed to call /graphql (CORS) and open its websocket besides the gateway\'s own (GraphiQL): exact origins, comma-separated (`https://app.example.com,http://localhost:3000`), or `*` for any' },
   { name: 'WAVEGATE_LOG_LEVEL', default: 'info', description: '`debug`, `info`, `warn`, `error` or `silent`' },
   ...SQL_PASSTHROUGH_ENV_VARS,
@@ -115,16 +158,8 @@ export function loadConfig(env: Env = process.env): Config {
       pace: 1,
       ...(envString(env, 'WAVEGATE_SIM_SEED') !== undefined ? { seed: envInt(env, 'WAVEGATE_SIM_SEED', 0, 0, 2 ** 31 - 1) } : {}),
     },
-    limits: {
-      maxDepth: envInt(env, 'WAVEGATE_MAX_DEPTH', 10, 2, 100),
-      maxCost: envInt(env, 'WAVEGATE_MAX_COST', 10_000, 10, 10_000_000),
-      maxBodyBytes: envInt(env, 'WAVEGATE_MAX_BODY_BYTES', 102_400, 1_024, 100 * 1024 * 1024),
-      maxPageSize: 100,
-    },
-    subscriptions: {
-      queueLimit: envInt(env, 'WAVEGATE_SUB_QUEUE_LIMIT', 1_000, 1, 1_000_000),
-      conflateLimit: 10_000,
-    },
+    limits: loadLimits(env, engine),
+    subscriptions: loadSubscriptions(env),
     cors: loadCorsConfig(env),
     sql: loadSqlPassthroughSettings(env),
     logLevel: envOneOf(env, 'WAVEGATE_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
@@ -132,4 +167,37 @@ export function loadConfig(env: Env = process.env): Config {
   if (dataDir !== undefined) config.dataDir = dataDir;
   if (databaseUrl !== undefined) config.databaseUrl = databaseUrl;
   return config;
+}
+
+/** `WAVEGATE_MAX_*` query limits and the engine-query scheduler's settings. */
+function loadLimits(env: Env, engine: EngineKind): LimitsConfig {
+  const d = DEFAULT_LIMITS;
+  return {
+    maxDepth: envInt(env, 'WAVEGATE_MAX_DEPTH', d.maxDepth, 2, 100),
+    maxCost: envInt(env, 'WAVEGATE_MAX_COST', d.maxCost, 10, 10_000_000),
+    maxBodyBytes: envInt(env, 'WAVEGATE_MAX_BODY_BYTES', d.maxBodyBytes, 1_024, 100 * 1024 * 1024),
+    maxPageSize: d.maxPageSize,
+    maxTokens: envInt(env, 'WAVEGATE_MAX_TOKENS', d.maxTokens, 100, 1_000_000),
+    maxAliases: envInt(env, 'WAVEGATE_MAX_ALIASES', d.maxAliases, 0, 100_000),
+    maxRootFields: envInt(env, 'WAVEGATE_MAX_ROOT_FIELDS', d.maxRootFields, 1, 100_000),
+    requestTimeoutMs: envInt(env, 'WAVEGATE_REQUEST_TIMEOUT_MS', d.requestTimeoutMs, 10, 3_600_000),
+    queryConcurrency: envInt(env, 'WAVEGATE_QUERY_CONCURRENCY', engine === 'embedded' ? d.queryConcurrency : RISINGWAVE_QUERY_CONCURRENCY, 1, 1_000),
+    viewerQueryConcurrency: envInt(env, 'WAVEGATE_VIEWER_QUERY_CONCURRENCY', d.viewerQueryConcurrency, 1, 1_000),
+    viewerQueueLimit: envInt(env, 'WAVEGATE_VIEWER_QUEUE_LIMIT', d.viewerQueueLimit, 1, 1_000_000),
+  };
+}
+
+/** Subscription buffers and the caps on sockets, subscriptions and replays. */
+function loadSubscriptions(env: Env): SubscriptionsConfig {
+  const d = DEFAULT_SUBSCRIPTIONS;
+  return {
+    queueLimit: envInt(env, 'WAVEGATE_SUB_QUEUE_LIMIT', d.queueLimit, 1, 1_000_000),
+    conflateLimit: d.conflateLimit,
+    maxPerSocket: envInt(env, 'WAVEGATE_MAX_SUBSCRIPTIONS_PER_SOCKET', d.maxPerSocket, 1, 1_000_000),
+    maxSocketsPerSubject: envInt(env, 'WAVEGATE_MAX_SOCKETS_PER_SUBJECT', d.maxSocketsPerSubject, 1, 1_000_000),
+    replayPageSize: envInt(env, 'WAVEGATE_REPLAY_PAGE_SIZE', d.replayPageSize, 1, 100_000),
+    maxReplays: envInt(env, 'WAVEGATE_MAX_REPLAYS', d.maxReplays, 1, 100_000),
+    maxReplaysPerSubject: envInt(env, 'WAVEGATE_MAX_REPLAYS_PER_SUBJECT', d.maxReplaysPerSubject, 1, 100_000),
+    maxReplaysPerSocket: envInt(env, 'WAVEGATE_MAX_REPLAYS_PER_SOCKET', d.maxReplaysPerSocket, 1, 100_000),
+  };
 }

@@ -33,24 +33,56 @@ export interface SimulatorConfig {
   pace: number;
 }
 
-/** Query limits. */
+/** Query limits: what one GraphQL operation may ask for, and how engine work is shared out. */
 export interface LimitsConfig {
-  /** Maximum selection depth of an operation. @default 10 */
+  /** Maximum selection depth of an operation (`WAVEGATE_MAX_DEPTH`). @default 10 */
   maxDepth: number;
-  /** Maximum estimated cost (fields × list sizes). @default 10_000 */
+  /** Maximum estimated cost, in cost units (`WAVEGATE_MAX_COST`; the model is in graphql/limits.ts). @default 10_000 */
   maxCost: number;
-  /** Maximum HTTP request body, in bytes. @default 102_400 (100 KiB) */
+  /** Maximum HTTP request body (and websocket message), in bytes (`WAVEGATE_MAX_BODY_BYTES`). @default 102_400 (100 KiB) */
   maxBodyBytes: number;
-  /** Largest `first` accepted by connections. @default 100 */
+  /** Largest `first` accepted by connections, in rows. @default 100 */
   maxPageSize: number;
+  /** Most lexical tokens in one GraphQL document; parsing stops beyond (`WAVEGATE_MAX_TOKENS`). @default 5_000 */
+  maxTokens: number;
+  /** Most aliased fields in one operation, fragments expanded (`WAVEGATE_MAX_ALIASES`). @default 30 */
+  maxAliases: number;
+  /** Most root fields in one operation, fragments expanded (`WAVEGATE_MAX_ROOT_FIELDS`). @default 20 */
+  maxRootFields: number;
+  /**
+   * Deadline of one HTTP request, websocket query or subscription start (and of each subscription
+   * event's nested reads), in milliseconds (`WAVEGATE_REQUEST_TIMEOUT_MS`). @default 10_000
+   */
+  requestTimeoutMs: number;
+  /**
+   * Engine queries the GraphQL side runs at once, all viewers together (`WAVEGATE_QUERY_CONCURRENCY`).
+   * @default 1 on the embedded engine (PGlite runs one statement at a time anyway), 8 on RisingWave
+   */
+  queryConcurrency: number;
+  /** Engine queries one viewer (token subject) runs at once (`WAVEGATE_VIEWER_QUERY_CONCURRENCY`). @default 2 */
+  viewerQueryConcurrency: number;
+  /** Engine queries of one viewer waiting for a slot before more are refused (`WAVEGATE_VIEWER_QUEUE_LIMIT`). @default 200 */
+  viewerQueueLimit: number;
 }
 
 /** Subscription delivery settings. */
 export interface SubscriptionsConfig {
-  /** Changes buffered per subscriber before conflating to the latest value per key. @default 1_000 */
+  /** Changes buffered per subscriber before conflating to the latest value per key (`WAVEGATE_SUB_QUEUE_LIMIT`). @default 1_000 */
   queueLimit: number;
   /** Keys held per subscriber while conflating before it is told to resync. @default 10_000 */
   conflateLimit: number;
+  /** Active subscriptions on one websocket (`WAVEGATE_MAX_SUBSCRIPTIONS_PER_SOCKET`). @default 100 */
+  maxPerSocket: number;
+  /** Open websockets of one token subject (`WAVEGATE_MAX_SOCKETS_PER_SUBJECT`). @default 20 */
+  maxSocketsPerSubject: number;
+  /** Changes read per replay page, in changes (`WAVEGATE_REPLAY_PAGE_SIZE`): the memory bound of one resume. @default 500 */
+  replayPageSize: number;
+  /** Resumes (`after:` replays) running at once, all clients together (`WAVEGATE_MAX_REPLAYS`). @default 16 */
+  maxReplays: number;
+  /** Resumes running at once for one token subject (`WAVEGATE_MAX_REPLAYS_PER_SUBJECT`). @default 4 */
+  maxReplaysPerSubject: number;
+  /** Resumes running at once on one websocket (`WAVEGATE_MAX_REPLAYS_PER_SOCKET`). @default 2 */
+  maxReplaysPerSocket: number;
 }
 
 /** Kafka as the gateway's change feed reaches it (the risingwave engine's live changes). */

@@ -28,6 +28,25 @@ export interface ChangeEvent {
   readonly committedAt: number;
 }
 
+/** An equality filter on one column of a change: its key, new row or old row holds `value` there. */
+export interface ChangeFilter {
+  readonly column: string;
+  readonly value: string;
+}
+
+/** What one replay reads (see {@link ChangeFeed.replay}). */
+export interface ReplayRequest {
+  readonly view: ViewName;
+  /** Changes after this cursor. */
+  readonly after: FeedPosition;
+  /** Only changes matching it (engine/changeFilter.ts), pushed into the read so others are never held. */
+  readonly filter?: ChangeFilter;
+  /** Most changes per page: what the replay holds in memory at once. */
+  readonly pageSize: number;
+  /** Aborted when nobody waits for the replay any more: reading stops (between pages at the latest). */
+  readonly signal?: AbortSignal;
+}
+
 /** Listener for batches of changes, delivered in commit order. */
 export type ChangeListener = (batch: readonly ChangeEvent[]) => void;
 
@@ -38,10 +57,12 @@ export interface ChangeFeed {
   /** Registers for every change delivered from now on. Returns the unsubscribe function. */
   subscribe(listener: ChangeListener): () => void;
   /**
-   * Changes of `view` after `cursor` that have already been delivered to listeners, in order.
-   * Rejects with CURSOR_EXPIRED when `cursor` is older than the feed retains.
+   * Pages of the changes of `request.view` after `request.after` that have already been delivered to
+   * listeners, in feed order per key, each page at most `request.pageSize` changes, only those
+   * matching `request.filter`. Reading happens as pages are taken, so memory stays at one page.
+   * The first page rejects with CURSOR_EXPIRED when the cursor is older than the feed retains.
    */
-  replay(view: ViewName, cursor: FeedPosition): Promise<readonly ChangeEvent[]>;
+  replay(request: ReplayRequest): AsyncIterable<readonly ChangeEvent[]>;
   /** Is the change at `position` after everything `cursor` covers? */
   isAfter(position: FeedPosition, cursor: FeedPosition): boolean;
   /** The cursor that covers `cursor` and the change at `position`. */
@@ -63,11 +84,22 @@ export interface FeedStatus {
   readonly detail?: string;
 }
 
+/** Per-query options of {@link Engine.query}. */
+export interface QueryOptions {
+  /**
+   * The caller's deadline. Aborted before the statement starts: it is not started. Aborted while it
+   * runs: an engine that can cancel a running statement cancels it (RisingWave: the pg cancel
+   * request), one that cannot (PGlite) lets it finish and discards the rows. Either way the query
+   * rejects with `signal.reason` (the request's REQUEST_TIMEOUT).
+   */
+  readonly signal?: AbortSignal;
+}
+
 /** The engine behind the gateway: reads of the published views and their change feed. */
 export interface Engine {
   readonly kind: 'embedded' | 'risingwave';
   /** Runs a read-only statement over the published views; rows come back raw (see normalizeRow). */
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<R[]>;
   readonly feed: ChangeFeed;
   /** Can the engine serve reads now? */
   ready(): boolean;

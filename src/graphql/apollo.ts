@@ -3,6 +3,7 @@
  */
 import type { Server } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { GraphQLError } from 'graphql';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import type { LimitsConfig } from '../config/types';
@@ -21,12 +22,21 @@ export interface ApolloOptions {
   readonly stopGracePeriodMs?: number;
 }
 
-/** Records the operation type of each request for the HTTP metrics. */
-const reportPlugin: ApolloServerPlugin<GraphQLContext> = {
+/**
+ * Records the operation type of each request for the HTTP metrics, and refuses subscriptions:
+ * they are served over websockets on the same URL (graphql-ws); executed over HTTP, graphql-js would
+ * run the subscription field once without an event and fail with an internal error.
+ */
+const operationPlugin: ApolloServerPlugin<GraphQLContext> = {
   async requestDidStart() {
     return {
       async didResolveOperation({ operation, contextValue }) {
         contextValue.report.operationType = operation?.operation ?? 'unknown';
+        if (operation?.operation === 'subscription') {
+          throw new GraphQLError('Subscriptions are served over websockets (graphql-ws protocol) on this URL, not over HTTP', {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+          });
+        }
       },
     };
   },
@@ -43,6 +53,8 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
   return new ApolloServer<GraphQLContext>({
     schema: getSchema(),
     validationRules: limitRules(options.limits),
+    // Parsing stops at the token limit, before a huge document is built and validated.
+    parseOptions: { maxTokens: options.limits.maxTokens },
     formatError: options.formatError,
     includeStacktraceInErrorResponses: false,
     introspection: true,
@@ -59,7 +71,7 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
       // No cache hints are used: the default cache-control plugin only adds a hook per field
       // resolved (~7% of a trips page's CPU in bench/peers.ts).
       ApolloServerPluginCacheControlDisabled(),
-      reportPlugin,
+      operationPlugin,
     ],
   });
 }

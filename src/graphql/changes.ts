@@ -9,9 +9,9 @@ import type { Row } from '../views/registry';
 import { encodeFeedCursor } from './cursors';
 import { ChangeKind } from './schema/change.types';
 
-/** Maps each value of `source` with `fn`, forwarding return/throw. */
-export function mapAsyncIterator<T, U>(source: AsyncIterator<T>, fn: (value: T) => U): AsyncIterableIterator<U> {
-  const map = (r: IteratorResult<T>): IteratorResult<U> => (r.done === true ? { done: true, value: undefined } : { done: false, value: fn(r.value) });
+/** Maps each value of `source` with `fn` (awaited when it returns a promise), forwarding return/throw. */
+export function mapAsyncIterator<T, U>(source: AsyncIterator<T>, fn: (value: T) => U | Promise<U>): AsyncIterableIterator<U> {
+  const map = async (r: IteratorResult<T>): Promise<IteratorResult<U>> => (r.done === true ? { done: true, value: undefined } : { done: false, value: await fn(r.value) });
   return {
     next: () => source.next().then(map),
     return: async () => {

@@ -1,16 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import type { Viewer } from '../auth/viewer';
 import type { LimitsConfig } from '../config/types';
-import type { Engine } from '../engine/types';
+import type { QueryScheduler } from '../engine/scheduler';
+import type { Engine, QueryOptions } from '../engine/types';
+import { errors } from '../errors';
 import type { Logger } from '../log';
-import type { SubscriptionHub } from '../subscriptions/hub';
+import type { Delivery, SubscriptionFilter, SubscriptionHub } from '../subscriptions/hub';
+import { RequestDeadline } from './deadline';
 import { createLoaders, type Loaders } from './loaders';
+
+/** The engine as one request sees it: reads go through the fair scheduler, under the request's deadline. */
+export type RequestEngine = Pick<Engine, 'kind' | 'feed' | 'query'>;
+
+/** The hub as one request sees it: subscriptions are counted against the request's socket and subject. */
+export interface SubscriptionSource {
+  subscribe(filter: SubscriptionFilter): Promise<AsyncIterableIterator<Delivery>>;
+}
 
 /** What every resolver gets (`@Ctx()`), per HTTP request or per websocket operation. */
 export interface GraphQLContext {
   readonly viewer: Viewer;
-  readonly engine: Engine;
-  readonly hub: SubscriptionHub;
+  readonly engine: RequestEngine;
+  readonly hub: SubscriptionSource;
   readonly loaders: Loaders;
   readonly limits: LimitsConfig;
   readonly log: Logger;
@@ -19,6 +30,8 @@ export interface GraphQLContext {
   readonly transport: 'http' | 'ws';
   /** Filled while the request runs, read by the HTTP metrics when the response ends. */
   readonly report: RequestReport;
+  /** The deadline of the current unit of work (the request; on websockets also each subscription event). */
+  readonly deadline: RequestDeadline;
 }
 
 /** Facts about a request for metrics. */
@@ -30,22 +43,63 @@ export interface RequestReport {
 export interface ContextDeps {
   readonly engine: Engine;
   readonly hub: SubscriptionHub;
+  /** Shares engine queries fairly between viewers (one per gateway). */
+  readonly scheduler: QueryScheduler;
   readonly limits: LimitsConfig;
   readonly log: Logger;
 }
 
-/** Creates the context of one HTTP request or websocket operation, with fresh loaders. */
-export function createContext(deps: ContextDeps, viewer: Viewer, transport: 'http' | 'ws', report: RequestReport = {}): GraphQLContext {
+/** Per-request inputs of {@link createContext}. */
+export interface ContextOptions {
+  readonly report?: RequestReport;
+  /** The websocket the operation came on (its replays are capped per socket). */
+  readonly socketId?: string;
+}
+
+/** The key a viewer's queries, sockets and replays are counted under. */
+export function subjectKey(viewer: Viewer): string {
+  return `${viewer.role}:${viewer.sub}`;
+}
+
+/** Postgres text cannot hold NUL: a value with one is the client's mistake, not an engine failure. */
+function assertNoNul(params: readonly unknown[]): void {
+  for (const p of params) {
+    const values = Array.isArray(p) ? (p as unknown[]) : [p];
+    if (values.some((v) => typeof v === 'string' && v.includes('\u0000'))) throw errors.badInput('A value contains a NUL character');
+  }
+}
+
+/** The engine of one request: scheduled per viewer, bounded by the request's deadline. */
+function requestEngine(deps: ContextDeps, key: string, deadline: RequestDeadline): RequestEngine {
+  const { engine, scheduler } = deps;
+  return {
+    kind: engine.kind,
+    feed: engine.feed,
+    query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<R[]> {
+      assertNoNul(params);
+      const signal = options.signal ?? deadline.signal;
+      return scheduler.run(key, signal, () => engine.query<R>(sql, params, { signal }));
+    },
+  };
+}
+
+/** Creates the context of one HTTP request or websocket operation, with fresh loaders and a started deadline. */
+export function createContext(deps: ContextDeps, viewer: Viewer, transport: 'http' | 'ws', options: ContextOptions = {}): GraphQLContext {
   const requestId = randomUUID();
+  const key = subjectKey(viewer);
+  const deadline = new RequestDeadline(deps.limits.requestTimeoutMs);
+  const engine = requestEngine(deps, key, deadline);
+  const scope = { subject: key, ...(options.socketId !== undefined ? { socket: options.socketId } : {}) };
   return {
     viewer,
-    engine: deps.engine,
-    hub: deps.hub,
+    engine,
+    hub: { subscribe: (filter) => deps.hub.subscribe(filter, scope) },
     limits: deps.limits,
     log: deps.log.child('graphql'),
     requestId,
     transport,
-    report,
-    loaders: createLoaders(deps.engine, viewer, { cache: transport === 'http' }),
+    report: options.report ?? {},
+    deadline,
+    loaders: createLoaders(engine, viewer, { cache: transport === 'http' }),
   };
 }

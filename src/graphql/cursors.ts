@@ -5,10 +5,12 @@
  */
 import type { FeedPosition } from '../engine/types';
 import { GatewayError, GatewayErrorCode, errors } from '../errors';
+import { validCivilTime } from './schema/scalars';
 
 /** Longest cursor accepted, in characters (a real one is well under 200). */
 const MAX_CURSOR_LENGTH = 1024;
-const TIMESTAMP_TEXT_RE = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}(:?\d{2}){0,2})?$/;
+// requested_at as the engines print it: `2026-10-05 14:03:07.123456+00` (Postgres), `...+00:00` (RisingWave).
+const TIMESTAMP_TEXT_RE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2})(?::?(\d{2})){0,2})?$/;
 const ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** Position in the trips order (requested_at DESC NULLS LAST, trip_id DESC): the last row seen. */
@@ -35,6 +37,17 @@ function decode(cursor: string, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/**
+ * A timestamp the engine could have printed: the pattern, and fields that are a real time in the
+ * years 0001-9999. A forged `2026-13-45 99:99:99` must be refused here, not by the engine's cast.
+ */
+function validTimestampText(t: string): boolean {
+  const m = TIMESTAMP_TEXT_RE.exec(t);
+  if (m === null) return false;
+  const n = (i: number) => Number(m[i] ?? 0);
+  return validCivilTime(n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8));
+}
+
 /** Encodes a trips page cursor. */
 export function encodePageCursor(c: PageCursor): string {
   return encode({ v: 1, t: c.t, id: c.id });
@@ -44,7 +57,7 @@ export function encodePageCursor(c: PageCursor): string {
 export function decodePageCursor(cursor: string): PageCursor {
   const v = decode(cursor, 'page');
   const { t, id } = v;
-  const tOk = t === null || (typeof t === 'string' && TIMESTAMP_TEXT_RE.test(t));
+  const tOk = t === null || (typeof t === 'string' && validTimestampText(t));
   if (!tOk || typeof id !== 'string' || !ID_RE.test(id) || 'feed' in v) {
     throw errors.badInput('Malformed page cursor: pass a cursor exactly as the API returned it');
   }

@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { buildSchemaSync, type PubSub } from 'type-graphql';
 import type { LimitsConfig } from '../config/types';
-import { costLimitRule, depthLimitRule } from './limits';
+import { operationLimitRules } from './limits';
 import { StatsResolver } from './resolvers/stats.resolver';
 import { SubscriptionResolver } from './resolvers/subscription.resolver';
 import { TripResolver } from './resolvers/trip.resolver';
@@ -45,8 +45,8 @@ export async function printSchemaSdl(): Promise<string> {
   return `${SDL_HEADER}\n${printSchema(lexicographicSortSchema(getSchema()))}\n`;
 }
 
-/** Depth and cost rules for the configured limits (added to graphql's specified rules). */
+/** Operation type, depth, breadth (aliases, root fields) and cost rules for the configured limits (added to graphql's specified rules). */
 export function limitRules(limits: LimitsConfig): ValidationRule[] {
-  return [depthLimitRule(limits.maxDepth), costLimitRule(limits.maxCost, { maxPageSize: limits.maxPageSize })];
+  return operationLimitRules(limits);
 }
 

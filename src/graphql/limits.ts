@@ -1,33 +1,44 @@
 /**
- * Depth and cost limits as graphql validation rules, used by HTTP (Apollo) and websockets alike.
+ * Operation limits as graphql validation rules, used by HTTP (Apollo) and websockets alike, on any
+ * schema whose engine-reading fields carry cost metadata in `field.extensions.wavegate`
+ * (cost.ts `WavegateFieldCost`; the hand-written resolvers attach it with type-graphql's
+ * `@Extensions`, a generated schema sets it directly).
  *
  * - Depth: nesting of fields, fragments expanded. Introspection subtrees (`__schema`, `__type`) are
  *   not counted: their depth is fixed by the spec's TypeRef pattern (deeper than any real query) and
  *   their size is bounded by the cost rule, which does count them.
- * - Cost: every field costs 1; a field with a `first` argument multiplies the cost of its
- *   selection by `first` (its literal value, the variable's default, the field's default page size,
- *   or — for a variable without a default — the largest page size, as the worst case).
- *   Fragments are expanded wherever they are spread.
+ * - Cost counts the database work, not only the fields: the model is cost.ts.
+ * - Root fields (distinct response names, fragments expanded) and aliases per operation are capped,
+ *   so one request cannot fan out into thousands of statements that each look cheap.
+ * - Operation types the schema does not have (`mutation` here) are refused at validation, not at
+ *   execution (where graphql-js reports them as an unexpected error).
  * Fragment cycles are invalid GraphQL (NoFragmentCyclesRule reports them); these rules stop at a
- * cycle instead of recursing forever.
+ * cycle instead of recursing forever. A fragment is walked once per rule and memoised, so a
+ * "fragment bomb" costs the rules no more than its text.
  */
 import {
-  GraphQLError, Kind, getNamedType, isCompositeType, SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef,
-  type ASTVisitor, type FieldNode, type FragmentDefinitionNode, type GraphQLCompositeType, type GraphQLField, type GraphQLSchema,
-  type OperationDefinitionNode, type SelectionSetNode, type ValidationContext, type ValidationRule,
+  GraphQLError, Kind, type ASTVisitor, type OperationDefinitionNode, type SelectionSetNode, type ValidationContext, type ValidationRule,
 } from 'graphql';
 import { GatewayError, GatewayErrorCode } from '../errors';
+import { operationCost, type FragmentLookup } from './cost';
 
-/** Options of {@link costLimitRule}. */
-export interface CostOptions {
-  /** The largest `first` a client may pass: used for `first: $var` without a default. @default 100 */
-  maxPageSize?: number;
+export { COST, fieldCost, operationCost, wavegateCost, type WavegateFieldCost } from './cost';
+
+/** The options of the limit rules: LimitsConfig's fields. */
+export interface OperationLimits {
+  readonly maxDepth: number;
+  readonly maxCost: number;
+  readonly maxAliases: number;
+  readonly maxRootFields: number;
 }
-
-type FragmentLookup = (name: string) => FragmentDefinitionNode | undefined;
 
 function limitError(code: GatewayErrorCode, message: string, node: OperationDefinitionNode, details: Record<string, unknown>): GraphQLError {
   return new GraphQLError(message, { nodes: [node], extensions: { code }, originalError: new GatewayError(code, message, { details }) });
+}
+
+/** The validation context's fragments as a lookup. */
+function fragmentsOf(context: ValidationContext): FragmentLookup {
+  return (n) => context.getFragment(n) ?? undefined;
 }
 
 /** The depth of a selection set (1 for a set of leaves), fragments expanded, introspection skipped. */
@@ -48,7 +59,6 @@ export function selectionDepth(set: SelectionSetNode | undefined, fragments: Fra
         const name = sel.name.value;
         const frag = fragments(name);
         if (frag === undefined || visiting.has(name)) break;
-        // Memoised per fragment: a fragment spread many times (a "fragment bomb") is walked once.
         let depth = memo.get(name);
         if (depth === undefined) {
           visiting.add(name);
@@ -64,11 +74,68 @@ export function selectionDepth(set: SelectionSetNode | undefined, fragments: Fra
   return max;
 }
 
+/** Aliased fields in a selection set, with multiplicity (a fragment spread twice counts twice). */
+export function aliasCount(set: SelectionSetNode | undefined, fragments: FragmentLookup,
+  visiting: Set<string> = new Set(), memo: Map<string, number> = new Map()): number {
+  if (set === undefined) return 0;
+  let n = 0;
+  for (const sel of set.selections) {
+    switch (sel.kind) {
+      case Kind.FIELD:
+        n += (sel.alias !== undefined ? 1 : 0) + aliasCount(sel.selectionSet, fragments, visiting, memo);
+        break;
+      case Kind.INLINE_FRAGMENT:
+        n += aliasCount(sel.selectionSet, fragments, visiting, memo);
+        break;
+      case Kind.FRAGMENT_SPREAD: {
+        const name = sel.name.value;
+        const frag = fragments(name);
+        if (frag === undefined || visiting.has(name)) break;
+        let c = memo.get(name);
+        if (c === undefined) {
+          visiting.add(name);
+          c = aliasCount(frag.selectionSet, fragments, visiting, memo);
+          visiting.delete(name);
+          memo.set(name, c);
+        }
+        n += c;
+        break;
+      }
+    }
+  }
+  return n;
+}
+
+/** Response names at the top of an operation (fields graphql-js executes), `__typename` excluded. */
+export function rootFieldNames(set: SelectionSetNode, fragments: FragmentLookup): Set<string> {
+  const names = new Set<string>();
+  const seen = new Set<string>();
+  const walk = (s: SelectionSetNode) => {
+    for (const sel of s.selections) {
+      if (sel.kind === Kind.FIELD) {
+        if (sel.name.value !== '__typename') names.add(sel.alias?.value ?? sel.name.value);
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+        walk(sel.selectionSet);
+      } else {
+        const frag = fragments(sel.name.value);
+        // Each fragment once: spreading it again adds no new response name.
+        if (frag !== undefined && !seen.has(sel.name.value)) {
+          seen.add(sel.name.value);
+          walk(frag.selectionSet);
+        }
+      }
+    }
+  };
+  walk(set);
+  return names;
+}
+
+
 /** Rejects operations nested deeper than `maxDepth` with QUERY_TOO_DEEP. */
 export function depthLimitRule(maxDepth: number): ValidationRule {
   return (context: ValidationContext): ASTVisitor => ({
     OperationDefinition(node) {
-      const depth = selectionDepth(node.selectionSet, (n) => context.getFragment(n) ?? undefined);
+      const depth = selectionDepth(node.selectionSet, fragmentsOf(context));
       if (depth > maxDepth) {
         context.reportError(limitError(GatewayErrorCode.QUERY_TOO_DEEP,
           `Query depth ${depth} exceeds the limit of ${maxDepth}`, node, { depth, maxDepth }));
@@ -78,87 +145,52 @@ export function depthLimitRule(maxDepth: number): ValidationRule {
   });
 }
 
-function fieldDef(schema: GraphQLSchema, parent: GraphQLCompositeType | undefined, node: FieldNode): GraphQLField<unknown, unknown> | undefined {
-  const name = node.name.value;
-  if (name === '__typename') return TypeNameMetaFieldDef;
-  if (parent === schema.getQueryType()) {
-    if (name === '__schema') return SchemaMetaFieldDef;
-    if (name === '__type') return TypeMetaFieldDef;
-  }
-  if (parent === undefined || !('getFields' in parent)) return undefined;
-  return parent.getFields()[name];
-}
-
-/** The multiplier of a field: its `first` page size, or 1 for fields without `first`. */
-function multiplier(def: GraphQLField<unknown, unknown> | undefined, node: FieldNode, op: OperationDefinitionNode, maxPageSize: number): number {
-  const argDef = def?.args.find((a) => a.name === 'first');
-  if (argDef === undefined) return 1;
-  const arg = node.arguments?.find((a) => a.name.value === 'first');
-  let value: unknown = argDef.defaultValue;
-  if (arg?.value.kind === Kind.INT) value = Number(arg.value.value);
-  else if (arg?.value.kind === Kind.VARIABLE) {
-    const name = arg.value.name.value;
-    const dflt = op.variableDefinitions?.find((v) => v.variable.name.value === name)?.defaultValue;
-    value = dflt?.kind === Kind.INT ? Number(dflt.value) : maxPageSize;
-  }
-  return typeof value === 'number' && Number.isFinite(value) ? Math.max(0, value) : 1;
-}
-
-/** Estimated cost of an operation (see the module comment). Exported for tests. */
-export function operationCost(schema: GraphQLSchema, op: OperationDefinitionNode, fragments: FragmentLookup, options: CostOptions = {}): number {
-  const maxPageSize = options.maxPageSize ?? 100;
-  const visiting = new Set<string>();
-  // A fragment's cost does not depend on where it is spread: walk each once (no exponential blow-up).
-  const memo = new Map<string, number>();
-  const cost = (set: SelectionSetNode | undefined, parent: GraphQLCompositeType | undefined): number => {
-    if (set === undefined) return 0;
-    let total = 0;
-    for (const sel of set.selections) {
-      switch (sel.kind) {
-        case Kind.FIELD: {
-          const def = fieldDef(schema, parent, sel);
-          const child = def === undefined ? undefined : getNamedType(def.type);
-          total += 1 + multiplier(def, sel, op, maxPageSize) * cost(sel.selectionSet, isCompositeType(child) ? child : undefined);
-          break;
-        }
-        case Kind.INLINE_FRAGMENT: {
-          const t = sel.typeCondition === undefined ? parent : schema.getType(sel.typeCondition.name.value);
-          total += cost(sel.selectionSet, isCompositeType(t) ? t : undefined);
-          break;
-        }
-        case Kind.FRAGMENT_SPREAD: {
-          const name = sel.name.value;
-          const frag = fragments(name);
-          if (frag === undefined || visiting.has(name)) break;
-          let c = memo.get(name);
-          if (c === undefined) {
-            visiting.add(name);
-            const t = schema.getType(frag.typeCondition.name.value);
-            c = cost(frag.selectionSet, isCompositeType(t) ? t : undefined);
-            visiting.delete(name);
-            memo.set(name, c);
-          }
-          total += c;
-          break;
-        }
-      }
-    }
-    return total;
-  };
-  const root = op.operation === 'query' ? schema.getQueryType() : op.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
-  return cost(op.selectionSet, root ?? undefined);
-}
-
 /** Rejects operations whose {@link operationCost} exceeds `maxCost` with QUERY_TOO_COSTLY. */
-export function costLimitRule(maxCost: number, options: CostOptions = {}): ValidationRule {
+export function costLimitRule(maxCost: number): ValidationRule {
   return (context: ValidationContext): ASTVisitor => ({
     OperationDefinition(node) {
-      const cost = operationCost(context.getSchema(), node, (n) => context.getFragment(n) ?? undefined, options);
+      const cost = operationCost(context.getSchema(), node, fragmentsOf(context));
       if (cost > maxCost) {
         context.reportError(limitError(GatewayErrorCode.QUERY_TOO_COSTLY,
-          `Query cost ${cost} exceeds the limit of ${maxCost}`, node, { cost, maxCost }));
+          `Query cost ${cost} exceeds the limit of ${maxCost}`, node, { limit: 'maxCost', cost, maxCost }));
       }
       return false;
     },
   });
+}
+
+/** Rejects operations with more than `maxAliases` aliases or `maxRootFields` root fields, with QUERY_TOO_COSTLY. */
+export function breadthLimitRule(maxAliases: number, maxRootFields: number): ValidationRule {
+  return (context: ValidationContext): ASTVisitor => ({
+    OperationDefinition(node) {
+      const aliases = aliasCount(node.selectionSet, fragmentsOf(context));
+      if (aliases > maxAliases) {
+        context.reportError(limitError(GatewayErrorCode.QUERY_TOO_COSTLY,
+          `The operation has ${aliases} aliases; the limit is ${maxAliases}`, node, { limit: 'maxAliases', aliases, maxAliases }));
+      }
+      const rootFields = rootFieldNames(node.selectionSet, fragmentsOf(context)).size;
+      if (rootFields > maxRootFields) {
+        context.reportError(limitError(GatewayErrorCode.QUERY_TOO_COSTLY,
+          `The operation has ${rootFields} root fields; the limit is ${maxRootFields}`, node, { limit: 'maxRootFields', rootFields, maxRootFields }));
+      }
+      return false;
+    },
+  });
+}
+
+/** Rejects operations of a type the schema does not serve (e.g. `mutation` on a read-only API). */
+export const knownOperationTypeRule: ValidationRule = (context: ValidationContext): ASTVisitor => ({
+  OperationDefinition(node) {
+    const schema = context.getSchema();
+    const root = node.operation === 'query' ? schema.getQueryType() : node.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+    if (root === null || root === undefined) {
+      context.reportError(new GraphQLError(`This API has no ${node.operation} operations`, { nodes: [node] }));
+    }
+    return false;
+  },
+});
+
+/** Every limit rule for the configured limits (added to graphql's specified rules). */
+export function operationLimitRules(limits: OperationLimits): ValidationRule[] {
+  return [knownOperationTypeRule, depthLimitRule(limits.maxDepth), breadthLimitRule(limits.maxAliases, limits.maxRootFields), costLimitRule(limits.maxCost)];
 }

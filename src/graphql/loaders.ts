@@ -31,7 +31,7 @@ function byKey(keys: readonly string[], rows: readonly Row[], column: string): A
 }
 
 /** Creates the loaders of one request (or one websocket operation) for `viewer`. */
-export function createLoaders(engine: Engine, viewer: Viewer, options: LoaderOptions = {}): Loaders {
+export function createLoaders(engine: Pick<Engine, 'query'>, viewer: Viewer, options: LoaderOptions = {}): Loaders {
   const cache = options.cache ?? true;
   return {
     riderStats: new DataLoader<string, Row | null>(async (ids) => {

@@ -10,31 +10,41 @@
  * - A subscription that fails to start (FORBIDDEN, BAD_USER_INPUT, CURSOR_EXPIRED) is turned into an
  *   `error` message too, instead of a `next` carrying errors.
  * - Errors are masked by the same formatter as HTTP.
+ * - Caps: a token subject may hold at most `maxSocketsPerSubject` sockets (more are closed with
+ *   4429), a socket at most `maxPerSocket` operations (more get TOO_MANY_REQUESTS); documents stop
+ *   parsing at `maxTokens`. Each operation has the request deadline; a subscription's start has
+ *   one, and each of its events gets a fresh one for the reads it makes (nested fields).
+ * - Sockets are served by wsTransport.ts (quiet teardown: a client dropping mid-send causes no
+ *   error per subscription, and nothing goes to the console).
  * - Browsers send the page's `Origin` on the upgrade (and no CORS applies to websockets): an origin
  *   HTTP would not allow (config/cors.ts) is refused with 403 before the handshake, so another
  *   site's page cannot open a socket here. Clients that send no Origin (not browsers) are not limited.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import {
-  GraphQLError, getOperationAST, getVariableValues, parse, specifiedRules, subscribe as graphqlSubscribe, validate,
+  GraphQLError, createSourceEventStream, execute, getOperationAST, getVariableValues, parse, specifiedRules, validate,
   type DocumentNode, type ExecutionArgs, type ExecutionResult,
 } from 'graphql';
 import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { authenticate, type TokenVerifier } from '../auth/verify';
 import type { Viewer } from '../auth/viewer';
 import { originAllowed } from '../config/cors';
 import type { Config } from '../config/types';
 import type { Logger } from '../log';
-import { createContext, type ContextDeps } from './context';
+import { errors } from '../errors';
+import { mapAsyncIterator } from './changes';
+import { createContext, subjectKey, type ContextDeps, type GraphQLContext } from './context';
 import type { ErrorFormatter } from './errors';
 import { getSchema, limitRules } from './executableSchema';
+import { serveGraphqlWs } from './wsTransport';
 
 /** Longest timer Node accepts (~24.8 days); longer expiries are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long a client may take to answer our close frame on shutdown before it is terminated. @default 3_000 (ms) */
 const CLOSE_WAIT_MS = 3_000;
+/** Close code for a subject over its socket cap: graphql-ws's "too many" code, which its client does not retry. */
+const TOO_MANY_SOCKETS = 4429;
 
 /** What {@link attachWebSocketServer} needs. */
 export interface WebSocketOptions {
@@ -59,8 +69,12 @@ export interface WebSocketHandle {
 }
 
 interface SocketState {
+  /** Distinguishes sockets in the per-socket replay cap. */
+  readonly id: string;
   viewer?: Viewer;
   expiry?: NodeJS.Timeout;
+  /** The subject this socket is counted under (set once accepted). */
+  subject?: string;
 }
 
 /** The Authorization value from a connection_init payload. */
@@ -82,6 +96,11 @@ function withCode(e: GraphQLError, code: string): GraphQLError {
   });
 }
 
+/** A GraphQL error carrying a GatewayError, so the formatter sends its code and details. */
+function gatewayGraphQLError(err: Error & { code: string }): GraphQLError {
+  return new GraphQLError(err.message, { originalError: err, extensions: { code: err.code } });
+}
+
 /** An iterable whose first step fails with `error`: graphql-ws then sends an `error` message. */
 function failing(error: unknown): AsyncIterable<ExecutionResult> {
   return {
@@ -92,12 +111,33 @@ function failing(error: unknown): AsyncIterable<ExecutionResult> {
   };
 }
 
+/**
+ * A subscription's events, each executed under a fresh deadline (graphql-js `subscribe`, with the
+ * deadline restarted between the source event and the execution of its fields).
+ */
+async function subscribeWithDeadlines(args: ExecutionArgs, ctx: GraphQLContext): Promise<AsyncIterable<ExecutionResult>> {
+  const stream = await createSourceEventStream(args);
+  ctx.deadline.dispose(); // the start is done
+  if (!(Symbol.asyncIterator in stream)) return failing(stream.errors?.[0] ?? new GraphQLError('The subscription could not start'));
+  return mapAsyncIterator(stream[Symbol.asyncIterator](), async (payload: unknown): Promise<ExecutionResult> => {
+    ctx.deadline.restart();
+    try {
+      return await execute({ ...args, rootValue: payload });
+    } finally {
+      ctx.deadline.dispose();
+    }
+  });
+}
+
 /** Starts graphql-ws on `/graphql` of the HTTP server. */
 export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
   const log = o.log.child('ws');
   const schema = getSchema();
   const rules = [...specifiedRules, ...limitRules(o.config.limits)];
+  const { maxPerSocket, maxSocketsPerSubject } = o.config.subscriptions;
   const states = new WeakMap<WebSocket, SocketState>();
+  const socketsPerSubject = new Map<string, number>();
+  let lastSocketId = 0;
   const wss = new WebSocketServer({
     server: o.httpServer,
     path: '/graphql',
@@ -115,7 +155,7 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
   });
   const state = (socket: WebSocket): SocketState => {
     let s = states.get(socket);
-    if (s === undefined) states.set(socket, (s = {}));
+    if (s === undefined) states.set(socket, (s = { id: String(++lastSocketId) }));
     return s;
   };
   const armExpiry = (socket: WebSocket, expiresAt: number) => {
@@ -128,18 +168,30 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
     }, Math.min(Math.max(0, wait), MAX_TIMER_MS));
     s.expiry.unref(); // the socket keeps the process alive, not its expiry timer
   };
+  /** Counts the socket under its subject; false when the subject is at its cap. */
+  const admit = (s: SocketState, viewer: Viewer): boolean => {
+    const subject = subjectKey(viewer);
+    const n = socketsPerSubject.get(subject) ?? 0;
+    if (n >= maxSocketsPerSubject) return false;
+    socketsPerSubject.set(subject, n + 1);
+    s.subject = subject;
+    return true;
+  };
+  const leave = (s: SocketState | undefined) => {
+    if (s?.subject === undefined) return;
+    const n = (socketsPerSubject.get(s.subject) ?? 1) - 1;
+    if (n <= 0) socketsPerSubject.delete(s.subject);
+    else socketsPerSubject.set(s.subject, n);
+    s.subject = undefined;
+  };
 
-  const server = useServer({
+  const dispose = serveGraphqlWs({
     schema,
     async onConnect(ctx) {
       const socket = ctx.extra.socket;
+      let viewer: Viewer;
       try {
-        const viewer = await authenticate(o.config.auth, o.verifier, authorizationFrom(ctx.connectionParams));
-        // The client may have gone while the key was fetched: arm no timer for a closed socket.
-        if (socket.readyState !== socket.OPEN) return false;
-        state(socket).viewer = viewer;
-        if (viewer.expiresAt !== undefined) armExpiry(socket, viewer.expiresAt);
-        return true;
+        viewer = await authenticate(o.config.auth, o.verifier, authorizationFrom(ctx.connectionParams));
       } catch (err) {
         log.debug({ reason: err instanceof Error ? err.message : 'rejected' }, 'websocket connection refused');
         o.countError('UNAUTHENTICATED');
@@ -147,16 +199,36 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
         socket.close(CloseCode.Unauthorized, 'Unauthorized');
         return false;
       }
+      // The client may have gone while the key was fetched: arm no timer for a closed socket.
+      if (socket.readyState !== socket.OPEN) return false;
+      const s = state(socket);
+      if (!admit(s, viewer)) {
+        log.debug({ max: maxSocketsPerSubject }, 'websocket refused: too many sockets for this subject');
+        o.countError('TOO_MANY_REQUESTS');
+        socket.close(TOO_MANY_SOCKETS, `Too many connections for this user (at most ${maxSocketsPerSubject})`);
+        return false;
+      }
+      s.viewer = viewer;
+      if (viewer.expiresAt !== undefined) armExpiry(socket, viewer.expiresAt);
+      return true;
     },
     onClose(ctx) {
-      clearTimeout(states.get(ctx.extra.socket)?.expiry);
+      const s = states.get(ctx.extra.socket);
+      clearTimeout(s?.expiry);
+      leave(s);
     },
     onSubscribe(ctx, _id, payload) {
-      const viewer = states.get(ctx.extra.socket)?.viewer;
-      if (viewer === undefined) return [new GraphQLError('Unauthorized', { extensions: { code: 'UNAUTHENTICATED' } })];
+      const s = states.get(ctx.extra.socket);
+      const viewer = s?.viewer;
+      if (s === undefined || viewer === undefined) return [new GraphQLError('Unauthorized', { extensions: { code: 'UNAUTHENTICATED' } })];
+      // graphql-ws has registered this operation already: more than the cap means one too many.
+      if (Object.keys(ctx.subscriptions).length > maxPerSocket) {
+        o.countError('TOO_MANY_REQUESTS');
+        return [gatewayGraphQLError(errors.tooMany(`At most ${maxPerSocket} operations may be active on one connection`, 'maxPerSocket', maxPerSocket))];
+      }
       let document: DocumentNode;
       try {
-        document = parse(payload.query);
+        document = parse(payload.query, { maxTokens: o.config.limits.maxTokens });
       } catch (err) {
         return [withCode(err instanceof GraphQLError ? err : new GraphQLError(String(err)), 'GRAPHQL_PARSE_FAILED')];
       }
@@ -173,23 +245,27 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
         document,
         operationName: payload.operationName ?? null,
         variableValues: payload.variables ?? null,
-        contextValue: createContext(o.contextDeps, viewer, 'ws'),
+        contextValue: createContext(o.contextDeps, viewer, 'ws', { socketId: s.id }),
       };
       return args;
     },
-    async subscribe(args) {
-      const result = await graphqlSubscribe(args);
-      if (Symbol.asyncIterator in result) return result;
-      return failing(result.errors?.[0] ?? new GraphQLError('The subscription could not start'));
+    async execute(args) {
+      const ctx = args.contextValue as GraphQLContext;
+      try {
+        return await execute(args);
+      } finally {
+        ctx.deadline.dispose();
+      }
     },
+    subscribe: (args) => subscribeWithDeadlines(args, args.contextValue as GraphQLContext),
     onNext(_ctx, _id, _payload, _args, result) {
       if (result.errors === undefined) return undefined;
       return { ...result, errors: result.errors.map((e) => o.formatError(e.toJSON(), e)) };
     },
-    onError(_ctx, _id, _payload, errors) {
-      return errors.map((e) => o.formatError(e.toJSON(), e));
+    onError(_ctx, _id, _payload, errs) {
+      return errs.map((e) => o.formatError(e.toJSON(), e));
     },
-  }, wss);
+  }, wss, log);
 
   return {
     get connections() {
@@ -205,7 +281,7 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
         });
         socket.close(1001, 'Going away');
       })));
-      await server.dispose();
+      await dispose();
     },
   };
 }

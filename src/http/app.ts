@@ -45,6 +45,39 @@ function locals(res: Response): Locals {
   return res.locals as Locals;
 }
 
+/** How a body the client sent wrong is answered (body-parser's errors, http-errors with a 4xx status). */
+interface BodyRefusal {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * The answer to a request whose body could not be read, or undefined for a server fault. Every 4xx
+ * body-parser raises is the client's (a body that is not the gzip its Content-Encoding says is a
+ * zlib error that body-parser marks 400 without a `type`), so it is answered as such, never as 500.
+ */
+function bodyRefusal(err: unknown, maxBodyBytes: number): BodyRefusal | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { type, status } = err as { type?: unknown; status?: unknown };
+  switch (type) {
+    case 'entity.too.large':
+      return { status: 413, code: GatewayErrorCode.PAYLOAD_TOO_LARGE, message: `Request body larger than ${maxBodyBytes} bytes` };
+    case 'entity.parse.failed':
+      return { status: 400, code: 'BAD_REQUEST', message: 'Malformed JSON body' };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return { status: 415, code: 'BAD_REQUEST', message: 'Unsupported body encoding (use identity, gzip, deflate or br, and UTF-8)' };
+    case 'request.size.invalid':
+      return { status: 400, code: 'BAD_REQUEST', message: 'Request body does not match its Content-Length' };
+    default:
+      if (typeof status === 'number' && status >= 400 && status < 500) {
+        return { status: 400, code: 'BAD_REQUEST', message: 'Request body could not be read: it does not match its Content-Encoding' };
+      }
+      return undefined;
+  }
+}
+
 /** Builds the express app. */
 export function createHttpApp(o: HttpAppOptions): express.Express {
   const log = o.log.child('http');
@@ -93,28 +126,24 @@ export function createHttpApp(o: HttpAppOptions): express.Express {
     context: async ({ res }) => {
       const { viewer, report } = locals(res);
       if (viewer === undefined) throw new Error('request reached Apollo without a viewer');
-      return createContext(o.contextDeps, viewer, 'http', report);
+      const context = createContext(o.contextDeps, viewer, 'http', { report });
+      // The deadline ends with the response; a client that leaves first stops its queries too.
+      res.once('close', () => (res.writableFinished ? context.deadline.dispose() : context.deadline.abandon()));
+      return context;
     },
   }));
   app.use('/graphql', graphql);
 
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
-    const type = typeof err === 'object' && err !== null && 'type' in err ? String((err as { type: unknown }).type) : '';
-    switch (type) {
-      case 'entity.too.large':
-        return sendError(res, 413, GatewayErrorCode.PAYLOAD_TOO_LARGE, `Request body larger than ${o.config.limits.maxBodyBytes} bytes`);
-      case 'entity.parse.failed':
-        return sendError(res, 400, 'BAD_REQUEST', 'Malformed JSON body');
-      case 'encoding.unsupported':
-      case 'charset.unsupported':
-        return sendError(res, 415, 'BAD_REQUEST', 'Unsupported body encoding');
-      default: {
-        const errorId = randomUUID();
-        log.error({ errorId, err }, 'unexpected error in an HTTP request');
-        return sendError(res, 500, GatewayErrorCode.INTERNAL_SERVER_ERROR, `Internal error (id ${errorId})`);
-      }
+    const refusal = bodyRefusal(err, o.config.limits.maxBodyBytes);
+    if (refusal !== undefined) {
+      log.debug({ status: refusal.status, reason: err instanceof Error ? err.message : String(err) }, 'request body refused');
+      return sendError(res, refusal.status, refusal.code, refusal.message);
     }
+    const errorId = randomUUID();
+    log.error({ errorId, err }, 'unexpected error in an HTTP request');
+    return sendError(res, 500, GatewayErrorCode.INTERNAL_SERVER_ERROR, `Internal error (id ${errorId})`);
   });
   return app;
 }

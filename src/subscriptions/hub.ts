@@ -9,57 +9,33 @@
  *   per key, then told to resync: memory per subscriber is bounded and nothing is dropped silently.
  * - A subscriber's cursor covers what it has been handed, not the whole feed: changes it does not
  *   match do not advance it, because resuming from it replays and filters again.
+ * - Resumes read the feed in pages with the filter pushed down, and are capped (replay.ts).
+ * The subscriber itself (queue, conflation, resync) is subscriber.ts.
  */
-import type { ChangeEvent, ChangeFeed, FeedPosition } from '../engine/types';
+import { filterValues } from '../engine/changeFilter';
+import type { ChangeEvent, ChangeFeed, ChangeFilter } from '../engine/types';
 import { GatewayError, GatewayErrorCode, errors } from '../errors';
 import { wholeOption } from '../config/env';
 import { silentLogger, type Logger } from '../log';
-import { keyString } from '../views/normalize';
 import { VIEWS, type Row, type ViewDef, type ViewName } from '../views/registry';
+import { ReplaySlots, replayInto, type ReplayCaps, type SubscribeScope } from './replay';
+import { Subscriber, type Delivery, type SubscriberCtx, type SubscriptionFilter } from './subscriber';
 
-/** What one subscriber wants: a view, an optional equality filter, its row policy and a resume cursor. */
-export interface SubscriptionFilter {
-  view: ViewName;
-  /** Equality filter on one column: a key column (single-column key) or one of view.indexed; omitted = every row of the view. */
-  column?: string;
-  value?: string;
-  /** Row policy, evaluated on every row (and on `old` for deletes) before it is queued: defence in depth on top of the filter. */
-  allow: (row: Row) => boolean;
-  /** Resume: deliver every change after this feed cursor, then live ones, with no gap and no duplicate. */
-  after?: FeedPosition;
-}
-
-/** One item handed to a subscriber. */
-export type Delivery =
-  /** `cursor` = `feed.advance(previous cursor, event.position)`. */
-  | { kind: 'change'; event: ChangeEvent; cursor: FeedPosition }
-  /** The client must re-query; live changes continue after it. */
-  | { kind: 'resync'; cursor: FeedPosition; reason: string };
+export type { Delivery, SubscriptionFilter } from './subscriber';
+export type { SubscribeScope } from './replay';
 
 /** Hub tuning (see `SubscriptionsConfig`). */
-export interface HubOptions {
+export interface HubOptions extends ReplayCaps {
   /** Deliveries buffered per subscriber before conflation to latest-per-key. @default 1000 */
   queueLimit?: number;
   /** Distinct keys held while conflating before the subscriber gets a resync. @default 10000 */
   conflateLimit?: number;
+  /** Changes per replay page when a subscriber resumes from a cursor. @default 500 */
+  replayPageSize?: number;
   /** Root logger; the hub logs under `subscriptions.hub`. @default silentLogger */
   log?: Logger;
   /** Called with (Date.now() - event.committedAt) each time a change is handed to a subscriber's consumer. */
   onDelivered?: (latencyMs: number) => void;
-}
-
-type Pending = { kind: 'change'; event: ChangeEvent } | { kind: 'resync'; cursor: FeedPosition; reason: string };
-
-/** Lifecycle of a subscriber; while replaying, live changes wait in `live` until the replay is queued. */
-type Phase = { name: 'replaying'; live: ChangeEvent[] } | { name: 'live' } | { name: 'closed' };
-
-interface Ctx {
-  readonly feed: ChangeFeed;
-  readonly queueLimit: number;
-  readonly conflateLimit: number;
-  readonly log: Logger;
-  readonly onDelivered: ((latencyMs: number) => void) | undefined;
-  detach(sub: Subscriber): void;
 }
 
 interface ViewIndex {
@@ -69,21 +45,6 @@ interface ViewIndex {
 
 function unreachable(x: never): never {
   throw new Error(`unreachable: ${JSON.stringify(x)}`);
-}
-
-/**
- * Distinct values `column` takes in the change: from the key, the new row and the old row, so a row
- * that moves between values (or is deleted) reaches subscribers of both. NULL matches no filter.
- */
-function candidates(ev: ChangeEvent, column: string): string[] {
-  const out: string[] = [];
-  for (const source of [ev.key, ev.row, ev.old]) {
-    const v = source?.[column];
-    if (v === null || v === undefined) continue;
-    const s = String(v);
-    if (!out.includes(s)) out.push(s);
-  }
-  return out;
 }
 
 /** The row the policy judges: the new row, or for deletes what is known of the old one (deny-safe). */
@@ -96,126 +57,6 @@ function policyRow(ev: ChangeEvent): Row {
       return ev.old ?? ev.key;
     default:
       return unreachable(ev.op);
-  }
-}
-
-/** One subscription: a bounded queue between the feed (push) and its consumer (pull). */
-class Subscriber implements AsyncIterableIterator<Delivery> {
-  phase: Phase;
-  /** Covers everything handed to the consumer. */
-  private cursor: FeedPosition;
-  /** Covers everything accepted (handed or queued); a resync carries it. */
-  private tail: FeedPosition;
-  private readonly queue: Pending[] = [];
-  /** Present while conflating. Re-inserted on each change so its order is feed order of the latest changes. */
-  private conflated: Map<string, ChangeEvent> | undefined;
-  /** Invariant: non-empty only while queue and conflated are empty. */
-  private readonly waiters: Array<(r: IteratorResult<Delivery>) => void> = [];
-
-  constructor(
-    readonly id: number,
-    readonly filter: SubscriptionFilter,
-    readonly view: ViewDef,
-    start: FeedPosition,
-    private readonly ctx: Ctx,
-  ) {
-    this.cursor = start;
-    this.tail = start;
-    this.phase = filter.after === undefined ? { name: 'live' } : { name: 'replaying', live: [] };
-  }
-
-  /** Deliveries waiting for the consumer: queued plus conflated (at most queueLimit + conflateLimit). */
-  get buffered(): number {
-    return this.queue.length + (this.conflated?.size ?? 0);
-  }
-
-  /** Queues a change that passed filter and policy. */
-  accept(ev: ChangeEvent): void {
-    const { feed, queueLimit, conflateLimit, log } = this.ctx;
-    this.tail = feed.advance(this.tail, ev.position);
-    const waiter = this.waiters.shift();
-    if (waiter !== undefined) {
-      waiter({ done: false, value: this.deliver({ kind: 'change', event: ev }) });
-      return;
-    }
-    if (this.conflated === undefined && this.queue.length < queueLimit) {
-      this.queue.push({ kind: 'change', event: ev });
-      return;
-    }
-    this.conflated ??= new Map();
-    const key = keyString(this.view, ev.key);
-    // Delete first so the entry moves to the end: delivered positions stay increasing, so the cursor
-    // never covers a change that is still waiting behind it.
-    this.conflated.delete(key);
-    this.conflated.set(key, ev);
-    if (this.conflated.size > conflateLimit) {
-      this.conflated = undefined;
-      this.queue.length = 0;
-      this.queue.push({ kind: 'resync', cursor: this.tail, reason: 'subscriber fell too far behind; re-query' });
-      log.warn({ subscriber: this.id, view: this.view.name, conflateLimit }, 'slow subscriber: buffer dropped, resync queued');
-    }
-  }
-
-  next(): Promise<IteratorResult<Delivery>> {
-    if (this.phase.name === 'closed') return Promise.resolve({ done: true, value: undefined });
-    const item = this.take();
-    if (item !== undefined) return Promise.resolve({ done: false, value: item });
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  return(): Promise<IteratorResult<Delivery>> {
-    this.finish();
-    return Promise.resolve({ done: true, value: undefined });
-  }
-
-  throw(error?: unknown): Promise<IteratorResult<Delivery>> {
-    this.finish();
-    return Promise.reject(error);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<Delivery> {
-    return this;
-  }
-
-  /** Ends the iterator and leaves the hub. Idempotent. */
-  finish(): void {
-    if (this.phase.name === 'closed') return;
-    this.phase = { name: 'closed' };
-    this.queue.length = 0;
-    this.conflated = undefined;
-    this.ctx.detach(this);
-    for (const w of this.waiters.splice(0)) w({ done: true, value: undefined });
-  }
-
-  private take(): Delivery | undefined {
-    let item = this.queue.shift();
-    if (item === undefined && this.conflated !== undefined) {
-      const first = this.conflated.entries().next();
-      if (first.done !== true) {
-        this.conflated.delete(first.value[0]);
-        item = { kind: 'change', event: first.value[1] };
-      }
-    }
-    if (this.queue.length === 0 && this.conflated?.size === 0) this.conflated = undefined; // caught up
-    return item === undefined ? undefined : this.deliver(item);
-  }
-
-  private deliver(item: Pending): Delivery {
-    switch (item.kind) {
-      case 'change':
-        this.cursor = this.ctx.feed.advance(this.cursor, item.event.position);
-        try {
-          this.ctx.onDelivered?.(Date.now() - item.event.committedAt);
-        } catch (err) {
-          this.ctx.log.error({ subscriber: this.id, err }, 'onDelivered threw'); // a metrics bug must not stop delivery
-        }
-        return { kind: 'change', event: item.event, cursor: this.cursor };
-      case 'resync':
-        this.cursor = item.cursor;
-        return { kind: 'resync', cursor: item.cursor, reason: item.reason };
-      default:
-        return unreachable(item);
-    }
   }
 }
 
@@ -237,7 +78,9 @@ function validate(filter: SubscriptionFilter): ViewDef {
 
 /** Fans one change feed out to filtered, policy-checked, resumable subscriber iterators. */
 export class SubscriptionHub {
-  private readonly ctx: Ctx;
+  private readonly ctx: SubscriberCtx;
+  private readonly replaySlots: ReplaySlots;
+  private readonly replayPageSize: number;
   private readonly subs = new Set<Subscriber>();
   private readonly indexes = new Map<ViewName, ViewIndex>();
   private upstream: (() => void) | undefined;
@@ -253,14 +96,20 @@ export class SubscriptionHub {
       onDelivered: options.onDelivered,
       detach: (sub) => this.detach(sub),
     };
+    this.replaySlots = new ReplaySlots(options);
+    this.replayPageSize = wholeOption('replayPageSize', options.replayPageSize, 500, 1);
   }
 
-  /** Rejects with GatewayError CURSOR_EXPIRED (from feed.replay) or BAD_USER_INPUT for a column that is neither the key nor indexed. */
-  async subscribe(filter: SubscriptionFilter): Promise<AsyncIterableIterator<Delivery>> {
+  /**
+   * Rejects with GatewayError CURSOR_EXPIRED (from feed.replay), BAD_USER_INPUT for a column that
+   * is neither the key nor indexed, TOO_MANY_REQUESTS when a resume is over a replay cap for `scope`.
+   */
+  async subscribe(filter: SubscriptionFilter, scope?: SubscribeScope): Promise<AsyncIterableIterator<Delivery>> {
     if (this.closed) {
       throw new GatewayError(GatewayErrorCode.ENGINE_UNAVAILABLE, 'subscriptions are shutting down', { retriable: true });
     }
     const view = validate(filter);
+    const releaseSlot = filter.after !== undefined ? this.replaySlots.acquire(scope) : undefined;
     const sub = new Subscriber(++this.lastId, filter, view, filter.after ?? this.feed.head(), this.ctx);
     // Registered before replaying, so changes delivered during the replay are buffered, not lost.
     this.attach(sub);
@@ -270,9 +119,16 @@ export class SubscriptionHub {
       } catch (err) {
         sub.finish();
         throw err;
+      } finally {
+        releaseSlot?.();
       }
     }
     return sub;
+  }
+
+  /** Resumes (replays) running now. */
+  get replaying(): number {
+    return this.replaySlots.running;
   }
 
   /** Active subscriptions (for the metrics gauge). */
@@ -302,20 +158,10 @@ export class SubscriptionHub {
     this.release();
   }
 
-  private async resume(sub: Subscriber, after: FeedPosition): Promise<void> {
-    const replayed = await this.feed.replay(sub.view.name, after);
-    if (sub.phase.name !== 'replaying') return; // closed while replaying
-    // `through` covers every replayed change, matching or not, so a live change the replay already
-    // held is recognised whatever the filter said about it.
-    let through = after;
-    for (const ev of replayed) {
-      if (!this.feed.isAfter(ev.position, after)) continue;
-      through = this.feed.advance(through, ev.position);
-      if (this.matches(sub, ev) && this.allowed(sub, ev)) sub.accept(ev);
-    }
-    const live = sub.phase.live;
-    sub.phase = { name: 'live' };
-    for (const ev of live) if (this.feed.isAfter(ev.position, through)) sub.accept(ev);
+  private resume(sub: Subscriber, after: string): Promise<void> {
+    const { column, value } = sub.filter;
+    const filter: ChangeFilter | undefined = column !== undefined && value !== undefined ? { column, value } : undefined;
+    return replayInto(this.feed, { sub, filter, pageSize: this.replayPageSize, wants: (ev) => this.matches(sub, ev) && this.allowed(sub, ev) }, after);
   }
 
   private attach(sub: Subscriber): void {
@@ -368,7 +214,7 @@ export class SubscriptionHub {
     if (index === undefined) return;
     for (const sub of index.all) this.offer(sub, ev);
     for (const [column, byValue] of index.byColumn) {
-      for (const value of candidates(ev, column)) {
+      for (const value of filterValues(ev, column)) {
         const set = byValue.get(value);
         if (set !== undefined) for (const sub of set) this.offer(sub, ev);
       }
@@ -379,7 +225,7 @@ export class SubscriptionHub {
     if (!this.allowed(sub, ev)) return;
     switch (sub.phase.name) {
       case 'replaying':
-        sub.phase.live.push(ev);
+        sub.hold(ev);
         return;
       case 'live':
         sub.accept(ev);
@@ -394,7 +240,7 @@ export class SubscriptionHub {
   private matches(sub: Subscriber, ev: ChangeEvent): boolean {
     const { column, value } = sub.filter;
     if (ev.view !== sub.view.name) return false;
-    return column === undefined || value === undefined || candidates(ev, column).includes(value);
+    return column === undefined || value === undefined || filterValues(ev, column).includes(value);
   }
 
   private allowed(sub: Subscriber, ev: ChangeEvent): boolean {

@@ -1,6 +1,6 @@
-import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus } from '../../src/engine/types';
+import { matchesFilter } from '../../src/engine/changeFilter';
+import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus, ReplayRequest } from '../../src/engine/types';
 import { GatewayError, GatewayErrorCode } from '../../src/errors';
-import type { ViewName } from '../../src/views/registry';
 
 /** A change as a test writes it: the fake assigns `position` (and `committedAt` unless given). */
 export type ChangeInput = Omit<ChangeEvent, 'position' | 'committedAt'> & { committedAt?: number };
@@ -22,6 +22,10 @@ export class FakeFeed implements ChangeFeed {
   subscribeCalls = 0;
   /** Unsubscribe functions called so far. */
   unsubscribeCalls = 0;
+  /** Every replay request, in order. */
+  readonly replayRequests: ReplayRequest[] = [];
+  /** The size of every replay page handed out, in order. */
+  readonly pageSizes: number[] = [];
   private seq = 0;
   private readonly retained: ChangeEvent[] = [];
   private readonly listeners = new Set<ChangeListener>();
@@ -61,7 +65,10 @@ export class FakeFeed implements ChangeFeed {
     };
   }
 
-  async replay(view: ViewName, cursor: FeedPosition): Promise<readonly ChangeEvent[]> {
+  /** Pages of matching retained changes; a held replay (holdReplay) reads before or after its gate opens. */
+  async *replay(request: ReplayRequest): AsyncGenerator<readonly ChangeEvent[]> {
+    this.replayRequests.push(request);
+    const { view, after: cursor, filter, pageSize } = request;
     const gate = this.gate;
     this.gate = undefined;
     const read = (): ChangeEvent[] => {
@@ -69,16 +76,23 @@ export class FakeFeed implements ChangeFeed {
       if (Number(cursor) < oldest) {
         throw new GatewayError(GatewayErrorCode.CURSOR_EXPIRED, `cursor ${cursor} is older than ${oldest}`);
       }
-      return this.retained.filter((e) => e.view === view && Number(e.position) > Number(cursor));
+      return this.retained.filter((e) => e.view === view && Number(e.position) > Number(cursor) && matchesFilter(e, filter));
     };
-    if (gate === undefined) return read();
-    if (gate.snapshot === 'before') {
-      const events = read();
+    let events: ChangeEvent[];
+    if (gate === undefined) {
+      events = read();
+    } else if (gate.snapshot === 'before') {
+      events = read();
       await gate.promise;
-      return events;
+    } else {
+      await gate.promise;
+      events = read();
     }
-    await gate.promise;
-    return read();
+    for (let i = 0; i < events.length; i += pageSize) {
+      const page = events.slice(i, i + pageSize);
+      this.pageSizes.push(page.length);
+      yield page;
+    }
   }
 
   isAfter(position: FeedPosition, cursor: FeedPosition): boolean {

@@ -4,6 +4,7 @@
  */
 import { signToken } from '../../src/auth/token';
 import type { Role } from '../../src/auth/viewer';
+import { DEFAULT_LIMITS, DEFAULT_SUBSCRIPTIONS } from '../../src/config/load';
 import type { AuthConfig, Config, CorsConfig, LimitsConfig, SubscriptionsConfig } from '../../src/config/types';
 import { EmbeddedEngine } from '../../src/engine/embedded/engine';
 import type { Engine } from '../../src/engine/types';
@@ -66,8 +67,8 @@ export function testConfig(o: TestGatewayOverrides = {}): Config {
     changeRetention: o.changeRetention ?? 100_000,
     auth: { enabled: true, secret: TEST_SECRET, ...o.auth },
     simulator: { enabled: false, ridesPerSecond: 1, riders: 1, drivers: 1, pace: 0 },
-    limits: { maxDepth: 10, maxCost: 10_000, maxBodyBytes: 102_400, maxPageSize: 100, ...o.limits },
-    subscriptions: { queueLimit: 1_000, conflateLimit: 10_000, ...o.subscriptions },
+    limits: { ...DEFAULT_LIMITS, ...o.limits },
+    subscriptions: { ...DEFAULT_SUBSCRIPTIONS, ...o.subscriptions },
     ...(o.cors !== undefined ? { cors: o.cors } : {}),
     logLevel: 'silent',
   };

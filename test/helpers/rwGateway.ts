@@ -36,6 +36,8 @@ export interface RwGatewayOptions {
   env?: Record<string, string>;
   /** Feed options on top of TEST_FEED_TIMEOUTS (e.g. `recentLimit`). */
   feed?: OpenRisingWaveOptions['feed'];
+  /** Read-pool options (e.g. `statementTimeoutMs`). @default RisingWaveEngine's defaults */
+  engine?: OpenRisingWaveOptions['engine'];
   /** @default silentLogger */
   log?: Logger;
 }
@@ -65,7 +67,7 @@ export async function startRwGateway(o: RwGatewayOptions): Promise<RwTestGateway
     ...o.env,
   });
   const metrics = createMetrics();
-  const rw = await openEngine(config, { log, onPoison: (r) => metrics.feedPoison(r.reason), risingwave: { feed: { ...TEST_FEED_TIMEOUTS, ...o.feed } } });
+  const rw = await openEngine(config, { log, onPoison: (r) => metrics.feedPoison(r.reason), risingwave: { feed: { ...TEST_FEED_TIMEOUTS, ...o.feed }, ...(o.engine !== undefined ? { engine: o.engine } : {}) } });
   if (rw.kind !== 'risingwave') {
     await rw.close();
     throw new Error(`expected the risingwave engine, opened ${rw.kind}`);

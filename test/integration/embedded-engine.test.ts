@@ -4,6 +4,7 @@ import { GatewayErrorCode, isGatewayError } from '../../src/errors';
 import { silentLogger } from '../../src/log';
 import { writeEvent, writeEvents } from '../../src/outbox/writer';
 import { VIEW_LIST } from '../../src/views/registry';
+import { replayAll } from '../helpers/replay';
 import { waitFor } from '../helpers/waitFor';
 
 let engine: EmbeddedEngine;
@@ -94,7 +95,7 @@ describe('embedded engine (PGlite + pg_ivm)', () => {
     const cursor = engine.feed.head();
     await ride('ride-2', 'rider-2', 'driver-1', '7.00');
     await waitFor(() => engine.feed.head() !== cursor && seen.some((e) => e.key['trip_id'] === 'ride-2'));
-    const replayed = await engine.feed.replay('trip_history', cursor);
+    const replayed = await replayAll(engine.feed, 'trip_history', cursor);
     expect(replayed.length).toBeGreaterThan(0);
     expect(replayed.every((e) => e.view === 'trip_history' && e.key['trip_id'] === 'ride-2')).toBe(true);
     for (let i = 0; i < 20; i++) await ride(`ride-bulk-${i}`, `rider-b${i}`, 'driver-2', '3.00');
@@ -102,7 +103,7 @@ describe('embedded engine (PGlite + pg_ivm)', () => {
     // The engine's own pruner (every 10 s) may have pruned these already on a busy machine: what
     // must hold either way is that the old cursor is expired afterwards.
     await engine.prune();
-    const expired = await engine.feed.replay('trip_history', '0').catch((e: unknown) => e);
+    const expired = await replayAll(engine.feed, 'trip_history', '0').catch((e: unknown) => e);
     expect(isGatewayError(expired, GatewayErrorCode.CURSOR_EXPIRED)).toBe(true);
   });
 });

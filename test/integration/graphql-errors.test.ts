@@ -108,8 +108,11 @@ describe('request errors', () => {
     const r = await t.gql<{ __schema: { queryType: { name: string } } }>(getIntrospectionQuery(), undefined, ops);
     expect(r.body.errors).toBeUndefined();
     expect(r.body.data?.__schema.queryType.name).toBe('Query');
-    // ...but it counts toward cost: a handful of copies is refused.
-    const many = `{ ${Array.from({ length: 60 }, (_, i) => `t${i}: __type(name: "Trip") { name fields { name args { name } type { name ofType { name } } } }`).join(' ')} }`;
+    // ...but it counts toward cost: a handful of copies is refused (under the alias and root-field caps).
+    // 19 copies (under the caps of 20 root fields and 30 aliases) of a fragment of ~36 fields: over 500.
+    const T = 'fragment T on __Type { name kind description interfaces { name } possibleTypes { name } enumValues { name description } ' +
+      'fields { name description isDeprecated args { name description type { name kind } } type { name kind ofType { name kind ofType { name kind } } } } }';
+    const many = `{ ${Array.from({ length: 19 }, (_, i) => `t${i}: __type(name: "Trip") { ...T }`).join(' ')} } ${T}`;
     expect(codes(await t.gql(many, undefined, ops))).toEqual(['QUERY_TOO_COSTLY']);
   });
 

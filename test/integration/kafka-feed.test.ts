@@ -12,6 +12,7 @@ import type { Row } from '../../src/views/registry';
 import { upsertRecord, upsertTombstone } from '../fixtures/risingwave/encode';
 import { loadFixture } from '../fixtures/risingwave/fixtures';
 import { KAFKA_BROKERS, KafkaTestClient, requireBroker, TEST_FEED_TIMEOUTS, uniquePrefix, type SinkRecord } from '../helpers/kafka';
+import { replayAll } from '../helpers/replay';
 import { waitFor } from '../helpers/waitFor';
 
 let client: KafkaTestClient;
@@ -116,15 +117,15 @@ describe('KafkaFeed on a real broker', () => {
     expect(after.length).toBeGreaterThan(0);
     const sortByPosition = (es: readonly ChangeEvent[]) => [...es].sort((x, y) => x.position.localeCompare(y.position, 'en', { numeric: true }));
 
-    const fromMemory = await a.feed.replay('trip_history', cursor);
+    const fromMemory = await replayAll(a.feed, 'trip_history', cursor);
     expect(sortByPosition(fromMemory)).toEqual(sortByPosition(after));
-    expect(await a.feed.replay('trip_history', a.feed.head())).toEqual([]);
-    expect(await a.feed.replay('rider_stats', cursor)).toEqual([]);
+    expect(await replayAll(a.feed, 'trip_history', a.feed.head())).toEqual([]);
+    expect(await replayAll(a.feed, 'rider_stats', cursor)).toEqual([]);
 
     // A second gateway instance started later: the cursor predates it, so it reads Kafka.
     const b = await startFeed({ topicPrefix: prefix, views: ['trip_history', 'rider_stats'], recentLimit: 0 });
     expect(b.feed.head()).toBe(a.feed.head()); // it starts at the end of the log: nothing re-delivered
-    const fromKafka = await b.feed.replay('trip_history', cursor);
+    const fromKafka = await replayAll(b.feed, 'trip_history', cursor);
     expect(sortByPosition(fromKafka)).toEqual(sortByPosition(after));
     expect([b.events.length, b.feed.duplicateCount]).toEqual([0, 0]);
     // Order within each partition is offset order.
@@ -136,7 +137,7 @@ describe('KafkaFeed on a real broker', () => {
     expect((await client.groupIds()).filter((g) => g.startsWith(`${b.feed.groupId}-replay`))).toEqual([]);
     // And the memory limit: with recentLimit 5 most of the 25 changes come from Kafka, same answer.
     const c = await startFeed({ topicPrefix: prefix, views: ['trip_history', 'rider_stats'], recentLimit: 5 });
-    expect(sortByPosition(await c.feed.replay('trip_history', cursor))).toEqual(sortByPosition(after));
+    expect(sortByPosition(await replayAll(c.feed, 'trip_history', cursor))).toEqual(sortByPosition(after));
   });
 
   it('refuses cursors Kafka no longer holds, or that point past the log, with CURSOR_EXPIRED', async () => {
@@ -153,15 +154,15 @@ describe('KafkaFeed on a real broker', () => {
     await client.deleteRecordsBefore(topic!, 0, 6);
     await waitFor(async () => (await client.admin.fetchTopicOffsets(topic!))[0]?.low === '6');
 
-    const err = await feed.replay('trip_history', cursorAt(3)).catch((e: unknown) => e);
+    const err = await replayAll(feed, 'trip_history', cursorAt(3)).catch((e: unknown) => e);
     expect(isGatewayError(err, GatewayErrorCode.CURSOR_EXPIRED)).toBe(true);
     expect((err as Error).message).toMatch(/older than what Kafka retains/);
     // A cursor that covers offset 5 needs only offsets from 6: still answerable.
-    expect((await feed.replay('trip_history', cursorAt(6))).map((e) => e.position)).toEqual(events.slice(6).map((e) => e.position));
+    expect((await replayAll(feed, 'trip_history', cursorAt(6))).map((e) => e.position)).toEqual(events.slice(6).map((e) => e.position));
 
-    const past = await feed.replay('trip_history', `k1;${topic}:${(500).toString(36)}`).catch((e: unknown) => e);
+    const past = await replayAll(feed, 'trip_history', `k1;${topic}:${(500).toString(36)}`).catch((e: unknown) => e);
     expect(isGatewayError(past, GatewayErrorCode.CURSOR_EXPIRED)).toBe(true);
-    const malformed = await feed.replay('trip_history', 'not-a-cursor').catch((e: unknown) => e);
+    const malformed = await replayAll(feed, 'trip_history', 'not-a-cursor').catch((e: unknown) => e);
     expect(isGatewayError(malformed, GatewayErrorCode.BAD_USER_INPUT)).toBe(true);
   });
 

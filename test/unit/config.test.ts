@@ -26,8 +26,14 @@ describe('loadConfig', () => {
       logLevel: 'info',
       auth: { enabled: true, secretGenerated: true },
       simulator: { enabled: true, ridesPerSecond: 2, riders: 200, drivers: 50, pace: 1 },
-      limits: { maxDepth: 10, maxCost: 10_000, maxBodyBytes: 102_400, maxPageSize: 100 },
-      subscriptions: { queueLimit: 1_000, conflateLimit: 10_000 },
+      limits: {
+        maxDepth: 10, maxCost: 10_000, maxBodyBytes: 102_400, maxPageSize: 100, maxTokens: 5_000, maxAliases: 30, maxRootFields: 20,
+        requestTimeoutMs: 10_000, queryConcurrency: 1, viewerQueryConcurrency: 2, viewerQueueLimit: 200,
+      },
+      subscriptions: {
+        queueLimit: 1_000, conflateLimit: 10_000, maxPerSocket: 100, maxSocketsPerSubject: 20,
+        replayPageSize: 500, maxReplays: 16, maxReplaysPerSubject: 4, maxReplaysPerSocket: 2,
+      },
       kafka: { brokers: [], topicPrefix: 'view.' },
     });
     expect(c.auth.secret).toMatch(/^[0-9a-f]{64}$/);
@@ -44,14 +50,23 @@ describe('loadConfig', () => {
       WAVEGATE_SIMULATE: 'off', WAVEGATE_SIM_RATE: '0.5', WAVEGATE_SIM_RIDERS: '10', WAVEGATE_SIM_DRIVERS: '3',
       WAVEGATE_SIM_SEED: '99', WAVEGATE_MAX_DEPTH: '5', WAVEGATE_MAX_COST: '500', WAVEGATE_MAX_BODY_BYTES: '2048',
       WAVEGATE_SUB_QUEUE_LIMIT: '10', WAVEGATE_LOG_LEVEL: 'silent',
+      WAVEGATE_MAX_TOKENS: '800', WAVEGATE_MAX_ALIASES: '4', WAVEGATE_MAX_ROOT_FIELDS: '3', WAVEGATE_REQUEST_TIMEOUT_MS: '2500',
+      WAVEGATE_QUERY_CONCURRENCY: '3', WAVEGATE_VIEWER_QUERY_CONCURRENCY: '1', WAVEGATE_VIEWER_QUEUE_LIMIT: '9',
+      WAVEGATE_MAX_SUBSCRIPTIONS_PER_SOCKET: '7', WAVEGATE_MAX_SOCKETS_PER_SUBJECT: '2', WAVEGATE_REPLAY_PAGE_SIZE: '50',
+      WAVEGATE_MAX_REPLAYS: '5', WAVEGATE_MAX_REPLAYS_PER_SUBJECT: '3', WAVEGATE_MAX_REPLAYS_PER_SOCKET: '1',
       WAVEGATE_KAFKA_BROKERS: 'kafka-1:9092, 10.0.0.7:29092,,[::1]:9093', WAVEGATE_KAFKA_TOPIC_PREFIX: 'prod.view.',
     });
     expect(c).toMatchObject({
       port: 0, host: '0.0.0.0', dataDir: '/tmp/wg', changeRetention: 500, logLevel: 'silent',
       auth: { enabled: true, secret: SECRET, secretGenerated: false, issuer: 'iss', audience: 'aud' },
       simulator: { enabled: false, ridesPerSecond: 0.5, riders: 10, drivers: 3, seed: 99 },
-      limits: { maxDepth: 5, maxCost: 500, maxBodyBytes: 2048 },
-      subscriptions: { queueLimit: 10 },
+      limits: {
+        maxDepth: 5, maxCost: 500, maxBodyBytes: 2048, maxTokens: 800, maxAliases: 4, maxRootFields: 3, requestTimeoutMs: 2500,
+        queryConcurrency: 3, viewerQueryConcurrency: 1, viewerQueueLimit: 9,
+      },
+      subscriptions: {
+        queueLimit: 10, maxPerSocket: 7, maxSocketsPerSubject: 2, replayPageSize: 50, maxReplays: 5, maxReplaysPerSubject: 3, maxReplaysPerSocket: 1,
+      },
       kafka: { brokers: ['kafka-1:9092', '10.0.0.7:29092', '[::1]:9093'], topicPrefix: 'prod.view.' },
     });
   });
@@ -70,6 +85,8 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({
       engine: 'risingwave', databaseUrl: 'postgres://root@rw:4566/dev', simulator: { enabled: false },
       kafka: { brokers: ['kafka:9092'], topicPrefix: 'view.' },
+      // RisingWave runs statements in parallel (PGlite one at a time): more engine queries at once by default.
+      limits: { queryConcurrency: 8 },
     });
   });
 
@@ -90,6 +107,19 @@ describe('loadConfig', () => {
     ['WAVEGATE_MAX_COST', '1e9'],
     ['WAVEGATE_MAX_BODY_BYTES', '10'],
     ['WAVEGATE_SUB_QUEUE_LIMIT', '0'],
+    ['WAVEGATE_MAX_TOKENS', '99'],
+    ['WAVEGATE_MAX_ALIASES', '-1'],
+    ['WAVEGATE_MAX_ROOT_FIELDS', '0'],
+    ['WAVEGATE_REQUEST_TIMEOUT_MS', '5s'],
+    ['WAVEGATE_QUERY_CONCURRENCY', '0'],
+    ['WAVEGATE_VIEWER_QUERY_CONCURRENCY', '0'],
+    ['WAVEGATE_VIEWER_QUEUE_LIMIT', '0'],
+    ['WAVEGATE_MAX_SUBSCRIPTIONS_PER_SOCKET', '0'],
+    ['WAVEGATE_MAX_SOCKETS_PER_SUBJECT', 'many'],
+    ['WAVEGATE_REPLAY_PAGE_SIZE', '0'],
+    ['WAVEGATE_MAX_REPLAYS', '0'],
+    ['WAVEGATE_MAX_REPLAYS_PER_SUBJECT', '1.5'],
+    ['WAVEGATE_MAX_REPLAYS_PER_SOCKET', '0'],
     ['WAVEGATE_LOG_LEVEL', 'verbose'],
     ['WAVEGATE_JWKS_URL', 'ftp://idp.example/jwks'],
     ['WAVEGATE_KAFKA_BROKERS', 'kafka'],

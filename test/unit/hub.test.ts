@@ -234,6 +234,81 @@ describe('SubscriptionHub cursors and resume', () => {
   });
 });
 
+describe('SubscriptionHub replay: pages, filter pushed down, caps', () => {
+  /** Polls (microtask and macrotask turns) until `check` holds; fake feeds only, no timers. */
+  async function until(check: () => boolean): Promise<void> {
+    for (let i = 0; i < 1000 && !check(); i++) await new Promise<void>((r) => setImmediate(r));
+    expect(check()).toBe(true);
+  }
+
+  it('asks the feed for the filtered changes in pages of replayPageSize, and delivers exactly those', async () => {
+    const { feed, open } = setup({ replayPageSize: 2 });
+    feed.emit(Array.from({ length: 30 }, (_, i) => tripChange('insert', `t${i}`, { rider_id: `r${i % 10}` })));
+    const r = await open({ column: 'rider_id', value: 'r3', after: '0' });
+    expect(feed.replayRequests).toEqual([expect.objectContaining({ view: 'trip_history', after: '0', pageSize: 2, filter: { column: 'rider_id', value: 'r3' } })]);
+    // 3 of the 30 changes are r3's: two pages (2 + 1), the other 27 never reached the hub.
+    expect(feed.pageSizes).toEqual([2, 1]);
+    expect(show(await r.available())).toEqual(['insert:t3@4', 'insert:t13@14', 'insert:t23@24']);
+  });
+
+  it('caps concurrent replays per socket, per subject and in total with TOO_MANY_REQUESTS; live subscriptions are not capped', async () => {
+    const { feed, hub } = setup({ maxReplaysPerSocket: 1, maxReplaysPerSubject: 2, maxReplays: 3 });
+    feed.emit([tripChange('insert', 't1', {})]);
+    const resume = (subject: string, socket: string) => hub.subscribe({ view: 'trip_history', allow: allowAll, after: '0' }, { subject, socket });
+    const limitOf = (e: unknown) => (isGatewayError(e, GatewayErrorCode.TOO_MANY_REQUESTS) ? e.details?.['limit'] : e);
+    const releases: Array<() => void> = [];
+    const held = (subject: string, socket: string) => {
+      releases.push(feed.holdReplay('before'));
+      return resume(subject, socket);
+    };
+    const a1 = held('s1', 'k1');
+    expect(limitOf(await resume('s1', 'k1').catch((e: unknown) => e))).toBe('maxReplaysPerSocket');
+    const a2 = held('s1', 'k2');
+    expect(limitOf(await resume('s1', 'k3').catch((e: unknown) => e))).toBe('maxReplaysPerSubject');
+    const b1 = held('s2', 'k4');
+    expect(hub.replaying).toBe(3);
+    expect(limitOf(await resume('s3', 'k5').catch((e: unknown) => e))).toBe('maxReplays');
+    await expect(hub.subscribe({ view: 'trip_history', allow: allowAll }, { subject: 's3', socket: 'k5' })).resolves.toBeDefined();
+    for (const release of releases) release();
+    for (const sub of await Promise.all([a1, a2, b1])) expect(show(await new Reader(sub).available())).toEqual(['insert:t1@1']);
+    expect(hub.replaying).toBe(0);
+    await expect(resume('s3', 'k5')).resolves.toBeDefined();
+  });
+
+  it('bounds the live buffer of a replaying subscriber: past queueLimit it replays again instead of holding more', async () => {
+    const { feed, open } = setup({ queueLimit: 2 });
+    feed.emit([1, 2].map((i) => tripChange('insert', `t${i}`, {})));
+    const release = feed.holdReplay('before');
+    const pending = open({ after: '0' });
+    await until(() => feed.replayRequests.length === 1);
+    feed.emit([3, 4, 5, 6, 7].map((i) => tripChange('insert', `t${i}`, {}))); // 5 live changes > queueLimit 2
+    release();
+    const r = await pending;
+    // Round 2 read the dropped live changes from the feed, after what round 1 handed over.
+    expect(feed.replayRequests.map((q) => q.after)).toEqual(['0', '2']);
+    expect(show(await r.available())).toEqual([1, 2, 3, 4, 5, 6, 7].map((i) => `insert:t${i}@${i}`));
+  });
+
+  it('gives up after three overflowing rounds with a resync, then continues live', async () => {
+    const { feed, open } = setup({ queueLimit: 1 });
+    let release = feed.holdReplay('before');
+    const pending = open({ after: '0' });
+    for (let round = 1; round <= 3; round++) {
+      await until(() => feed.replayRequests.length === round);
+      feed.emit([1, 2].map((i) => tripChange('insert', `r${round}-${i}`, {})));
+      const previous = release;
+      if (round < 3) release = feed.holdReplay('before');
+      previous();
+    }
+    const r = await pending;
+    feed.emit([tripChange('insert', 'live', {})]);
+    const ds = await r.available();
+    // The resync replaces what was queued (the client re-queries) and covers what was handed over;
+    // the changes dropped from the buffer in round 3 (5, 6) are after its cursor, for a later resume.
+    expect(show(ds)).toEqual(['resync@4', 'insert:live@7']);
+  });
+});
+
 describe('SubscriptionHub slow consumers', () => {
   const update = (tripId: string, n: number) => tripChange('update', tripId, { status: `s${n}` });
   const statusOf = (d: Delivery | undefined) => (d?.kind === 'change' ? d.event.row?.['status'] : undefined);

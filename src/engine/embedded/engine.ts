@@ -8,7 +8,7 @@ import type { Logger } from '../../log';
 import { projectRoot } from '../../paths';
 import { loadViewSql, VIEW_LIST } from '../../views/registry';
 import type { SqlExecutor } from '../../db/types';
-import type { Engine } from '../types';
+import type { Engine, QueryOptions } from '../types';
 import { embeddedViewDdl, WAVEGATE_SCHEMA } from './ddl';
 import { EmbeddedFeed } from './feed';
 
@@ -119,9 +119,13 @@ export class EmbeddedEngine implements Engine {
     return epoch;
   }
 
-  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+  /** PGlite cannot interrupt a running statement: an aborted signal stops it from starting, and discards its rows after. */
+  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<R[]> {
     this.assertOpen();
+    const { signal } = options;
+    signal?.throwIfAborted();
     const res = await this.db.query<R>(sql, params as unknown[]);
+    signal?.throwIfAborted();
     return res.rows;
   }
 

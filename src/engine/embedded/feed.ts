@@ -3,7 +3,7 @@ import type { Logger } from '../../log';
 import { normalizePartial, normalizeRow, normalizeTimestamp } from '../../views/normalize';
 import { VIEWS, type ViewName } from '../../views/registry';
 import type { SqlExecutor } from '../../db/types';
-import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus } from '../types';
+import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus, ReplayRequest } from '../types';
 
 interface ChangeRow {
   seq: number;
@@ -17,6 +17,21 @@ interface ChangeRow {
 
 const SELECT_CHANGES = `SELECT seq, view_name, op, key, row, old, committed_at
 FROM wavegate.changes WHERE seq > $1 ORDER BY seq LIMIT $2`;
+
+/**
+ * One replay page: the next `$4` rows of view `$1` in (`$2`, `$3`] (the `w` window, read in index
+ * order), those of them matching the filter when there is one (`$5` = `$6` in the key, the new row
+ * or the old row, as engine/changeFilter.ts matches), plus one row (`hit` false) with the highest
+ * seq in the window, so the next page starts after rows that did not match too.
+ */
+function replayPageSql(filtered: boolean): string {
+  const match = filtered ? "WHERE key ->> $5 = $6 OR row ->> $5 = $6 OR old ->> $5 = $6" : '';
+  return `WITH w AS (SELECT seq, view_name, op, key, row, old, committed_at FROM wavegate.changes
+    WHERE view_name = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4)
+  SELECT seq, view_name, op, key, row, old, committed_at, true AS hit FROM w ${match}
+  UNION ALL SELECT max(seq), NULL, NULL, NULL, NULL, NULL, NULL, false FROM w
+  ORDER BY hit DESC, seq`;
+}
 
 /** Rows read from the change log per round trip. */
 const BATCH = 500;
@@ -106,8 +121,14 @@ export class EmbeddedFeed implements ChangeFeed {
     }
   }
 
-  async replay(view: ViewName, cursor: FeedPosition): Promise<readonly ChangeEvent[]> {
-    const after = this.parse(cursor);
+  /**
+   * Pages of (cursor, delivered] of one view. Each page reads the next `pageSize` log rows of the
+   * view (index changes_view_seq) and returns those matching the filter, which is evaluated in the
+   * SQL: other subscribers' rows never leave the engine, and one page is one short statement, so
+   * the engine serves other queries between pages.
+   */
+  async *replay(request: ReplayRequest): AsyncGenerator<readonly ChangeEvent[]> {
+    const after = this.parse(request.after);
     const { rows: [first] } = await this.db.query<{ min: number | null }>(
       'SELECT min(seq) AS min FROM wavegate.changes', []);
     const oldest = first?.min === null || first?.min === undefined ? this.delivered + 1 : Number(first.min);
@@ -116,10 +137,20 @@ export class EmbeddedFeed implements ChangeFeed {
         'The cursor is older than the retained change log: query the current rows and subscribe without a cursor');
     }
     const upTo = this.delivered;
-    const { rows } = await this.db.query<ChangeRow>(
-      `SELECT seq, view_name, op, key, row, old, committed_at FROM wavegate.changes
-       WHERE view_name = $1 AND seq > $2 AND seq <= $3 ORDER BY seq`, [view, after, upTo]);
-    return rows.map(toEvent);
+    const { filter, pageSize, view } = request;
+    const sql = replayPageSql(filter !== undefined);
+    for (let from = after; from < upTo;) {
+      if (request.signal?.aborted === true || this.closed) return;
+      const params: unknown[] = [view, from, upTo, pageSize];
+      if (filter !== undefined) params.push(filter.column, filter.value);
+      const { rows } = await this.db.query<ChangeRow & { hit: boolean }>(sql, params);
+      // The last row is the page's extent (the highest seq read, matching or not); none read: done.
+      const extent = rows.find((r) => !r.hit);
+      if (extent === undefined || extent.seq === null) return;
+      const page = rows.filter((r) => r.hit).map(toEvent);
+      if (page.length > 0) yield page;
+      from = Number(extent.seq);
+    }
   }
 
   isAfter(position: FeedPosition, cursor: FeedPosition): boolean {

@@ -2,8 +2,8 @@ import type pg from 'pg';
 import { wholeOption } from '../../config/env';
 import { GatewayError, GatewayErrorCode } from '../../errors';
 import type { Logger } from '../../log';
-import type { ChangeFeed, Engine } from '../types';
-import { createPool, isStatementTimeout, isTransient, redactUrl, sqlState } from './pg';
+import type { ChangeFeed, Engine, QueryOptions } from '../types';
+import { createPool, isStatementTimeout, isTransient, queryCancellable, redactUrl, sqlState } from './pg';
 
 /** Options for {@link RisingWaveEngine.create}. */
 export interface RisingWaveEngineOptions {
@@ -84,16 +84,26 @@ export class RisingWaveEngine implements Engine {
     return engine;
   }
 
-  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+  /**
+   * With a signal, the statement runs on a connection of its own so that an abort can cancel it on
+   * the server (pg.ts queryCancellable): the client gets the signal's reason (REQUEST_TIMEOUT) and
+   * RisingWave stops working on it, instead of running on after nobody waits for it.
+   */
+  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<R[]> {
     if (this.closed) {
       throw new GatewayError(GatewayErrorCode.ENGINE_UNAVAILABLE, 'The engine is shut down', { retriable: true });
     }
+    const { signal } = options;
     for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
       try {
-        const res = await this.pool.query(sql, params as unknown[]);
+        const rows = signal === undefined
+          ? (await this.pool.query(sql, params as unknown[])).rows as R[]
+          : await queryCancellable<R>(this.pool, sql, params, signal);
         this.setHealthy(true, undefined);
-        return res.rows as R[];
+        return rows;
       } catch (err) {
+        signal?.throwIfAborted();
         if (isStatementTimeout(err)) {
           throw new GatewayError(GatewayErrorCode.ENGINE_UNAVAILABLE,
             `The query was cancelled after the ${this.statementTimeoutMs} ms statement timeout`,

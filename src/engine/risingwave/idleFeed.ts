@@ -1,6 +1,5 @@
 import { GatewayError, GatewayErrorCode } from '../../errors';
-import type { ViewName } from '../../views/registry';
-import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus } from '../types';
+import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus, ReplayRequest } from '../types';
 
 /**
  * A change feed that never delivers anything: for a read-only gateway on RisingWave (no Kafka) and
@@ -13,9 +12,9 @@ export class IdleFeed implements ChangeFeed {
     return () => undefined;
   }
 
-  async replay(_view: ViewName, cursor: FeedPosition): Promise<readonly ChangeEvent[]> {
-    this.check(cursor);
-    return [];
+  /** Nothing to replay: the only valid cursor ("0") covers everything this feed will ever have. */
+  async *replay(request: ReplayRequest): AsyncGenerator<readonly ChangeEvent[]> {
+    this.check(request.after);
   }
 
   isAfter(position: FeedPosition, cursor: FeedPosition): boolean {

@@ -93,6 +93,50 @@ export function poolExecutor(pool: pg.Pool): SqlExecutor {
   };
 }
 
+/** pg internals the cancel path needs: the query a client is running, and Client.cancel. */
+interface CancellableClient {
+  activeQuery?: unknown;
+}
+interface Canceller {
+  readonly connection: { on(event: 'error', listener: () => void): unknown };
+  cancel(client: pg.PoolClient, query: unknown): void;
+}
+
+/**
+ * Runs one statement on a connection of `pool`; when `signal` aborts while it runs, asks the server
+ * to cancel it with the protocol's CancelRequest on a new connection (pg's own Client.cancel, so the
+ * pool's host, port and TLS settings apply; PostgreSQL: https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-CANCELING-REQUESTS,
+ * RisingWave cancels the session's queries: https://risingwavelabs.github.io/risingwave/rustdoc/risingwave_frontend/session/fn.cancel_queries_in_session.html).
+ * The statement then fails with 57014; the caller tells that from a statement timeout by its signal.
+ */
+export async function queryCancellable<R>(pool: pg.Pool, sql: string, params: readonly unknown[], signal: AbortSignal): Promise<R[]> {
+  const client = await pool.connect();
+  if (signal.aborted) {
+    client.release();
+    signal.throwIfAborted();
+  }
+  const onAbort = () => {
+    const active = (client as unknown as CancellableClient).activeQuery;
+    if (active === undefined || active === null) return;
+    const canceller = new pg.Client(pool.options) as unknown as Canceller;
+    // The cancel connection is fire-and-forget: the server answers nothing and closes it.
+    canceller.connection.on('error', () => undefined);
+    canceller.cancel(client, active);
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const res = await client.query(sql, params as unknown[]);
+    client.release();
+    return res.rows as R[];
+  } catch (err) {
+    // As pg-pool's own query(): a connection that saw an error is not reused.
+    client.release(err instanceof Error ? err : true);
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 /** SQLSTATE of a pg error, if any. */
 export function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;

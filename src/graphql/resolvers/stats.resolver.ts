@@ -1,10 +1,12 @@
-import { Arg, Args, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, Extensions, Query, Resolver } from 'type-graphql';
 import { assertCanReadOwner, rowPredicate } from '../../auth/policy';
 import { errors } from '../../errors';
 import { normalizeRow } from '../../views/normalize';
 import { VIEWS } from '../../views/registry';
 import type { GraphQLContext } from '../context';
-import { driverEarningsSql, driverStatsByIdSql } from '../sql';
+import { wavegateCost } from '../cost';
+import { IdScalar } from '../schema/scalars';
+import { driverEarningsSql, driverStatsByIdSql, MAX_EARNINGS_DAYS } from '../sql';
 import { DriverEarningsArgs } from '../schema/stats.args';
 import { DriverEarningsDay, DriverStats, RiderStats, driverStatsFromRow, earningsDayFromRow, riderStatsFromRow } from '../schema/stats.types';
 
@@ -12,14 +14,16 @@ import { DriverEarningsDay, DriverStats, RiderStats, driverStatsFromRow, earning
 @Resolver()
 export class StatsResolver {
   @Query((_returns) => RiderStats, { nullable: true, description: "A rider's stats (the rider themself or ops); null if the rider has no trips." })
-  async riderStats(@Arg('riderId', (_type) => ID) riderId: string, @Ctx() ctx: GraphQLContext): Promise<RiderStats | null> {
+  @Extensions(wavegateCost({ view: 'rider_stats', kind: 'lookup', maxRows: 1 }))
+  async riderStats(@Arg('riderId', (_type) => IdScalar) riderId: string, @Ctx() ctx: GraphQLContext): Promise<RiderStats | null> {
     assertCanReadOwner(ctx.viewer, 'rider_stats', riderId);
     const row = await ctx.loaders.riderStats.load(riderId);
     return row === null ? null : riderStatsFromRow(row);
   }
 
   @Query((_returns) => DriverStats, { nullable: true, description: "A driver's stats including earnings (the driver themself or ops); null if unknown." })
-  async driverStats(@Arg('driverId', (_type) => ID) driverId: string, @Ctx() ctx: GraphQLContext): Promise<DriverStats | null> {
+  @Extensions(wavegateCost({ view: 'driver_stats', kind: 'lookup', maxRows: 1 }))
+  async driverStats(@Arg('driverId', (_type) => IdScalar) driverId: string, @Ctx() ctx: GraphQLContext): Promise<DriverStats | null> {
     assertCanReadOwner(ctx.viewer, 'driver_stats', driverId);
     const sql = driverStatsByIdSql(rowPredicate(ctx.viewer, 'driver_stats'), driverId);
     const [row] = await ctx.engine.query(sql.text, sql.params);
@@ -29,6 +33,7 @@ export class StatsResolver {
   @Query((_returns) => [DriverEarningsDay], {
     description: "A driver's earnings per UTC day, oldest first, from..to inclusive, at most 1000 days (the driver themself or ops).",
   })
+  @Extensions(wavegateCost({ view: 'driver_earnings_daily', kind: 'list', maxRows: MAX_EARNINGS_DAYS }))
   async driverEarnings(@Args((_type) => DriverEarningsArgs) args: DriverEarningsArgs, @Ctx() ctx: GraphQLContext): Promise<DriverEarningsDay[]> {
     assertCanReadOwner(ctx.viewer, 'driver_earnings_daily', args.driverId);
     const from = args.from ?? undefined;

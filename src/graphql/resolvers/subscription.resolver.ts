@@ -1,4 +1,4 @@
-import { Args, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Args, Extensions, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { assertCanReadOwner, canReadTrip, rowAllow, rowPredicate, tripSubscriptionTarget } from '../../auth/policy';
 import { errors } from '../../errors';
 import type { Delivery, SubscriptionFilter } from '../../subscriptions/hub';
@@ -7,6 +7,7 @@ import { VIEWS } from '../../views/registry';
 import { changeView, mapAsyncIterator } from '../changes';
 import type { GraphQLContext } from '../context';
 import { decodeFeedCursor } from '../cursors';
+import { wavegateCost } from '../cost';
 import { DriverEarningsChange, DriverStatsChange, TripChange } from '../schema/change.types';
 import { DriverSubscriptionArgs } from '../schema/stats.args';
 import { driverStatsFromRow, earningsDayFromRow } from '../schema/stats.types';
@@ -108,6 +109,7 @@ export class SubscriptionResolver {
     subscribe: (data) => subscribeTrips(data as Data),
     description: 'Changes to trips: pass at most one of riderId, tripId, driverId. Riders and drivers default to their own trips; ops without arguments get all trips.',
   })
+  @Extensions(wavegateCost({ view: 'trip_history', kind: 'subscription', maxRows: 1 }))
   tripUpdated(@Root() change: TripChange, @Args((_type) => TripUpdatedArgs) _args: TripUpdatedArgs): TripChange {
     return change;
   }
@@ -116,6 +118,7 @@ export class SubscriptionResolver {
     subscribe: (data) => subscribeEarnings(data as Data),
     description: "Changes to a driver's daily earnings (the driver themself or ops).",
   })
+  @Extensions(wavegateCost({ view: 'driver_earnings_daily', kind: 'subscription', maxRows: 1 }))
   driverEarningsUpdated(@Root() change: DriverEarningsChange, @Args((_type) => DriverSubscriptionArgs) _args: DriverSubscriptionArgs): DriverEarningsChange {
     return change;
   }
@@ -124,6 +127,7 @@ export class SubscriptionResolver {
     subscribe: (data) => subscribeDriverStats(data as Data),
     description: "Changes to a driver's lifetime stats (the driver themself or ops).",
   })
+  @Extensions(wavegateCost({ view: 'driver_stats', kind: 'subscription', maxRows: 1 }))
   driverStatsUpdated(@Root() change: DriverStatsChange, @Args((_type) => DriverSubscriptionArgs) _args: DriverSubscriptionArgs): DriverStatsChange {
     return change;
   }

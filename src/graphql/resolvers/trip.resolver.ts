@@ -1,21 +1,24 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, Extensions, FieldResolver, Query, Resolver, Root } from 'type-graphql';
 import { assertCanReadOwner, rowPredicate, tripScope } from '../../auth/policy';
 import { errors } from '../../errors';
 import { normalizeRow } from '../../views/normalize';
 import { VIEWS } from '../../views/registry';
 import type { GraphQLContext } from '../context';
+import { wavegateCost } from '../cost';
+import { IdScalar } from '../schema/scalars';
 import { decodePageCursor, encodeFeedCursor, encodePageCursor } from '../cursors';
 import { tripByIdSql, tripExistsSql, tripsPageSql } from '../sql';
 import { TripConnection } from '../schema/connection.type';
 import { Driver, RiderStats, driverFromRow, riderStatsFromRow } from '../schema/stats.types';
-import { DEFAULT_PAGE_SIZE, TripsArgs } from '../schema/trip.args';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, TripsArgs } from '../schema/trip.args';
 import { Trip, tripFromRow } from '../schema/trip.type';
 
 /** Queries over trip_history and the nested relations of Trip (batched through the request's loaders). */
 @Resolver((_of) => Trip)
 export class TripResolver {
   @Query((_returns) => Trip, { nullable: true, description: 'One trip; null if it does not exist, FORBIDDEN if it is not yours.' })
-  async trip(@Arg('id', (_type) => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Trip | null> {
+  @Extensions(wavegateCost({ view: 'trip_history', kind: 'lookup', maxRows: 1 }))
+  async trip(@Arg('id', (_type) => IdScalar) id: string, @Ctx() ctx: GraphQLContext): Promise<Trip | null> {
     const byId = tripByIdSql(rowPredicate(ctx.viewer, 'trip_history'), id);
     const [row] = await ctx.engine.query(byId.text, byId.params);
     if (row !== undefined) return tripFromRow(normalizeRow(VIEWS.trip_history, row));
@@ -27,6 +30,7 @@ export class TripResolver {
   @Query((_returns) => TripConnection, {
     description: 'Trips, newest request first. Riders see their own trips and drivers theirs (the default filter); ops see all.',
   })
+  @Extensions(wavegateCost({ view: 'trip_history', kind: 'connection', page: { arg: 'first', default: DEFAULT_PAGE_SIZE, max: MAX_PAGE_SIZE }, maxRows: MAX_PAGE_SIZE }))
   async trips(@Args((_type) => TripsArgs) args: TripsArgs, @Ctx() ctx: GraphQLContext): Promise<TripConnection> {
     const max = ctx.limits.maxPageSize;
     const first = args.first ?? DEFAULT_PAGE_SIZE;
@@ -72,6 +76,7 @@ export class TripResolver {
   }
 
   @FieldResolver((_returns) => Driver, { nullable: true, description: "The assigned driver's public profile; null before assignment." })
+  @Extensions(wavegateCost({ view: 'driver_stats', kind: 'relation', maxRows: 1 }))
   async driver(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): Promise<Driver | null> {
     if (trip.driverId === null) return null;
     const row = await ctx.loaders.driverProfile.load(trip.driverId);
@@ -79,6 +84,7 @@ export class TripResolver {
   }
 
   @FieldResolver((_returns) => RiderStats, { nullable: true, description: "The rider's stats: only for the rider themself and ops (FORBIDDEN otherwise)." })
+  @Extensions(wavegateCost({ view: 'rider_stats', kind: 'relation', maxRows: 1 }))
   async riderStats(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): Promise<RiderStats | null> {
     if (trip.riderId === null) return null;
     assertCanReadOwner(ctx.viewer, 'rider_stats', trip.riderId);

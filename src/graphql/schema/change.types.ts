@@ -1,5 +1,5 @@
-import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { DateScalar } from './scalars';
+import { Field, ObjectType, registerEnumType } from 'type-graphql';
+import { DateScalar, IdScalar } from './scalars';
 import { DriverEarningsDay, DriverStats } from './stats.types';
 import { Trip } from './trip.type';
 
@@ -23,7 +23,7 @@ export class TripChange {
   @Field((_type) => ChangeKind)
   kind!: ChangeKind;
 
-  @Field((_type) => ID, { nullable: true, description: 'Null on RESYNC.' })
+  @Field((_type) => IdScalar, { nullable: true, description: 'Null on RESYNC.' })
   tripId!: string | null;
 
   @Field((_type) => Trip, { nullable: true, description: 'The trip after the change; null on DELETE and RESYNC.' })
@@ -39,7 +39,7 @@ export class DriverEarningsChange {
   @Field((_type) => ChangeKind)
   kind!: ChangeKind;
 
-  @Field((_type) => ID)
+  @Field((_type) => IdScalar)
   driverId!: string;
 
   @Field((_type) => DateScalar, { nullable: true, description: 'Null on RESYNC.' })
@@ -58,7 +58,7 @@ export class DriverStatsChange {
   @Field((_type) => ChangeKind)
   kind!: ChangeKind;
 
-  @Field((_type) => ID)
+  @Field((_type) => IdScalar)
   driverId!: string;
 
   @Field((_type) => DriverStats, { nullable: true, description: 'The stats after the change; null on DELETE and RESYNC.' })

@@ -1,10 +1,10 @@
-import { ArgsType, Field, ID } from 'type-graphql';
-import { DateScalar } from './scalars';
+import { ArgsType, Field } from 'type-graphql';
+import { DateScalar, IdScalar } from './scalars';
 
 /** Arguments of `Query.driverEarnings`. */
 @ArgsType()
 export class DriverEarningsArgs {
-  @Field((_type) => ID)
+  @Field((_type) => IdScalar)
   driverId!: string;
 
   @Field((_type) => DateScalar, { nullable: true, description: 'First day, inclusive.' })
@@ -17,7 +17,7 @@ export class DriverEarningsArgs {
 /** Arguments of the per-driver subscriptions. */
 @ArgsType()
 export class DriverSubscriptionArgs {
-  @Field((_type) => ID)
+  @Field((_type) => IdScalar)
   driverId!: string;
 
   @Field((_type) => String, { nullable: true, description: 'Resume after this cursor (from a previous change): missed changes first, then live ones.' })

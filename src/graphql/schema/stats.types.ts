@@ -1,13 +1,13 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, Int, ObjectType } from 'type-graphql';
 import type { Row } from '../../views/registry';
-import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars';
+import { DateScalar, DateTimeScalar, DecimalScalar, IdScalar } from './scalars';
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 /** Per-rider lifetime figures (view rider_stats). Visible to the rider and ops. */
 @ObjectType({ description: 'Per-rider lifetime figures (view rider_stats). Visible to the rider themself and ops.' })
 export class RiderStats {
-  @Field((_type) => ID)
+  @Field((_type) => IdScalar)
   riderId!: string;
 
   @Field((_type) => Int, { description: 'Trips requested.' })
@@ -35,7 +35,7 @@ export class RiderStats {
 /** Per-driver lifetime figures (view driver_stats), including earnings. Visible to the driver and ops. */
 @ObjectType({ description: 'Per-driver lifetime figures (view driver_stats), including earnings. Visible to the driver themself and ops.' })
 export class DriverStats {
-  @Field((_type) => ID)
+  @Field((_type) => IdScalar)
   driverId!: string;
 
   @Field((_type) => Int, { description: 'Trips assigned.' })
@@ -63,7 +63,7 @@ export class DriverStats {
 /** The public profile of a driver: what a rider of one of their trips may see. No earnings. */
 @ObjectType({ description: 'The public profile of a driver (from driver_stats): no earnings.' })
 export class Driver {
-  @Field((_type) => ID)
+  @Field((_type) => IdScalar)
   id!: string;
 
   @Field((_type) => DecimalScalar, { nullable: true, description: 'Average rating from riders.' })
@@ -76,7 +76,7 @@ export class Driver {
 /** One driver's figures for one UTC day (view driver_earnings_daily). */
 @ObjectType({ description: "One driver's figures for one UTC day (view driver_earnings_daily)." })
 export class DriverEarningsDay {
-  @Field((_type) => ID)
+  @Field((_type) => IdScalar)
   driverId!: string;
 
   @Field((_type) => DateScalar)

@@ -1,17 +1,20 @@
-import { ArgsType, Field, ID, Int } from 'type-graphql';
-import { DateTimeScalar } from './scalars';
+import { ArgsType, Field, Int } from 'type-graphql';
+import { DateTimeScalar, IdScalar } from './scalars';
 import { TripStatus } from './trip.type';
 
 /** Default page size of `trips` when `first` is omitted (the cost rule assumes it too). */
 export const DEFAULT_PAGE_SIZE = 20;
 
+/** Largest `first` of `trips` (the cost rule's worst case; LimitsConfig.maxPageSize is the same 100). */
+export const MAX_PAGE_SIZE = 100;
+
 /** Arguments of `Query.trips`. */
 @ArgsType()
 export class TripsArgs {
-  @Field((_type) => ID, { nullable: true, description: 'Only trips of this rider. Riders may only pass their own id (the default for them).' })
+  @Field((_type) => IdScalar, { nullable: true, description: 'Only trips of this rider. Riders may only pass their own id (the default for them).' })
   riderId?: string;
 
-  @Field((_type) => ID, { nullable: true, description: 'Only trips of this driver. Drivers may only pass their own id (the default for them).' })
+  @Field((_type) => IdScalar, { nullable: true, description: 'Only trips of this driver. Drivers may only pass their own id (the default for them).' })
   driverId?: string;
 
   @Field((_type) => TripStatus, { nullable: true })
@@ -33,13 +36,13 @@ export class TripsArgs {
 /** Arguments of `Subscription.tripUpdated`. */
 @ArgsType()
 export class TripUpdatedArgs {
-  @Field((_type) => ID, { nullable: true, description: "One rider's trips (riders: only their own; the default for them)." })
+  @Field((_type) => IdScalar, { nullable: true, description: "One rider's trips (riders: only their own; the default for them)." })
   riderId?: string;
 
-  @Field((_type) => ID, { nullable: true, description: 'One trip.' })
+  @Field((_type) => IdScalar, { nullable: true, description: 'One trip.' })
   tripId?: string;
 
-  @Field((_type) => ID, { nullable: true, description: "One driver's trips (drivers: only their own; the default for them)." })
+  @Field((_type) => IdScalar, { nullable: true, description: "One driver's trips (drivers: only their own; the default for them)." })
   driverId?: string;
 
   @Field((_type) => String, {

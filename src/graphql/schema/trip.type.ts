@@ -1,6 +1,6 @@
-import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { Row } from '../../views/registry';
-import { DateTimeScalar, DecimalScalar } from './scalars';
+import { DateTimeScalar, DecimalScalar, IdScalar } from './scalars';
 
 /** Lifecycle state of a trip (trip_history.status). */
 export enum TripStatus {
@@ -35,13 +35,13 @@ export class Money {
 /** One ride, folded from its events (view trip_history). `driver` and `riderStats` are field resolvers. */
 @ObjectType({ description: 'One ride, folded from its events (view trip_history).' })
 export class Trip {
-  @Field((_type) => ID, { description: 'The trip (ride) id.' })
+  @Field((_type) => IdScalar, { description: 'The trip (ride) id.' })
   id!: string;
 
-  @Field((_type) => ID, { nullable: true })
+  @Field((_type) => IdScalar, { nullable: true })
   riderId!: string | null;
 
-  @Field((_type) => ID, { nullable: true, description: 'Null until a driver is assigned.' })
+  @Field((_type) => IdScalar, { nullable: true, description: 'Null until a driver is assigned.' })
   driverId!: string | null;
 
   @Field((_type) => TripStatus)

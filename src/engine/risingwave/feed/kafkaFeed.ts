@@ -29,7 +29,7 @@ import { createKafkaClient, type Admin, type EachBatchPayload, type Kafka, type 
 import { ResilientConsumer, type ConsumerPhase } from '../../../kafka/resilientConsumer';
 import { viewOfTopic, viewTopic } from '../../../kafka/topics';
 import { within } from '../../../util/within';
-import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus } from '../../types';
+import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus, ReplayRequest } from '../../types';
 import { GatewayError, errors } from '../../../errors';
 import type { Logger } from '../../../log';
 import type { ViewName } from '../../../views/registry';
@@ -264,16 +264,17 @@ export class KafkaFeed implements ChangeFeed {
   }
 
   /**
-   * Changes of `view` after `cursor` up to what this feed has delivered (replay.ts). When the cursor
-   * is ahead of this instance (made by a faster one), waits for delivery to catch up (bounded by
-   * replayTimeoutMs). CURSOR_EXPIRED when Kafka no longer holds a needed offset or the cursor is
-   * past the log's end.
+   * Pages of the changes of a view after a cursor up to what this feed has delivered, filtered while
+   * read (replay.ts). When the cursor is ahead of this instance (made by a faster one), waits for
+   * delivery to catch up (bounded by replayTimeoutMs). CURSOR_EXPIRED when Kafka no longer holds a
+   * needed offset or the cursor is past the log's end.
    */
-  async replay(view: ViewName, cursor: FeedPosition): Promise<readonly ChangeEvent[]> {
-    const after = pos.decodeCursor(cursor);
+  async *replay(request: ReplayRequest): AsyncGenerator<readonly ChangeEvent[]> {
+    const { view } = request;
+    const after = pos.decodeCursor(request.after);
     if (!this.o.views.includes(view)) throw errors.badInput(`this feed does not carry view ${view}`);
     if (this.st.phase === 'idle' || this.st.phase === 'stopped') throw feedUnavailable('the Kafka feed is not running');
-    return this.replays.replay(view, this.topicOf(view), after);
+    yield* this.replays.replay(view, this.topicOf(view), after, request);
   }
 
   isAfter(position: FeedPosition, cursor: FeedPosition): boolean {

@@ -170,11 +170,11 @@ export class RecentChanges<E> {
   }
 
   /**
-   * Changes of `topic` after `cursor` and at or before `bound` (partition → last offset), in
-   * delivery order; undefined when some partition's changes after the cursor are no longer (or
-   * never were) all held.
+   * Changes of `topic` after `cursor` and at or before `bound` (partition → last offset) that
+   * `keep` accepts, in delivery order; undefined when some partition's changes after the cursor are
+   * no longer (or never were) all held.
    */
-  since(topic: string, bound: ReadonlyMap<number, number>, cursor: Coverage): E[] | undefined {
+  since(topic: string, bound: ReadonlyMap<number, number>, cursor: Coverage, keep: (event: E) => boolean = () => true): E[] | undefined {
     const held = this.from.get(topic);
     for (const [partition, last] of bound) {
       const after = coveredOffset(cursor, topic, partition) ?? -1;
@@ -187,7 +187,7 @@ export class RecentChanges<E> {
       const { tp, event } = this.items[i]!;
       if (tp.topic !== topic) continue;
       const last = bound.get(tp.partition);
-      if (last !== undefined && tp.offset <= last && tp.offset > (coveredOffset(cursor, topic, tp.partition) ?? -1)) out.push(event);
+      if (last !== undefined && tp.offset <= last && tp.offset > (coveredOffset(cursor, topic, tp.partition) ?? -1) && keep(event)) out.push(event);
     }
     return out;
   }

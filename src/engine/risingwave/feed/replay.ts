@@ -9,11 +9,16 @@
  *    they reach back to the cursor;
  * 3. otherwise read (cursor, delivered] of each partition with a short-lived consumer in a group of
  *    its own (deleted afterwards). CURSOR_EXPIRED when Kafka no longer retains a needed offset.
+ * Either way the changes come out in pages of at most `pageSize`, only those matching the filter
+ * (engine/changeFilter.ts): records are filtered as they are decoded, and the consumer waits while
+ * a full page is not yet taken, so one replay holds at most two pages and one fetch (its fetches are
+ * capped at REPLAY_FETCH_BYTES) whatever the size of the topic.
  */
 import { within } from '../../../util/within';
 import { fetchTopicOffsets } from '../../../kafka/admin';
 import type { Admin, Kafka, KafkaMessage } from '../../../kafka/client';
-import type { ChangeEvent } from '../../types';
+import { matchesFilter } from '../../changeFilter';
+import type { ChangeEvent, ChangeFilter } from '../../types';
 import { GatewayError, GatewayErrorCode } from '../../../errors';
 import type { Logger } from '../../../log';
 import type { ViewName } from '../../../views/registry';
@@ -43,11 +48,60 @@ export interface ReplayDeps {
   readonly isStopped: () => boolean;
 }
 
-/** Per partition being read: the next offset wanted, the last one, what was read. */
+/** Bytes one replay consumer fetches at most per request (kafkajs `maxBytes`; its default is 10 MiB). */
+export const REPLAY_FETCH_BYTES = 1024 * 1024;
+
+/** Per partition being read: the next offset wanted, and the last one. */
 interface Range {
   next: number;
   readonly to: number;
-  readonly events: ChangeEvent[];
+}
+
+/** What one replay reads besides the cursor: the filter, the page size, and who may stop it. */
+export interface ReplayReadOptions {
+  readonly filter?: ChangeFilter;
+  readonly pageSize: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * One page at a time from the consumer (producer) to the replay's reader: put() waits while the
+ * previous page has not been taken, so the consumer stops fetching instead of buffering the topic.
+ */
+class PageHandoff<T> {
+  private page: T[] | undefined;
+  private done = false;
+  private failure: { error: unknown } | undefined;
+  private wakeTaker: (() => void) | undefined;
+  private wakeGiver: (() => void) | undefined;
+
+  async put(page: T[]): Promise<void> {
+    while (this.page !== undefined && !this.done) await new Promise<void>((r) => (this.wakeGiver = r));
+    if (this.done) return;
+    this.page = page;
+    this.wakeTaker?.();
+  }
+
+  /** No more pages (or the reader left): wakes both sides. */
+  finish(error?: unknown): void {
+    if (error !== undefined && this.failure === undefined) this.failure = { error };
+    this.done = true;
+    this.wakeTaker?.();
+    this.wakeGiver?.();
+  }
+
+  /** The next page; undefined at the end. Rejects with what finish() was given. */
+  async take(): Promise<T[] | undefined> {
+    while (this.page === undefined && !this.done) await new Promise<void>((r) => (this.wakeTaker = r));
+    const page = this.page;
+    if (page !== undefined) {
+      this.page = undefined;
+      this.wakeGiver?.();
+      return page;
+    }
+    if (this.failure !== undefined) throw this.failure.error;
+    return undefined;
+  }
 }
 
 /** The replays of one feed. */
@@ -56,12 +110,17 @@ export class FeedReplay {
 
   constructor(private readonly d: ReplayDeps) {}
 
-  /** Changes of `view` (on `topic`) after `cursor`, up to what the feed has delivered. */
-  async replay(view: ViewName, topic: string, cursor: pos.Coverage): Promise<readonly ChangeEvent[]> {
+  /** Pages of the changes of `view` (on `topic`) after `cursor`, up to what the feed has delivered. */
+  async *replay(view: ViewName, topic: string, cursor: pos.Coverage, o: ReplayReadOptions): AsyncGenerator<readonly ChangeEvent[]> {
     const deadline = Date.now() + this.d.replayTimeoutMs;
     await this.catchUp(topic, cursor, deadline);
     const bound = this.d.partitions.delivered(topic);
-    return this.d.recent.since(topic, bound, cursor) ?? this.readTopic(view, topic, cursor, bound, deadline);
+    const recent = this.d.recent.since(topic, bound, cursor, (e) => matchesFilter(e, o.filter));
+    if (recent !== undefined) {
+      for (let i = 0; i < recent.length; i += o.pageSize) yield recent.slice(i, i + o.pageSize);
+      return;
+    }
+    yield* this.readTopic(view, topic, cursor, bound, deadline, o);
   }
 
   /** Waits until every partition of `topic` is delivered up to what `cursor` covers. */
@@ -83,17 +142,22 @@ export class FeedReplay {
     }
   }
 
-  /** Reads (cursor, bound] of each partition of `topic` with a short-lived consumer. */
-  private async readTopic(view: ViewName, topic: string, cursor: pos.Coverage, bound: ReadonlyMap<number, number>, deadline: number): Promise<ChangeEvent[]> {
+  /** Reads (cursor, bound] of each partition of `topic` with a short-lived consumer, in pages. */
+  private async *readTopic(view: ViewName, topic: string, cursor: pos.Coverage, bound: ReadonlyMap<number, number>, deadline: number,
+    o: ReplayReadOptions): AsyncGenerator<readonly ChangeEvent[]> {
     const ranges = await this.rangesToRead(topic, cursor, bound);
-    if (ranges.size === 0) return [];
+    if (ranges.size === 0) return;
     const groupId = `${this.d.groupId}-replay-${++this.replays}`;
     // Short fetch waits: once the range is read, disconnect() waits for the in-flight fetch.
     const maxWaitTimeInMs = Math.min(100, this.d.maxWaitTimeMs);
-    const consumer = this.d.kafka.consumer({ groupId, maxWaitTimeInMs, allowAutoTopicCreation: false, retry: { retries: this.d.retries } });
-    let finish!: () => void;
-    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const consumer = this.d.kafka.consumer({
+      groupId, maxWaitTimeInMs, maxBytes: REPLAY_FETCH_BYTES, maxBytesPerPartition: REPLAY_FETCH_BYTES,
+      allowAutoTopicCreation: false, retry: { retries: this.d.retries },
+    });
+    const pages = new PageHandoff<ChangeEvent>();
     const done = () => [...ranges.values()].every((r) => r.next > r.to);
+    const stop = () => pages.finish();
+    o.signal?.addEventListener('abort', stop, { once: true });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       for (const partition of payload.memberAssignment[topic] ?? []) {
         const r = ranges.get(partition);
@@ -105,7 +169,7 @@ export class FeedReplay {
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       const r = ranges.get(payload.partition);
       if (r !== undefined) r.next = Math.max(r.next, Number(payload.lastOffset) + 1);
-      if (done()) finish();
+      if (done()) pages.finish();
     });
     try {
       await consumer.connect();
@@ -115,21 +179,34 @@ export class FeedReplay {
         eachBatch: async ({ batch }) => {
           const r = ranges.get(batch.partition);
           if (r === undefined) return;
+          let page: ChangeEvent[] = [];
           for (const m of batch.messages) {
             const offset = Number(m.offset);
             if (offset < r.next || offset > r.to) continue;
             const event = this.d.decode(view, topic, batch.partition, m);
-            if (event !== null) r.events.push(event);
             r.next = offset + 1;
+            if (event === null || !matchesFilter(event, o.filter)) continue;
+            page.push(event);
+            if (page.length >= o.pageSize) {
+              await pages.put(page);
+              page = [];
+            }
           }
+          if (page.length > 0) await pages.put(page);
         },
       });
-      await within(finished, Math.max(0, deadline - Date.now()), () => feedUnavailable(`Replaying ${topic} from Kafka took longer than ${this.d.replayTimeoutMs} ms`));
+      for (;;) {
+        if (o.signal?.aborted === true) return;
+        const page = await within(pages.take(), Math.max(0, deadline - Date.now()), () => feedUnavailable(`Replaying ${topic} from Kafka took longer than ${this.d.replayTimeoutMs} ms`));
+        if (page === undefined) return;
+        yield page;
+      }
     } finally {
+      o.signal?.removeEventListener('abort', stop);
+      pages.finish(); // a consumer waiting to hand over a page gives up, so disconnect() can finish
       await consumer.disconnect().catch((err: unknown) => this.d.log.warn({ err, groupId }, 'replay consumer disconnect failed'));
       await this.d.admin.deleteGroups([groupId]).catch((err: unknown) => this.d.log.warn({ err, groupId }, 'deleting the replay group failed'));
     }
-    return [...ranges.keys()].sort((a, b) => a - b).flatMap((p) => ranges.get(p)!.events);
   }
 
   /** (cursor, bound] per partition, skipping empty ones; CURSOR_EXPIRED when Kafka dropped a needed offset. */
@@ -143,7 +220,7 @@ export class FeedReplay {
       if (from < low) {
         throw expired(`The cursor is older than what Kafka retains for ${topic} partition ${partition} (needs offset ${from}, oldest is ${low}): query the current rows and subscribe without a cursor`);
       }
-      ranges.set(partition, { next: from, to, events: [] });
+      ranges.set(partition, { next: from, to });
     }
     return ranges;
   }

@@ -1,0 +1,198 @@
+/**
+ * One subscriber of the hub (hub.ts): a bounded queue between the feed (push) and its consumer
+ * (pull). Memory per subscriber is bounded: queueLimit deliveries, then conflation to the latest
+ * change per key up to conflateLimit keys, then one resync; while a resume replays, live changes wait
+ * in a buffer of at most queueLimit (beyond it they are dropped and read again from the feed).
+ */
+import type { ChangeEvent, ChangeFeed, FeedPosition } from '../engine/types';
+import type { Logger } from '../log';
+import { keyString } from '../views/normalize';
+import type { ViewDef, ViewName, Row } from '../views/registry';
+
+/** What one subscriber wants: a view, an optional equality filter, its row policy and a resume cursor. */
+export interface SubscriptionFilter {
+  view: ViewName;
+  /** Equality filter on one column: a key column (single-column key) or one of view.indexed; omitted = every row of the view. */
+  column?: string;
+  value?: string;
+  /** Row policy, evaluated on every row (and on `old` for deletes) before it is queued: defence in depth on top of the filter. */
+  allow: (row: Row) => boolean;
+  /** Resume: deliver every change after this feed cursor, then live ones, with no gap and no duplicate. */
+  after?: FeedPosition;
+}
+
+/** One item handed to a subscriber. */
+export type Delivery =
+  /** `cursor` = `feed.advance(previous cursor, event.position)`. */
+  | { kind: 'change'; event: ChangeEvent; cursor: FeedPosition }
+  /** The client must re-query; live changes continue after it. */
+  | { kind: 'resync'; cursor: FeedPosition; reason: string };
+
+type Pending = { kind: 'change'; event: ChangeEvent } | { kind: 'resync'; cursor: FeedPosition; reason: string };
+
+/**
+ * Lifecycle of a subscriber. While replaying, live changes wait in `live` until the replay is
+ * queued; past queueLimit they are dropped and `overflowed` is set, and the replay reads on.
+ */
+export type Phase = { name: 'replaying'; live: ChangeEvent[]; overflowed: boolean } | { name: 'live' } | { name: 'closed' };
+
+/** What subscribers share with their hub. */
+export interface SubscriberCtx {
+  readonly feed: ChangeFeed;
+  readonly queueLimit: number;
+  readonly conflateLimit: number;
+  readonly log: Logger;
+  readonly onDelivered: ((latencyMs: number) => void) | undefined;
+  detach(sub: Subscriber): void;
+}
+
+function unreachable(x: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(x)}`);
+}
+
+/** One subscription: a bounded queue between the feed (push) and its consumer (pull). */
+export class Subscriber implements AsyncIterableIterator<Delivery> {
+  phase: Phase;
+  /** Covers everything handed to the consumer. */
+  private cursor: FeedPosition;
+  /** Covers everything accepted (handed or queued); a resync carries it. */
+  private tail: FeedPosition;
+  private readonly queue: Pending[] = [];
+  /** Present while conflating. Re-inserted on each change so its order is feed order of the latest changes. */
+  private conflated: Map<string, ChangeEvent> | undefined;
+  /** Invariant: non-empty only while queue and conflated are empty. */
+  private readonly waiters: Array<(r: IteratorResult<Delivery>) => void> = [];
+  private readonly ended = new AbortController();
+
+  constructor(
+    readonly id: number,
+    readonly filter: SubscriptionFilter,
+    readonly view: ViewDef,
+    start: FeedPosition,
+    private readonly ctx: SubscriberCtx,
+  ) {
+    this.cursor = start;
+    this.tail = start;
+    this.phase = filter.after === undefined ? { name: 'live' } : { name: 'replaying', live: [], overflowed: false };
+  }
+
+  /** Aborted when the subscriber finishes: a replay for it stops reading. */
+  get signal(): AbortSignal {
+    return this.ended.signal;
+  }
+
+  /** A live change while replaying: buffered, or dropped past queueLimit (the replay reads it again). */
+  hold(ev: ChangeEvent): void {
+    if (this.phase.name !== 'replaying') return;
+    if (this.phase.overflowed) return;
+    if (this.phase.live.length >= this.ctx.queueLimit) {
+      this.phase.live.length = 0;
+      this.phase.overflowed = true;
+      return;
+    }
+    this.phase.live.push(ev);
+  }
+
+  /** Drops what is queued and tells the consumer to re-query (covering everything accepted so far). */
+  resync(reason: string): void {
+    this.conflated = undefined;
+    this.queue.length = 0;
+    const item: Pending = { kind: 'resync', cursor: this.tail, reason };
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) waiter({ done: false, value: this.deliver(item) });
+    else this.queue.push(item);
+  }
+
+  /** Deliveries waiting for the consumer: queued plus conflated (at most queueLimit + conflateLimit). */
+  get buffered(): number {
+    return this.queue.length + (this.conflated?.size ?? 0);
+  }
+
+  /** Queues a change that passed filter and policy. */
+  accept(ev: ChangeEvent): void {
+    const { feed, queueLimit, conflateLimit, log } = this.ctx;
+    this.tail = feed.advance(this.tail, ev.position);
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) {
+      waiter({ done: false, value: this.deliver({ kind: 'change', event: ev }) });
+      return;
+    }
+    if (this.conflated === undefined && this.queue.length < queueLimit) {
+      this.queue.push({ kind: 'change', event: ev });
+      return;
+    }
+    this.conflated ??= new Map();
+    const key = keyString(this.view, ev.key);
+    // Delete first so the entry moves to the end: delivered positions stay increasing, so the cursor
+    // never covers a change that is still waiting behind it.
+    this.conflated.delete(key);
+    this.conflated.set(key, ev);
+    if (this.conflated.size > conflateLimit) {
+      this.resync('subscriber fell too far behind; re-query');
+      log.warn({ subscriber: this.id, view: this.view.name, conflateLimit }, 'slow subscriber: buffer dropped, resync queued');
+    }
+  }
+
+  next(): Promise<IteratorResult<Delivery>> {
+    if (this.phase.name === 'closed') return Promise.resolve({ done: true, value: undefined });
+    const item = this.take();
+    if (item !== undefined) return Promise.resolve({ done: false, value: item });
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  return(): Promise<IteratorResult<Delivery>> {
+    this.finish();
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<Delivery>> {
+    this.finish();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Delivery> {
+    return this;
+  }
+
+  /** Ends the iterator and leaves the hub. Idempotent. */
+  finish(): void {
+    if (this.phase.name === 'closed') return;
+    this.phase = { name: 'closed' };
+    this.ended.abort();
+    this.queue.length = 0;
+    this.conflated = undefined;
+    this.ctx.detach(this);
+    for (const w of this.waiters.splice(0)) w({ done: true, value: undefined });
+  }
+
+  private take(): Delivery | undefined {
+    let item = this.queue.shift();
+    if (item === undefined && this.conflated !== undefined) {
+      const first = this.conflated.entries().next();
+      if (first.done !== true) {
+        this.conflated.delete(first.value[0]);
+        item = { kind: 'change', event: first.value[1] };
+      }
+    }
+    if (this.queue.length === 0 && this.conflated?.size === 0) this.conflated = undefined; // caught up
+    return item === undefined ? undefined : this.deliver(item);
+  }
+
+  private deliver(item: Pending): Delivery {
+    switch (item.kind) {
+      case 'change':
+        this.cursor = this.ctx.feed.advance(this.cursor, item.event.position);
+        try {
+          this.ctx.onDelivered?.(Date.now() - item.event.committedAt);
+        } catch (err) {
+          this.ctx.log.error({ subscriber: this.id, err }, 'onDelivered threw'); // a metrics bug must not stop delivery
+        }
+        return { kind: 'change', event: item.event, cursor: this.cursor };
+      case 'resync':
+        this.cursor = item.cursor;
+        return { kind: 'resync', cursor: item.cursor, reason: item.reason };
+      default:
+        return unreachable(item);
+    }
+  }
+}
