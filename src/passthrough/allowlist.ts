@@ -11,7 +11,9 @@
  * (query_to_xml, table_to_xml, cursor_to_xml, ts_stat), definitions of hidden objects
  * (pg_get_viewdef, pg_get_ruledef, pg_get_triggerdef), name-probing helpers (to_regclass,
  * has_table_privilege) and value generators that can exhaust memory or block the embedded engine
- * (generate_series, repeat, lpad, rpad).
+ * (generate_series, repeat, lpad, rpad). `generate_series` is accepted only in the bounded forms
+ * pgjdbc sends (guard/boundedSeries.ts), and the functions here that take an object's OID only with
+ * a catalog column (guard/objectRefs.ts).
  */
 
 const AGGREGATES = [

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Engine } from '../engine/types';
 import { GatewayErrorCode, isGatewayError } from '../errors';
 import type { Logger } from '../log';
+import type { CatalogFlavor } from './catalog';
 import type { ResultDescriber } from './describe/describer';
 import { describeStatically } from './describe/staticDescription';
 import type { SelectStatement } from './guard/statements';
@@ -21,8 +22,11 @@ import { oidFromValues, toText } from './values';
  *   statement_timeout (startup options, risingwave.md §2.4) is the backstop;
  * - on the embedded engine a running statement cannot be interrupted (PGlite runs in this thread's
  *   WASM, and ignores statement_timeout), so statements are refused up front when their planned cost
- *   exceeds `maxPlanCost`, and WITH RECURSIVE is refused. A statement abandoned by the timer still
- *   finishes on PGlite before the next one starts.
+ *   exceeds `maxPlanCost`. A statement abandoned by the timer still finishes on PGlite before the
+ *   next one starts;
+ * - WITH RECURSIVE is refused on the embedded engine and on RisingWave ({@link recursiveRefusal});
+ * - the statement's SQL is the guard's rewrite for the engine's catalog (PostgreSQL's or
+ *   RisingWave's: catalog.ts).
  */
 
 /** One described result column. */
@@ -95,7 +99,9 @@ export class StatementExecutor {
 
   /** Names, types and parameter types of a statement, without running it (Describe). */
   async describe(stmt: SelectStatement, paramCount: number): Promise<{ columns: ResultColumn[]; paramTypes: ReadonlyMap<number, number> }> {
-    const shape = await this.shape(stmt, paramCount);
+    const flavor = await this.engineFlavor();
+    if (stmt.recursive && flavor !== 'postgres') throw recursiveRefusal(flavor);
+    const shape = await this.shape(stmt, paramCount, flavor);
     const columns = (shape.names ?? []).map((name, i) => ({ name, typeOid: shape.types[i] ?? Oid.text }));
     return { columns, paramTypes: shape.paramTypes };
   }
@@ -106,14 +112,12 @@ export class StatementExecutor {
    */
   async execute(stmt: SelectStatement, params: ReadonlyArray<string | null>, signal: CancelSignal, described?: readonly ResultColumn[]): Promise<QueryResult> {
     const flavor = await this.race(this.engineFlavor(), signal, undefined);
-    if (flavor === 'embedded' && stmt.recursive) {
-      throw new SqlRefusal(SqlState.FEATURE_NOT_SUPPORTED, 'WITH RECURSIVE is not supported on the embedded engine',
-        { hint: 'The embedded engine cannot interrupt a running statement; use the RisingWave engine for recursive queries.' });
-    }
-    const shape = await this.race(this.shape(stmt, params.length), signal, undefined);
+    if (stmt.recursive && flavor !== 'postgres') throw recursiveRefusal(flavor);
+    const shape = await this.race(this.shape(stmt, params.length, flavor), signal, undefined);
+    const engineSql = stmt.sqlFor(catalogFlavor(flavor));
     const sql = shape.positional && shape.names !== undefined
-      ? `SELECT * FROM (\n${stmt.sql}\n) AS __wg_u(${shape.names.map((_, i) => `c${i}`).join(', ')})`
-      : stmt.sql;
+      ? `SELECT * FROM (\n${engineSql}\n) AS __wg_u(${shape.names.map((_, i) => `c${i}`).join(', ')})`
+      : engineSql;
     if (flavor === 'embedded') await this.race(this.costGate(sql, params), signal, undefined);
     const tag = randomUUID();
     const tagged = `/* wavegate-passthrough ${tag} */\n${sql}`;
@@ -144,11 +148,12 @@ export class StatementExecutor {
     return { columns, rows: rows.map((r) => ks.map((k) => toText(r[k]))) };
   }
 
-  private shape(stmt: SelectStatement, paramCount: number): Promise<Shape> {
-    const key = `${paramCount}\0${stmt.sql}`;
+  private shape(stmt: SelectStatement, paramCount: number, flavor: Flavor): Promise<Shape> {
+    const sql = stmt.sqlFor(catalogFlavor(flavor));
+    const key = `${paramCount}\0${sql}`;
     const cached = this.shapes.get(key);
     if (cached !== undefined) return cached;
-    const p = this.computeShape(stmt, paramCount);
+    const p = this.computeShape(stmt, sql, paramCount, flavor);
     p.catch(() => {
       if (this.shapes.peek(key) === p) this.shapes.delete(key);
     });
@@ -156,18 +161,18 @@ export class StatementExecutor {
     return p;
   }
 
-  private async computeShape(stmt: SelectStatement, paramCount: number): Promise<Shape> {
+  private async computeShape(stmt: SelectStatement, sql: string, paramCount: number, flavor: Flavor): Promise<Shape> {
     const catalog = await this.o.describer.catalogColumns(stmt.tree);
-    const stat = describeStatically(stmt.tree, catalog);
+    const stat = describeStatically(stmt.tree, catalog, catalogFlavor(flavor));
     const nulls = Array.from({ length: paramCount }, () => null);
     let names = stat.columns?.map((c) => c.name);
     let types: Array<number | undefined> = stat.columns?.map((c) => c.typeOid) ?? [];
     if (names === undefined) {
-      names = (await this.o.describer.probeNames(stmt.sql, nulls))?.slice();
+      names = (await this.o.describer.probeNames(sql, nulls))?.slice();
       types = names?.map(() => undefined) ?? [];
     }
     if (names !== undefined && names.length > 0 && types.some((t) => t === undefined)) {
-      const probed = await this.o.describer.probeTypes(stmt.sql, names.length, nulls);
+      const probed = await this.o.describer.probeTypes(sql, names.length, nulls);
       if (probed !== undefined) types = types.map((t, i) => t ?? probed[i]);
     }
     const positional = names !== undefined && (new Set(names).size !== names.length || names.some((n) => /^\d+$/.test(n)));
@@ -244,6 +249,25 @@ export class StatementExecutor {
       off();
     }
   }
+}
+
+/** Whose catalog an engine of this flavour has (catalog.ts). */
+function catalogFlavor(flavor: Flavor): CatalogFlavor {
+  return flavor === 'risingwave' ? 'risingwave' : 'postgres';
+}
+
+/**
+ * WITH RECURSIVE runs only where a runaway recursion can be stopped and the engine supports it:
+ * PostgreSQL (standing in for RisingWave). The embedded engine cannot interrupt a statement, and
+ * RisingWave refuses recursive CTEs ("RECURSIVE CTE is not supported",
+ * https://github.com/risingwavelabs/risingwave/blob/v3.0.3/src/frontend/src/binder/query.rs).
+ */
+function recursiveRefusal(flavor: 'embedded' | 'risingwave'): SqlRefusal {
+  return flavor === 'embedded'
+    ? new SqlRefusal(SqlState.FEATURE_NOT_SUPPORTED, 'WITH RECURSIVE is not supported by the embedded engine',
+      { hint: 'The embedded engine cannot interrupt a running statement, so it does not run recursive queries.' })
+    : new SqlRefusal(SqlState.FEATURE_NOT_SUPPORTED, 'WITH RECURSIVE is not supported by the RisingWave engine',
+      { hint: 'RisingWave does not support recursive CTEs.' });
 }
 
 function canceled(reason: CancelSignal['reason']): SqlRefusal {

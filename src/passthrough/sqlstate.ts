@@ -21,6 +21,10 @@ export const SqlState = {
   PROTOCOL_VIOLATION: '08P01',
   TOO_MANY_CONNECTIONS: '53300',
   UNDEFINED_OBJECT: '42704',
+  /** A function or operator name a `reg*` literal names, hidden or missing. */
+  UNDEFINED_FUNCTION: '42883',
+  /** A schema name a `regnamespace` literal names, hidden or missing. */
+  INVALID_SCHEMA_NAME: '3F000',
   INVALID_PARAMETER_VALUE: '22023',
   INVALID_TEXT_REPRESENTATION: '22P02',
   DUPLICATE_PREPARED_STATEMENT: '42P05',

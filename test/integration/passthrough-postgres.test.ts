@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { RisingWaveEngine } from '../../src/engine/risingwave/engine';
@@ -11,6 +11,7 @@ import { startSqlPassthrough } from '../../src/passthrough';
 import { createPgDatabase, createRisingWaveStandIn, pgExecutor, type PgTestDatabase } from '../conformance/databases';
 import { FIXTURE_RIDES } from '../conformance/fixture';
 import { definePassthroughSuite, PASSWORDS, psql, USERS } from '../fixtures/pgwire/harness';
+import { pgjdbcJar } from '../helpers/pgjdbc';
 
 // The SQL passthrough over the RisingWave engine's read path, with PostgreSQL 15 standing in for
 // RisingWave: a throwaway database holding the outbox and the four views as plain views made from
@@ -96,25 +97,13 @@ describe('SQL passthrough over TLS', () => {
   });
 });
 
-// pgjdbc, the driver Metabase uses. The driver jar comes from WAVEGATE_TEST_PGJDBC_JAR, else the local
-// Maven repository, fetched from Maven Central with `mvn dependency:get` when it is not there yet
-// (Java and Maven are required, as for the Kafka broker).
-const PGJDBC_VERSION = '42.7.13';
-const PGJDBC = process.env['WAVEGATE_TEST_PGJDBC_JAR']
-  ?? join(homedir(), `.m2/repository/org/postgresql/postgresql/${PGJDBC_VERSION}/postgresql-${PGJDBC_VERSION}.jar`);
-
-function ensurePgjdbc(): void {
-  if (existsSync(PGJDBC)) return;
-  execFileSync('mvn', ['-q', '-B', 'dependency:get', `-Dartifact=org.postgresql:postgresql:${PGJDBC_VERSION}`], { stdio: 'ignore', timeout: 180_000 });
-  if (!existsSync(PGJDBC)) throw new Error(`pgjdbc ${PGJDBC_VERSION} not found at ${PGJDBC} after mvn dependency:get`);
-}
-
+// pgjdbc, the driver Metabase uses (jar fetched and cached by test/helpers/pgjdbc.ts).
 describe('SQL passthrough with pgjdbc (Metabase\'s driver)', () => {
   let db: PgTestDatabase;
   let engine: RisingWaveEngine;
 
   beforeAll(async () => {
-    ensurePgjdbc();
+    pgjdbcJar();
     ({ db, engine } = await standIn());
     for (const ride of FIXTURE_RIDES) await seed(db, ride);
   }, 240_000);
@@ -127,7 +116,7 @@ describe('SQL passthrough with pgjdbc (Metabase\'s driver)', () => {
     const server = await startSqlPassthrough({ port: 0, engine, users: USERS, log: silentLogger, statementTimeoutMs: 10_000 });
     try {
       const out = await new Promise<string>((resolve, reject) => {
-        execFile('java', ['-cp', PGJDBC, join(__dirname, '../fixtures/pgwire/JdbcCheck.java'), String(server.port), 'olga', PASSWORDS.olga],
+        execFile('java', ['-cp', pgjdbcJar(), join(__dirname, '../fixtures/pgwire/JdbcCheck.java'), String(server.port), 'olga', PASSWORDS.olga],
           { timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
       });
       expect(out.trim().split('\n')).toEqual([

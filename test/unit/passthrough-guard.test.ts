@@ -181,7 +181,7 @@ describe('statement guard: what is refused, with which SQLSTATE', () => {
     ['SELECT 1 OPERATOR(public.+) 1', '42501', /operator public.\+/],
     ['SELECT * FROM pg_authid', '42501', /permission denied for table pg_authid/],
     ['SELECT * FROM pg_catalog.pg_shadow', '42501', /pg_shadow/],
-    ['SELECT * FROM pg_settings', '42501', /pg_settings/],
+    ['SELECT * FROM pg_file_settings', '42501', /pg_file_settings/],
     ['SELECT * FROM pg_stat_activity', '42501', /pg_stat_activity/],
     ['SELECT * FROM pg_roles', '42501', /pg_roles/],
     ['SELECT * FROM information_schema.enabled_roles', '42501', /enabled_roles/],

@@ -14,6 +14,7 @@ const RAW_TEXT_OIDS: ReadonlySet<number> = new Set([
   1114, // timestamp: the pg default would read it in the gateway's local zone (§2.4)
   1184, // timestamptz
   1082, // date: pg would make a local-midnight Date
+  1186, // interval: pg's object prints "30 seconds 19 minutes"; the SQL passthrough sends the engine's text
 ]);
 
 /**

@@ -1,4 +1,5 @@
 import { type AstObject, isObj, list, only, sval } from '../ast';
+import { REG_TYPES } from '../guard/objectRefs';
 import { Oid, oidOfTypeName } from '../types';
 import { functionType, operatorType, SQL_VALUE_TYPES } from './resultTypes';
 import type { ColumnInfo } from './staticDescription';
@@ -44,10 +45,12 @@ export class ExpressionTyper {
       case 'TypeCast': {
         const t = isObj(v['typeName']) ? v['typeName'] : {};
         const names = list(t['names']).map(sval);
-        const oid = oidOfTypeName(names[names.length - 1] ?? '', list(t['arrayBounds']).length > 0);
+        const last = names[names.length - 1] ?? '';
+        const oid = oidOfTypeName(last, list(t['arrayBounds']).length > 0);
         this.noteParam(v['arg'], oid);
         this.expr(v['arg'], rels);
-        return oid;
+        // The guard rewrites reg* casts per engine (guard/expressionRules.ts): the engine reports the type.
+        return REG_TYPES.has(last) ? undefined : oid;
       }
       case 'FuncCall': {
         const argTypes = list(v['args']).map((a) => this.expr(a, rels));

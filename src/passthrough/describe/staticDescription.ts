@@ -1,6 +1,6 @@
 import { VIEWS, type ViewName } from '../../views/registry';
 import { type AstObject, isObj, list, only, sval } from '../ast';
-import { catalogRule } from '../catalog';
+import { type CatalogFlavor, catalogRule } from '../catalog';
 import { Oid, REGISTRY_OID } from '../types';
 import { figureColname } from './columnNames';
 import { ExpressionTyper, type Rel } from './expressionTypes';
@@ -50,10 +50,13 @@ export function catalogRelations(tree: unknown): string[] {
   return [...out];
 }
 
-/** Works out names and types statically (step 1). Pure: catalog columns are passed in. */
-export function describeStatically(tree: AstObject, catalog: CatalogColumns): StaticDescription {
+/**
+ * Works out names and types statically (step 1). Pure: the engine's catalog columns are passed in,
+ * with the flavour of its catalog (which decides how catalog.ts masks them).
+ */
+export function describeStatically(tree: AstObject, catalog: CatalogColumns, flavor: CatalogFlavor = 'postgres'): StaticDescription {
   const params = new Map<number, number>();
-  const d = new StaticDescriber(catalog, params);
+  const d = new StaticDescriber(catalog, params, flavor);
   let columns: readonly ColumnInfo[] | undefined;
   try {
     columns = d.select(tree, new Map());
@@ -67,7 +70,7 @@ export function describeStatically(tree: AstObject, catalog: CatalogColumns): St
 class StaticDescriber {
   private readonly types: ExpressionTyper;
 
-  constructor(private readonly catalog: CatalogColumns, params: Map<number, number>) {
+  constructor(private readonly catalog: CatalogColumns, params: Map<number, number>, private readonly flavor: CatalogFlavor) {
     this.types = new ExpressionTyper(params, (select) => this.select(select, new Map()));
   }
 
@@ -175,10 +178,13 @@ class StaticDescriber {
     }
     const s = schema ?? 'pg_catalog';
     const cols = this.catalog.get(`${s}.${name}`);
-    const rule = s === 'pg_catalog' || s === 'information_schema' ? catalogRule(s, name) : undefined;
+    const rule = s === 'pg_catalog' || s === 'information_schema' ? catalogRule(this.flavor, s, name) : undefined;
     if (cols === undefined || rule?.columns === undefined) return cols;
-    const masked = rule.columns.map((c) => (typeof c === 'string' ? c : c.name));
-    return masked.map((m) => cols.find((c) => c.name === m) ?? { name: m, typeOid: Oid.text });
+    return rule.columns.map((m) => {
+      if (typeof m !== 'string' && 'asOid' in m) return { name: m.name, typeOid: Oid.oid };
+      const name = typeof m === 'string' ? m : m.name;
+      return cols.find((c) => c.name === name) ?? { name, typeOid: Oid.text };
+    });
   }
 
   private join(v: AstObject, ctes: Ctes, rels: Rel[], aliasName: string | undefined, colnames: ReadonlyArray<string | undefined>): void {

@@ -1,8 +1,10 @@
 import { type AstObject, isObj } from '../ast';
+import type { CatalogFlavor } from '../catalog';
 import { SqlRefusal, SqlState } from '../sqlstate';
 import { reparse, scanTokens, type Source } from './parse';
-import { Scope, SelectWalker, type VerifyPlan } from './selectWalker';
+import { SelectWalker, type VerifyPlan } from './selectWalker';
 import type { GuardContext, SelectStatement } from './statements';
+import { ROOT_SCOPE } from './walkScope';
 
 /**
  * Rewriting an allowed SELECT into the engine's SQL. libpg-query 18 has no deparser, so the tree is
@@ -11,14 +13,30 @@ import type { GuardContext, SelectStatement } from './statements';
  * filtered by the user's row policy, or the catalog relation filtered to what may be seen), the row
  * cap is applied, and the result is parsed and checked again: every relation in the final text must
  * be one we generated or a reference to the statement's own CTE, otherwise the statement is refused
- * (fail closed).
+ * (fail closed). The catalog subqueries, and so the text, depend on the engine's catalog flavour:
+ * the statement is rewritten for the context's flavour at once and for another on first request.
  */
 
 /** Checks a SelectStmt and returns it rewritten for the engine; throws {@link SqlRefusal}. */
 export function rewriteSelect(tree: AstObject, src: Source, ctx: GuardContext): SelectStatement {
-  const first = new SelectWalker(src, ctx, undefined);
-  first.select(tree, Scope.root);
+  const own = ctx.catalog ?? 'postgres';
+  const { sql, paramCount, recursive } = rewriteFor(tree, src, ctx);
   const text = src.buf.subarray(src.start, src.end).toString('utf8');
+  const other = new Map<CatalogFlavor, string>([[own, sql]]);
+  const sqlFor = (flavor: CatalogFlavor): string => {
+    let out = other.get(flavor);
+    if (out === undefined) {
+      out = rewriteFor(tree, src, { ...ctx, catalog: flavor }).sql;
+      other.set(flavor, out);
+    }
+    return out;
+  };
+  return { kind: 'select', text, sql, sqlFor, tree, paramCount, recursive };
+}
+
+function rewriteFor(tree: AstObject, src: Source, ctx: GuardContext): { sql: string; paramCount: number; recursive: boolean } {
+  const first = new SelectWalker(src, ctx, undefined);
+  first.select(tree, ROOT_SCOPE);
   const applied = applyEdits(src, first);
   const capped = capRows(applied.sql, tree, ctx.maxRows);
 
@@ -38,9 +56,8 @@ export function rewriteSelect(tree: AstObject, src: Source, ctx: GuardContext): 
   }
   const only = reparsed.stmts.length === 1 ? reparsed.stmts[0]!.stmt['SelectStmt'] : undefined;
   if (!isObj(only)) throw new SqlRefusal(SqlState.INTERNAL_ERROR, 'the statement could not be rewritten safely');
-  new SelectWalker({ sql: engineSql, buf: outBuf, start: 0, end: outBuf.length }, ctx, plan).select(only, Scope.root);
-
-  return { kind: 'select', text, sql: engineSql, tree, paramCount: first.paramMax, recursive: first.recursive };
+  new SelectWalker({ sql: engineSql, buf: outBuf, start: 0, end: outBuf.length }, ctx, plan).select(only, ROOT_SCOPE);
+  return { sql: engineSql, paramCount: first.paramMax, recursive: first.recursive };
 }
 
 /** The statement's text with the edits applied; where the generated spans are and where CTE references moved. */
@@ -49,7 +66,7 @@ function applyEdits(src: Source, walk: SelectWalker): {
   spans: Array<{ start: number; end: number }>;
   cteRefs: number[];
 } {
-  const edits = [...walk.edits].sort((a, b) => a.start - b.start);
+  const edits = [...walk.edits].sort((a, b) => a.start - b.start || a.end - b.end);
   const parts: Buffer[] = [];
   const spans: Array<{ start: number; end: number }> = [];
   let cursor = src.start;
@@ -64,7 +81,7 @@ function applyEdits(src: Source, walk: SelectWalker): {
     parts.push(before);
     outLen += before.length;
     const gen = Buffer.from(e.text, 'utf8');
-    spans.push({ start: outLen, end: outLen + gen.length });
+    if (e.relation) spans.push({ start: outLen, end: outLen + gen.length });
     parts.push(gen);
     outLen += gen.length;
     cursor = e.end;

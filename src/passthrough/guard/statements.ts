@@ -1,4 +1,5 @@
 import type { AstObject } from '../ast';
+import type { CatalogFlavor } from '../catalog';
 import type { SqlUser } from '../users';
 
 /**
@@ -12,13 +13,22 @@ export interface SelectStatement {
   readonly kind: 'select';
   /** The statement as the client wrote it (for the audit hash and error positions). */
   readonly text: string;
-  /** The rewritten statement for the engine: views and catalog filtered, row cap applied. */
+  /**
+   * The rewritten statement for an engine with the context's catalog flavour (PostgreSQL's unless
+   * said otherwise): views and catalog filtered, row cap applied.
+   */
   readonly sql: string;
+  /**
+   * The rewritten statement for an engine with `flavor`'s catalog (the catalog rules differ,
+   * catalog.ts). Throws {@link SqlRefusal} when the statement cannot run there (a catalog relation
+   * that engine does not have).
+   */
+  sqlFor(flavor: CatalogFlavor): string;
   /** The client's parse tree of the statement (a SelectStmt), for result description. */
   readonly tree: AstObject;
   /** Highest `$n` referenced. */
   readonly paramCount: number;
-  /** Uses WITH RECURSIVE (refused on the embedded engine: a runaway recursion cannot be interrupted). */
+  /** Uses WITH RECURSIVE (neither the embedded engine nor RisingWave runs it: executor.ts). */
   readonly recursive: boolean;
 }
 
@@ -43,4 +53,6 @@ export interface GuardContext {
   readonly user: SqlUser;
   /** Rows a result may have; the engine SQL asks for one more to detect overflow. */
   readonly maxRows: number;
+  /** Whose catalog the engine has (catalog.ts); PostgreSQL's when not given. */
+  readonly catalog?: CatalogFlavor;
 }
