@@ -3,15 +3,16 @@ import { wholeOption } from '../../config/env';
 import type { SqlExecutor } from '../../db/types';
 
 /**
- * The one place Wavegate imports `pg` (STYLE.md: each third-party library in one place). RisingWave
- * speaks the Postgres wire protocol (§2.4); the doctor and the test stand-in use the same helpers.
+ * The one place Wavegate imports `pg` (each third-party library in one place). RisingWave speaks
+ * the Postgres wire protocol (https://github.com/risingwavelabs/risingwave/tree/v3.0.3/src/utils/pgwire);
+ * the doctor and the test stand-in use the same helpers.
  */
 
 /** OIDs whose values stay raw text so normalizeRow decides their form (exact decimals, ISO times). */
 const RAW_TEXT_OIDS: ReadonlySet<number> = new Set([
-  20, // int8: counts, rw_timestamp (§2.4: bigint arrives as text by default too)
+  20, // int8: counts (JavaScript numbers lose precision beyond 2^53)
   1700, // numeric: exact decimal strings ("12.50")
-  1114, // timestamp: the pg default would read it in the gateway's local zone (§2.4)
+  1114, // timestamp: the pg default would read it in the gateway's local zone
   1184, // timestamptz
   1082, // date: pg would make a local-midnight Date
 ]);
@@ -32,9 +33,13 @@ export interface PoolOptions {
   /** postgres:// URL of the RisingWave frontend (or a Postgres standing in for it). */
   url: string;
   /**
-   * Per-statement timeout, in milliseconds, sent as the startup `options` (`-c statement_timeout=`),
-   * the only way RisingWave honours it at connect time (§2.4: pg's `statement_timeout` option is a
-   * top-level startup parameter RisingWave ignores). 0 = none. @default 5_000
+   * Per-statement timeout, in milliseconds, sent as the startup `options`
+   * (`-c statement_timeout=<n>ms`, with its unit: a bare number means ms since RisingWave 3.0 and
+   * seconds before, https://github.com/risingwavelabs/risingwave/blob/v3.0.3/e2e_test/batch/config.slt).
+   * RisingWave reads only `database`, `user`, `options` and `application_name` from the startup
+   * message (https://github.com/risingwavelabs/risingwave/blob/v3.0.3/src/utils/pgwire/src/pg_protocol.rs,
+   * `process_startup_msg`), so pg's own `statement_timeout` parameter would be ignored; versions
+   * before 3.0 ignore `options` too (server.ts refuses them). 0 = none. @default 5_000
    */
   statementTimeoutMs?: number;
   /** Most connections open at once. @default 10 */
@@ -43,7 +48,7 @@ export interface PoolOptions {
   connectTimeoutMs?: number;
   /** Close a connection idle this long, in milliseconds. @default 30_000 */
   idleTimeoutMs?: number;
-  /** `application_name` (RisingWave reads it from the startup message, §2.4). @default 'wavegate' */
+  /** `application_name` (RisingWave reads it from the startup message). @default 'wavegate' */
   applicationName?: string;
 }
 
@@ -54,7 +59,7 @@ function clientConfig(o: PoolOptions): pg.ClientConfig {
     types: rawTypes,
     connectionTimeoutMillis: o.connectTimeoutMs ?? 5_000,
     application_name: o.applicationName ?? 'wavegate',
-    ...(timeout > 0 ? { options: `-c statement_timeout=${timeout}` } : {}),
+    ...(timeout > 0 ? { options: `-c statement_timeout=${timeout}ms` } : {}),
   };
 }
 
@@ -113,11 +118,6 @@ export function isTransient(err: unknown): boolean {
   if (state !== undefined) return state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03';
   const msg = err instanceof Error ? err.message : '';
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(msg);
-}
-
-/** Did the statement hit the statement timeout (SQLSTATE 57014, query_canceled)? */
-export function isStatementTimeout(err: unknown): boolean {
-  return sqlState(err) === '57014';
 }
 
 /** The URL without its password, for messages. */
