@@ -122,6 +122,8 @@ export class RisingWaveEngine implements Engine {
         running = undefined;
       }
     }));
+    // A caller that cancels may stop listening: the rejection that follows is expected.
+    rows.catch(() => undefined);
     return {
       rows,
       cancel: async () => {
