@@ -14,8 +14,10 @@
  * - at least once: the same row may arrive again after a RisingWave recovery (§3.4).
  *
  * {@link encodeSinkRecord} is used by the tests and the example's router, which stand in for
- * RisingWave; {@link decodeSinkRecord} by the consumer. Keys inside `payload` are also sorted by the
- * encoder: RisingWave's nested jsonb key order is not confirmed (§7), and the decoder does not care.
+ * RisingWave; {@link decodeSinkRecord} by the consumer. Keys inside `payload` are sorted too, as
+ * RisingWave writes them: dynamic jsonb becomes a serde_json value (RisingWave v3.0.3,
+ * src/connector/src/sink/encoder/json.rs, `JsonbVal::from(jsonb_ref).take()`), whose maps are sorted
+ * at every level (serde_json without preserve_order, docs/RISINGWAVE.md [SINK2]); the decoder does not care.
  */
 import { eventTypeOfTopic } from '../kafka/topics';
 import { EVENT_TYPES, validateEvent, type EventPayloads, type EventType } from '../outbox/events';
