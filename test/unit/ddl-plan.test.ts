@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runMigrate } from '../../src/cli/migrate';
 import { generateDdl, outboxColumns } from '../../src/engine/risingwave/ddl';
@@ -212,8 +212,25 @@ describe('wavegate migrate (command line, offline)', () => {
 });
 
 describe('docs/RISINGWAVE.md', () => {
+  const root = join(__dirname, '..', '..');
+  const doc = readFileSync(join(root, 'docs', 'RISINGWAVE.md'), 'utf8');
+
   it('documents every variable migrate and doctor read, with its default', () => {
-    const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'RISINGWAVE.md'), 'utf8');
     for (const v of RISINGWAVE_ENV_VARS) expect(doc).toContain(`| \`${v.name}\` | ${v.default} |`);
+  });
+
+  it('has a row, with RisingWave source links at a tag, for every RisingWave behaviour cited as [ID] in code, DDL notes and docs', () => {
+    const rows = new Map([...doc.matchAll(/^\| ((?:CDC|SQL|SINK|READ|OPS)\d+) \|(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    expect(rows.size).toBeGreaterThan(25);
+    for (const [id, row] of rows) expect([id, /\(https:\/\/github\.com\/risingwavelabs\/risingwave\/blob\/v\d+\.\d+\.\d+\//.test(row)]).toEqual([id, true]);
+    const files = [
+      ...readdirSync(join(root, 'src'), { recursive: true }).map((f) => join('src', String(f))).filter((f) => f.endsWith('.ts')),
+      ...readdirSync(join(root, 'docs')).map((f) => join('docs', f)),
+      ...readdirSync(join(root, 'test', 'golden', 'risingwave')).map((f) => join('test', 'golden', 'risingwave', f)),
+      'docker-compose.yml', 'migrations/source/mysql/0001_create_outbox.sql',
+    ];
+    const cited = new Set(files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/\[((?:CDC|SQL|SINK|READ|OPS)\d+)\]/g)].map((m) => m[1]!)));
+    expect(cited.size).toBeGreaterThan(10);
+    for (const id of cited) expect([id, rows.has(id)]).toEqual([id, true]);
   });
 });
