@@ -40,7 +40,7 @@ const DED_KEY_BYTES = b('{"day":739894,"driver_id":"drv-42"}');
 const decodeDed = (value: Buffer | null, key: Buffer | null = DED_KEY_BYTES) =>
   decodeChange('driver_earnings_daily', 'upsert', { key, value });
 
-describe('UPSERT JSON (risingwave.md §3.3)', () => {
+describe('UPSERT JSON [SINK1]', () => {
   it('decodes insert, update and tombstone of the worked example (driver_earnings_daily)', () => {
     expect(decodeFixture('upsert-driver_earnings_daily', 'driver_earnings_daily', 'upsert')).toEqual([
       { view: 'driver_earnings_daily', op: 'update', key: DED_KEY, row: dedRow(7), old: null },
@@ -107,7 +107,7 @@ describe('UPSERT JSON (risingwave.md §3.3)', () => {
   });
 });
 
-describe('DEBEZIUM JSON (risingwave.md §3.3)', () => {
+describe('DEBEZIUM JSON [SINK6]', () => {
   it('decodes c, u (with the before image) and d, and the tombstone after d to nothing', () => {
     const oldKey = { driver_id: 'drv-42', day: '2026-10-05' }; // old = key + indexed columns (none here)
     expect(decodeFixture('debezium-driver_earnings_daily', 'driver_earnings_daily', 'debezium')).toEqual([
