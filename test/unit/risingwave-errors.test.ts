@@ -4,6 +4,9 @@
  */
 import { asPostgresError, EngineSqlError, parseRisingWaveMessage, stopReason } from '../../src/engine/risingwave/errors';
 import { parseServerVersion, unsupportedServer } from '../../src/engine/risingwave/server';
+import { GatewayError, GatewayErrorCode } from '../../src/errors';
+import { recordingLogger } from '../../src/log';
+import { engineError } from '../../src/passthrough/executor';
 import type pg from 'pg';
 import { FakeRisingWave } from '../conformance/fakeRisingWave';
 
@@ -52,6 +55,27 @@ describe('RisingWave error messages', () => {
     const pgErr = rw('42P01', 'relation "nope" does not exist');
     expect(asPostgresError(pgErr)).toBe(pgErr);
     expect(asPostgresError('boom')).toBe('boom');
+  });
+});
+
+describe('what the SQL passthrough makes of them', () => {
+  const masked = (cause: unknown) => new GatewayError(GatewayErrorCode.INTERNAL_SERVER_ERROR, 'The engine failed to run a query', { safe: false, cause });
+  const rwDiv = rw('XX000', 'Failed to run the query\n\nCaused by these errors (recent errors listed first):\n  1: Expr error\n  2: error while evaluating expression `general_div(\'1\', \'0\')`\n  3: Division by zero');
+
+  it('passes a RisingWave SQL error with its PostgreSQL code and text, and masks what stays XX000', () => {
+    const log = recordingLogger();
+    expect(engineError(masked(asPostgresError(rwDiv)), log)).toMatchObject({ sqlState: '22012', message: "Expr error: error while evaluating expression `general_div('1', '0')`: Division by zero" });
+    // Before the engine read RisingWave's cause, this was the answer: XX000, text hidden.
+    expect(engineError(masked(rwDiv), log)).toMatchObject({ sqlState: 'XX000', message: expect.stringMatching(/^internal error \(id [0-9a-f]{8}\)$/) });
+    expect(engineError(masked(asPostgresError(rw('XX000', 'Failed to run the query\n\nCaused by:\n  Storage error: oops'))), log).sqlState).toBe('XX000');
+  });
+
+  it('answers 57014 for RisingWave\'s timeout and cancel as the engine reports them', () => {
+    const log = recordingLogger();
+    const unavailable = (reason: string) => new GatewayError(GatewayErrorCode.ENGINE_UNAVAILABLE, 'x', { details: { reason } });
+    expect(engineError(unavailable('timeout'), log)).toMatchObject({ sqlState: '57014', message: 'canceling statement due to statement timeout' });
+    expect(engineError(unavailable('cancelled'), log)).toMatchObject({ sqlState: '57014', message: 'canceling statement due to user request' });
+    expect(engineError(unavailable('unreachable'), log)).toMatchObject({ sqlState: '57P03' });
   });
 });
 
