@@ -52,8 +52,9 @@ function header(s: RisingWaveSettings, where: string): string[] {
   const src = s.source;
   return [
     `wavegate migrate plan: ${where}`,
-    `source: ${src.dialect}-cdc ${src.host}:${src.port}, database ${src.databases.join(', ')}${src.dialect === 'postgres' ? `, schema ${src.schema}` : ''}, user ${src.user}; sinks: Kafka ${s.sink.brokers}`,
+    `source: ${src.dialect === 'mariadb' ? 'mysql-cdc (MariaDB)' : `${src.dialect}-cdc`} ${src.host}:${src.port}, database ${src.databases.join(', ')}${src.dialect === 'postgres' ? `, schema ${src.schema}` : ''}, user ${src.user}; sinks: Kafka ${s.sink.brokers}`,
     "Run by hand with: psql -h <risingwave> -p 4566 -d dev -U root -v cdc_password=... -f <this file>",
+    'Notes cite RisingWave behaviours as [ID]: rows of the table in docs/RISINGWAVE.md, each with its source file at v3.0.3.',
   ];
 }
 

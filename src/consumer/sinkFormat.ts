@@ -5,17 +5,19 @@
  * test/golden/risingwave/plan-mysql.sql) are `FORMAT PLAIN ENCODE JSON (force_append_only='true',
  * timestamptz.handling.mode='utc_string', jsonb.handling.mode='dynamic') KEY ENCODE TEXT` with
  * `primary_key='aggregate_id'`, one per event type, on topic `events.<EventType>`
- * (shared/reference/risingwave.md §3.1–3.3):
+ * ([SINK2], [SINK3] in docs/RISINGWAVE.md §7):
  * - key   = the ride id (aggregate_id) as plain UTF-8 text;
- * - value = the outbox row as one JSON object, keys in alphabetical order (§3.2):
+ * - value = the outbox row as one JSON object, keys in alphabetical order [SINK2]:
  *   `{"aggregate_id":…,"aggregate_type":"Ride","event_type":…,"id":…,"occurred_at":"2026-10-05T14:03:07.123456Z","payload":{…},"trace_context":…|null}`
  *   occurred_at with always 6 fraction digits and `Z`; payload embedded as JSON (dynamic mode);
  * - never a null value (append-only: deletes emit nothing), and no headers;
- * - at least once: the same row may arrive again after a RisingWave recovery (§3.4).
+ * - at least once: the same row may arrive again after a RisingWave recovery [SINK5].
  *
  * {@link encodeSinkRecord} is used by the tests and the example's router, which stand in for
- * RisingWave; {@link decodeSinkRecord} by the consumer. Keys inside `payload` are also sorted by the
- * encoder: RisingWave's nested jsonb key order is not confirmed (§7), and the decoder does not care.
+ * RisingWave; {@link decodeSinkRecord} by the consumer. Keys inside `payload` are sorted too, as
+ * RisingWave writes them: dynamic jsonb becomes a serde_json value (RisingWave v3.0.3,
+ * src/connector/src/sink/encoder/json.rs, `JsonbVal::from(jsonb_ref).take()`), whose maps are sorted
+ * at every level (serde_json without preserve_order, docs/RISINGWAVE.md [SINK2]); the decoder does not care.
  */
 import { eventTypeOfTopic } from '../kafka/topics';
 import { EVENT_TYPES, validateEvent, type EventPayloads, type EventType } from '../outbox/events';

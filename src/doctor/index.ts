@@ -1,5 +1,5 @@
 /**
- * `wavegate doctor`: checks the upstream database against RisingWave's CDC prerequisites (§1.2)
+ * `wavegate doctor`: checks the upstream database against RisingWave's CDC prerequisites (docs/RISINGWAVE.md)
  * before `wavegate migrate apply` creates the source. Connects the way RisingWave will: as the CDC
  * user (WAVEGATE_CDC_*), so the grants checked are the ones RisingWave gets.
  */
@@ -21,14 +21,14 @@ export const DoctorExit = { OK: 0, FAILED: 1, USAGE: 2, UNAVAILABLE: 69, CONFIG:
 /** Runs the checks for `source` over a fresh connection as the CDC user. */
 export async function checkSource(source: CdcSourceSettings): Promise<Finding[]> {
   const password = source.password ?? '';
-  if (source.dialect === 'mysql') {
+  if (source.dialect !== 'postgres') {
     // No default database on the connection: the checks name each outbox database.
     const url = new URL(`mysql://${source.host}:${source.port}/`);
     url.username = source.user;
     url.password = password;
     const conn = await openMysqlConnection({ url: url.toString() });
     try {
-      return await checkMysqlSource(conn, { databases: source.databases });
+      return await checkMysqlSource(conn, { databases: source.databases, dialect: source.dialect });
     } finally {
       await conn.end().catch(() => undefined);
     }

@@ -1,10 +1,12 @@
+import { outboxColumns } from '../engine/risingwave/ddl';
 import { sourceTable } from '../outbox/dialect';
 import { finding, type Finding } from './types';
 
 /**
- * Preflight for RisingWave's mysql-cdc source (../shared/reference/risingwave.md §1.2): binlog
- * settings, the CDC user's privileges and the outbox table. Reads only: SHOW VARIABLES, SHOW
- * GRANTS, information_schema.
+ * Preflight for RisingWave's mysql-cdc source (docs/RISINGWAVE.md, "CDC prerequisites"; rows [CDC3]
+ * and [CDC5] of its table of RisingWave behaviours): binlog settings, the CDC user's privileges,
+ * the outbox table and its column types as RisingWave's validator will judge them. Reads only:
+ * SHOW VARIABLES, SHOW GRANTS, information_schema.
  */
 
 /** What the checks need of a mysql2/promise Connection. */
@@ -21,12 +23,14 @@ export interface MysqlCheckOptions {
    * (run the doctor as the CDC user, the way RisingWave connects).
    */
   cdcUser?: { user: string; host: string };
+  /** `WAVEGATE_CDC_DIALECT`: which CDC table DDL migrate generates (its column types are checked). @default 'mysql' */
+  dialect?: 'mysql' | 'mariadb';
 }
 
-/** The privileges a shared mysql-cdc source needs, on *.* (§1.2). */
+/** The privileges a shared mysql-cdc source needs, on *.* ([CDC5]). */
 export const REQUIRED_PRIVILEGES = ['SELECT', 'REPLICATION SLAVE', 'REPLICATION CLIENT'] as const;
 
-/** Synonyms: MariaDB >= 10.5 prints BINLOG MONITOR for REPLICATION CLIENT (§1.2 accepts it), REPLICA for SLAVE. */
+/** Synonyms: MariaDB >= 10.5 prints BINLOG MONITOR for REPLICATION CLIENT (RisingWave accepts it, [CDC5]), REPLICA for SLAVE. */
 const SYNONYMS: Record<string, string> = { 'BINLOG MONITOR': 'REPLICATION CLIENT', 'REPLICATION REPLICA': 'REPLICATION SLAVE' };
 
 async function rows(db: MysqlQueryable, sql: string, values: unknown[] = []): Promise<Array<Record<string, unknown>>> {
@@ -43,7 +47,7 @@ async function variable(db: MysqlQueryable, name: string): Promise<string | unde
 /**
  * Global privileges (ON *.*) granted in SHOW GRANTS output, normalised (synonyms folded).
  * `ALL PRIVILEGES` is returned as is. Database- and column-level grants are ignored: replication
- * privileges only exist globally and §1.2 asks for SELECT on *.* too.
+ * privileges only exist globally and RisingWave asks for SELECT on *.* too.
  */
 export function globalPrivileges(grantLines: readonly string[]): Set<string> {
   const out = new Set<string>();
@@ -76,6 +80,41 @@ export function grantFindings(grantLines: readonly string[], account: string): F
   ];
 }
 
+/**
+ * [CDC3]: the RisingWave types RisingWave's MySQL validator accepts over each upstream DATA_TYPE the
+ * outbox uses (https://github.com/risingwavelabs/risingwave/blob/v3.0.3/java/connector-node/risingwave-connector-service/src/main/java/com/risingwave/connector/source/common/MySqlValidator.java,
+ * `isDataTypeCompatible`, signed types). It reads DATA_TYPE from information_schema.COLUMNS
+ * (validate_sql.properties, `mysql.table_schema`); MariaDB reports its JSON columns as `longtext`.
+ */
+export const VALIDATOR_ACCEPTS: Readonly<Record<string, readonly string[]>> = {
+  char: ['VARCHAR'], varchar: ['VARCHAR'], text: ['VARCHAR'], tinytext: ['VARCHAR'], mediumtext: ['VARCHAR'],
+  longtext: ['BYTEA', 'VARCHAR'], json: ['JSONB'], timestamp: ['TIMESTAMPTZ'], datetime: ['TIMESTAMP'],
+  bigint: ['BIGINT', 'DECIMAL'], int: ['INTEGER', 'BIGINT'],
+};
+
+/** The CDC table's column types (as migrate generates them for `dialect`) against what the server reports. */
+async function columnFindings(db: MysqlQueryable, database: string, options: MysqlCheckOptions): Promise<Finding[]> {
+  const dialect = options.dialect ?? 'mysql';
+  const reported = await rows(db,
+    'SELECT COLUMN_NAME AS c, DATA_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+    [database, 'outbox']);
+  if (reported.length === 0) return []; // no table: the outbox_table check says so
+  const types = new Map(reported.map((r) => [String(r['c']).toLowerCase(), String(r['t']).toLowerCase()]));
+  const bad = outboxColumns(dialect).columns
+    .map(([name, rw]) => ({ name, rw, upstream: types.get(name) }))
+    .filter((c) => c.upstream === undefined || !(VALIDATOR_ACCEPTS[c.upstream] ?? []).includes(c.rw));
+  const other = dialect === 'mysql' ? 'mariadb' : 'mysql';
+  const fixedByOther = bad.length > 0 && outboxColumns(other).columns
+    .every(([name, rw]) => (VALIDATOR_ACCEPTS[types.get(name) ?? ''] ?? []).includes(rw));
+  const check = options.databases.length === 1 ? 'mysql.outbox_columns' : `mysql.outbox_columns[${database}]`;
+  return [finding(check, bad.length === 0,
+    bad.length === 0 ? `${database}.outbox column types fit the ${dialect} CDC table RisingWave will validate`
+      : bad.map((c) => `${c.name}: server type ${c.upstream ?? '(missing)'}, RisingWave type ${c.rw}`).join('; '),
+    fixedByOther
+      ? `set WAVEGATE_CDC_DIALECT=${other}: ${other === 'mariadb' ? 'MariaDB reports JSON columns as longtext, which RisingWave accepts as VARCHAR only' : 'the server reports JSON columns as json, which RisingWave accepts as JSONB only'}`
+      : `apply migrations/source/mysql/ to database ${database} (RisingWave refuses the CDC table otherwise: "Incompatible data type of column ...")`)];
+}
+
 function expect(check: string, actual: string | undefined, wanted: string, fix: string): Finding {
   const ok = actual !== undefined && actual.toUpperCase() === wanted;
   return finding(check, ok, `${check.replace('mysql.', '')} = ${actual ?? '(unset)'} (RisingWave needs ${wanted})`, fix);
@@ -87,7 +126,7 @@ export async function checkMysqlSource(db: MysqlQueryable, options: MysqlCheckOp
   const version = String((await rows(db, 'SELECT VERSION() AS v'))[0]?.['v'] ?? '');
   const mariadb = /mariadb/i.test(version);
   const supported = mariadb || /^(5\.7|8\.)/.test(version);
-  findings.push(finding('mysql.version', supported, `server ${version}`, 'use MySQL 5.7, 8.0 or 8.4, or MariaDB (§1.2)'));
+  findings.push(finding('mysql.version', supported, `server ${version}`, 'use MySQL 5.7, 8.0 or 8.4, or MariaDB'));
 
   const cnf = mariadb ? 'in my.cnf under [mysqld]' : 'with SET PERSIST, or in my.cnf under [mysqld]';
   findings.push(expect('mysql.log_bin', await variable(db, 'log_bin'), 'ON',
@@ -100,7 +139,7 @@ export async function checkMysqlSource(db: MysqlQueryable, options: MysqlCheckOp
   const expireSeconds = Number(await variable(db, 'binlog_expire_logs_seconds') ?? 0);
   findings.push(finding('mysql.binlog_retention', expireSeconds === 0 || expireSeconds >= 86_400,
     expireSeconds === 0 ? 'binlogs are not expired by time (watch disk use)' : `binlogs expire after ${expireSeconds} s`,
-    'keep binlogs at least a day (binlog_expire_logs_seconds >= 86400): if the position RisingWave holds is purged, the source cannot resume (§1.2)',
+    'keep binlogs at least a day (binlog_expire_logs_seconds >= 86400): if the position RisingWave holds is purged, the source cannot resume',
     'warning'));
 
   let who = options.cdcUser;
@@ -121,7 +160,8 @@ export async function checkMysqlSource(db: MysqlQueryable, options: MysqlCheckOp
     const actualPk = pk.map((r) => String(r['c']));
     findings.push(finding(options.databases.length === 1 ? 'mysql.outbox_table' : `mysql.outbox_table[${database}]`, actualPk.join(',') === expected.primaryKey.join(','),
       actualPk.length === 0 ? `no table ${database}.${expected.name} with a primary key` : `${database}.${expected.name} primary key (${actualPk.join(', ')})`,
-      `apply migrations/source/mysql/ to database ${database}; RisingWave's table must declare the same primary key (${expected.primaryKey.join(', ')}) (§1.1)`));
+      `apply migrations/source/mysql/ to database ${database}; RisingWave's table must declare the same primary key (${expected.primaryKey.join(', ')})`));
+    findings.push(...await columnFindings(db, database, options));
   }
   return findings;
 }

@@ -3,7 +3,7 @@ import { sourceTable } from '../outbox/dialect';
 import { finding, type Finding } from './types';
 
 /**
- * Preflight for RisingWave's postgres-cdc source (../shared/reference/risingwave.md §1.2):
+ * Preflight for RisingWave's postgres-cdc source (docs/RISINGWAVE.md, "CDC prerequisites", [CDC5]):
  * wal_level, replication capacity, the CDC role (REPLICATION LOGIN, SELECT on the outbox), the
  * publication, and the outbox table. Reads only (settings, catalogs, has_*_privilege()).
  */
@@ -39,7 +39,7 @@ export async function checkPostgresSource(db: SqlExecutor, options: PostgresChec
             current_database() AS db, current_user AS me`);
   const num = Number(s?.['num']);
   findings.push(finding('postgres.version', num >= 100_000 && num < 190_000, `server ${s?.['version']}`,
-    'use PostgreSQL 10 to 18 (§1.2)'));
+    'use PostgreSQL 10 to 18'));
   findings.push(finding('postgres.wal_level', s?.['wal_level'] === 'logical', `wal_level = ${s?.['wal_level']} (RisingWave needs logical)`,
     "ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL (in compose: command: postgres -c wal_level=logical)"));
   const slots = Number(s?.['slots']);
@@ -47,7 +47,7 @@ export async function checkPostgresSource(db: SqlExecutor, options: PostgresChec
   const senders = Number(s?.['senders']);
   findings.push(finding('postgres.replication_capacity', slots > used && senders > 0,
     `max_replication_slots = ${slots} (${used} in use), max_wal_senders = ${senders}`,
-    'raise max_replication_slots and max_wal_senders to at least the number of CDC sources (plus other replicas), then restart (§1.2)'));
+    'raise max_replication_slots and max_wal_senders to at least the number of CDC sources (plus other replicas), then restart'));
 
   const role = options.cdcRole ?? String(s?.['me']);
   const r = await one<{ rolreplication: boolean; rolsuper: boolean; rolcanlogin: boolean }>(db,
@@ -65,7 +65,7 @@ export async function checkPostgresSource(db: SqlExecutor, options: PostgresChec
       WHERE n.nspname = $1 AND c.relname = $2`, [schema, expected.name]);
   findings.push(finding('postgres.outbox_table', table?.pk === expected.primaryKey.join(','),
     table === undefined ? `no table ${qualified}` : `${qualified} primary key (${table.pk ?? 'none'})`,
-    `apply migrations/source/postgres/ to database ${s?.['db']}; RisingWave's table declares the same primary key (${expected.primaryKey.join(', ')}) (§1.1)`));
+    `apply migrations/source/postgres/ to database ${s?.['db']}; RisingWave's table declares the same primary key (${expected.primaryKey.join(', ')})`));
 
   const canSelect = table !== undefined && (await one<{ ok: boolean }>(db,
     "SELECT has_table_privilege($1, $2, 'SELECT') AS ok", [role, qualified]))?.ok === true;
@@ -95,5 +95,5 @@ async function publicationFinding(db: SqlExecutor, o: PostgresCheckOptions, role
   return finding('postgres.publication', canCreate,
     canCreate ? `publication ${o.publication} does not exist yet; RisingWave will create it (${role} has CREATE on ${database})`
       : `publication ${o.publication} does not exist${o.publicationCreate ? ` and ${role} lacks CREATE on database ${database}` : ' and WAVEGATE_CDC_PUBLICATION_CREATE=off'}`,
-    `as the table owner: ${create} and set WAVEGATE_CDC_PUBLICATION_CREATE=off; or GRANT CREATE ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(role)}; (§1.2)`);
+    `as the table owner: ${create} and set WAVEGATE_CDC_PUBLICATION_CREATE=off; or GRANT CREATE ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(role)};`);
 }

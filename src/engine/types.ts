@@ -88,11 +88,26 @@ export interface FeedStatus {
 export interface QueryOptions {
   /**
    * The caller's deadline. Aborted before the statement starts: it is not started. Aborted while it
-   * runs: an engine that can cancel a running statement cancels it (RisingWave: the pg cancel
-   * request), one that cannot (PGlite) lets it finish and discards the rows. Either way the query
+   * runs: an engine that can cancel a running statement cancels it (RisingWave: its session's
+   * request or KILL), one that cannot (PGlite) lets it finish and discards the rows. Either way the query
    * rejects with `signal.reason` (the request's REQUEST_TIMEOUT).
    */
   readonly signal?: AbortSignal;
+}
+
+/** A statement running on an engine connection of its own, which can be stopped on the engine. */
+export interface RunningStatement<R> {
+  /** The rows, or the engine's error (a cancelled statement rejects). */
+  readonly rows: Promise<R[]>;
+  /** Asks the engine to stop the statement. Best effort: a failure is logged, never thrown. */
+  cancel(): Promise<void>;
+}
+
+/** Rows read together with a feed cursor (see {@link Engine.snapshot}). */
+export interface Snapshot<R> {
+  /** Covers every change the feed had delivered when the read began; every change in it is in `rows`. */
+  readonly cursor: FeedPosition;
+  readonly rows: R[];
 }
 
 /** The engine behind the gateway: reads of the published views and their change feed. */
@@ -100,9 +115,23 @@ export interface Engine {
   readonly kind: 'embedded' | 'risingwave';
   /** Runs a read-only statement over the published views; rows come back raw (see normalizeRow). */
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<R[]>;
+  /**
+   * Runs a statement like {@link query}, such that `cancel()` stops it on the engine (the SQL
+   * passthrough's timeout and CancelRequest). Absent on engines that cannot interrupt a running
+   * statement (embedded: PGlite runs on this thread).
+   */
+  start?<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): RunningStatement<R>;
+  /**
+   * Reads `sql` together with a feed cursor such that every change the cursor covers is in the rows
+   * (the snapshot-then-live handoff, docs/SUBSCRIPTIONS.md §3). Absent on engines whose reads see
+   * every change their feed has delivered (embedded): there, `feed.head()` then `query` is enough.
+   * Use `readWithFeedCursor` (src/engine/snapshot.ts), which picks.
+   */
+  snapshot?<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Snapshot<R>>;
   readonly feed: ChangeFeed;
   /** Can the engine serve reads now? */
   ready(): boolean;
   /** Releases connections and stops the feed. Idempotent. */
   close(): Promise<void>;
 }
+

@@ -10,7 +10,7 @@ import { RequestDeadline } from './deadline';
 import { createLoaders, type Loaders } from './loaders';
 
 /** The engine as one request sees it: reads go through the fair scheduler, under the request's deadline. */
-export type RequestEngine = Pick<Engine, 'kind' | 'feed' | 'query'>;
+export type RequestEngine = Pick<Engine, 'kind' | 'feed' | 'query' | 'snapshot'>;
 
 /** The hub as one request sees it: subscriptions are counted against the request's socket and subject. */
 export interface SubscriptionSource {
@@ -72,6 +72,7 @@ function assertNoNul(params: readonly unknown[]): void {
 /** The engine of one request: scheduled per viewer, bounded by the request's deadline. */
 function requestEngine(deps: ContextDeps, key: string, deadline: RequestDeadline): RequestEngine {
   const { engine, scheduler } = deps;
+  const snapshot = engine.snapshot?.bind(engine);
   return {
     kind: engine.kind,
     feed: engine.feed,
@@ -80,6 +81,13 @@ function requestEngine(deps: ContextDeps, key: string, deadline: RequestDeadline
       const signal = options.signal ?? deadline.signal;
       return scheduler.run(key, signal, () => engine.query<R>(sql, params, { signal }));
     },
+    // A snapshot read (RisingWave: FLUSH, then the read) waits its turn like any query; its FLUSH has its own bound.
+    ...(snapshot !== undefined ? {
+      snapshot: <R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []) => {
+        assertNoNul(params);
+        return scheduler.run(key, deadline.signal, () => snapshot<R>(sql, params));
+      },
+    } : {}),
   };
 }
 

@@ -12,14 +12,15 @@ import { Oid } from './types';
 import { oidFromValues, toText } from './values';
 
 /**
- * Runs guarded SELECTs on the engine (through Engine.query only), with the statement timeout, the
+ * Runs guarded SELECTs on the engine (through Engine.query and Engine.start), with the statement timeout, the
  * client's CancelRequest, the row cap and, on the embedded engine, a plan-cost gate:
  * - the wait is raced against a timer and the session's cancel signal; the client gets 57014 and
  *   the connection stays usable;
  * - on the RisingWave engine (or Postgres standing in) the running statement is also cancelled on
- *   the engine: each statement carries a unique comment tag, and the tagged backend is cancelled
- *   with pg_cancel_backend (Postgres) or SHOW PROCESSLIST + KILL (RisingWave). The engine's own
- *   statement_timeout (startup options, risingwave.md §2.4) is the backstop;
+ *   the engine: it runs through Engine.start, which knows its session and stops it with
+ *   `KILL '<worker>:<pid>'` (RisingWave) or pg_cancel_backend (Postgres); see
+ *   src/engine/risingwave/sessions.ts. The engine's own statement_timeout (startup options) is the
+ *   backstop;
  * - on the embedded engine a running statement cannot be interrupted (PGlite runs in this thread's
  *   WASM, and ignores statement_timeout), so statements are refused up front when their planned cost
  *   exceeds `maxPlanCost`. A statement abandoned by the timer still finishes on PGlite before the
@@ -119,9 +120,10 @@ export class StatementExecutor {
       ? `SELECT * FROM (\n${engineSql}\n) AS __wg_u(${shape.names.map((_, i) => `c${i}`).join(', ')})`
       : engineSql;
     if (flavor === 'embedded') await this.race(this.costGate(sql, params), signal, undefined);
-    const tag = randomUUID();
-    const tagged = `/* wavegate-passthrough ${tag} */\n${sql}`;
-    const rows = await this.race(this.o.engine.query<Record<string, unknown>>(tagged, params), signal, () => void this.cancelOnEngine(flavor, tag));
+    const running = this.o.engine.start?.<Record<string, unknown>>(sql, params);
+    const rows = running === undefined
+      ? await this.race(this.o.engine.query<Record<string, unknown>>(sql, params), signal, undefined)
+      : await this.race(running.rows, signal, () => void running.cancel());
     if (rows.length > this.o.maxRows) {
       throw new SqlRefusal(SqlState.PROGRAM_LIMIT_EXCEEDED, `the result has more than ${this.o.maxRows} rows (WAVEGATE_SQL_MAX_ROWS)`,
         { hint: 'Aggregate in SQL, or add a LIMIT.' });
@@ -208,27 +210,6 @@ export class StatementExecutor {
     }
   }
 
-  /** Best effort: stop the tagged statement on the engine (pg/RisingWave only). */
-  private async cancelOnEngine(flavor: Flavor, tag: string): Promise<void> {
-    const like = `/* wavegate-passthrough ${tag} */%`;
-    try {
-      if (flavor === 'postgres') {
-        await this.o.engine.query(
-          `SELECT pg_catalog.pg_cancel_backend(pid) FROM pg_catalog.pg_stat_activity
-            WHERE pid <> pg_catalog.pg_backend_pid() AND query LIKE $1`, [like]);
-      } else if (flavor === 'risingwave') {
-        const rows = await this.o.engine.query<Record<string, unknown>>('SHOW PROCESSLIST');
-        for (const r of rows) {
-          const info = Object.values(r).find((v) => typeof v === 'string' && v.includes(tag));
-          const id = r['Id'] ?? r['id'];
-          if (info !== undefined && id !== undefined) await this.o.engine.query(`KILL '${String(id).replace(/'/g, "''")}'`);
-        }
-      }
-    } catch (err) {
-      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not cancel the statement on the engine');
-    }
-  }
-
   /** Waits for `p` unless the statement is stopped first; engine errors become SQL errors. */
   private async race<T>(p: Promise<T>, signal: CancelSignal, onStop: (() => void) | undefined): Promise<T> {
     let off: () => void = () => undefined;
@@ -281,7 +262,11 @@ function canceled(reason: CancelSignal['reason']): SqlRefusal {
   }
 }
 
-/** SQLSTATE classes whose engine messages are safe and useful to show (bad SQL, bad data, limits). */
+/**
+ * SQLSTATE classes whose engine messages are safe and useful to show (bad SQL, bad data, limits).
+ * RisingWave sends XX000 for nearly everything: the RisingWave engine hands over its errors in
+ * PostgreSQL's terms (src/engine/risingwave/errors.ts), so its SQL errors pass here too.
+ */
 const PASS_THROUGH = /^(22|42|2B|0A|54|57014|53)/;
 
 /** Maps an engine failure to what the client sees; anything unexpected is masked with a logged id. */
@@ -291,6 +276,7 @@ export function engineError(err: unknown, log: Logger): SqlRefusal {
   if (isGatewayError(err)) {
     if (err.code === GatewayErrorCode.ENGINE_UNAVAILABLE) {
       if (err.details?.['reason'] === 'timeout') return new SqlRefusal(SqlState.QUERY_CANCELED, 'canceling statement due to statement timeout');
+      if (err.details?.['reason'] === 'cancelled') return new SqlRefusal(SqlState.QUERY_CANCELED, 'canceling statement due to user request');
       return new SqlRefusal(SqlState.CANNOT_CONNECT_NOW, 'the engine is unavailable; retry later');
     }
     cause = err.cause ?? err;

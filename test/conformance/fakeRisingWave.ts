@@ -1,13 +1,17 @@
 import type pg from 'pg';
 import type { OneClient } from '../../src/engine/risingwave/pg';
+import { rwMessage } from './fakeRisingWaveErrors';
 
 /**
  * A stand-in for RisingWave's DDL surface, for `wavegate migrate` tests (no RisingWave can run on
  * this machine). It answers `version()` like RisingWave, keeps an in-memory catalog for the
  * `rw_catalog.rw_relations` query, and records CREATE/DROP of sources, tables, materialized views,
- * indexes and sinks (refusing duplicates and unknown drops, as a database would). Everything else —
+ * views, indexes and sinks, refusing duplicates and unknown drops with RisingWave v3.0.3's codes and
+ * texts (fakeRisingWaveErrors.ts: 42710 "<kind> with name <name> exists", 42704 "<kind> not found:
+ * <name>"; src/frontend/src/catalog/mod.rs, root_catalog.rs and handler/drop_*.rs). Everything else —
  * the wavegate_* bookkeeping tables and their INSERT/SELECTs — runs on a real PostgreSQL database,
- * so that SQL is exercised for real. FLUSH (§2.4) is a no-op here.
+ * so that SQL is exercised for real. FLUSH is a no-op here. (fakeRisingWaveServer.ts is the same
+ * idea on the wire, for the read path.)
  */
 export class FakeRisingWave implements OneClient {
   /** name → relation_type, as rw_catalog.rw_relations reports it. */
@@ -27,20 +31,20 @@ export class FakeRisingWave implements OneClient {
       return { rows: [...this.catalog].map(([name, kind]) => ({ name, relation_type: kind }) as R) };
     }
     if (sql === 'FLUSH') return { rows: [] };
-    const ddl = /^(CREATE|DROP) (SOURCE|TABLE|MATERIALIZED VIEW|INDEX|SINK) (\w+)/.exec(sql);
+    const ddl = /^(CREATE|DROP) (SOURCE|TABLE|MATERIALIZED VIEW|VIEW|INDEX|SINK) (\w+)/.exec(sql);
     if (ddl === null) return { rows: (await this.pg.query(sql, params as unknown[])).rows as R[] };
     const [, verb, kindUpper, name] = ddl as unknown as [string, string, string, string];
     if (this.failBefore?.test(sql)) {
       this.failBefore = undefined;
-      throw Object.assign(new Error(`fake RisingWave refused: ${sql.split('\n')[0]}`), { code: 'XX000' });
+      throw Object.assign(new Error(rwMessage('run', [`fake RisingWave refused: ${sql.split('\n')[0]}`])), { code: 'XX000' });
     }
     const kind = kindUpper.toLowerCase();
     if (verb === 'CREATE') {
-      if (this.catalog.has(name)) throw Object.assign(new Error(`${kind} "${name}" already exists`), { code: '42P07' });
+      if (this.catalog.has(name)) throw catalogError('42710', `${kind} with name ${name} exists`);
       if (name.startsWith('wavegate_')) await this.pg.query(sql);
       this.catalog.set(name, kind);
     } else {
-      if (this.catalog.get(name) !== kind) throw Object.assign(new Error(`${kind} "${name}" does not exist`), { code: '42P01' });
+      if (this.catalog.get(name) !== kind) throw catalogError('42704', `${kind} not found: ${name}`);
       this.catalog.delete(name);
     }
     this.executed.push(sql.split('\n')[0]!);
@@ -54,4 +58,9 @@ export class FakeRisingWave implements OneClient {
   async close(): Promise<void> {
     // The pg client belongs to the test's database.
   }
+}
+
+/** A RisingWave catalog error as the simple query protocol delivers it. */
+export function catalogError(code: '42704' | '42710', cause: string): Error & { code: string } {
+  return Object.assign(new Error(rwMessage('run', ['Catalog error', cause])), { code });
 }

@@ -51,6 +51,15 @@ describe('wavegate migrate (fake RisingWave: in-memory DDL, bookkeeping on real 
     expect(status.out).not.toContain('pending');
   });
 
+  it('on MariaDB applies the CDC table with a VARCHAR payload and the `outbox` view casting it, before the views; a rerun is up to date', async () => {
+    const env = { WAVEGATE_CDC_DIALECT: 'mariadb' };
+    expect(await migrate(['apply'], env)).toMatchObject({ code: 0, err: '' });
+    const order = rw.executed.filter((s) => /^CREATE (SOURCE|TABLE outbox|VIEW|MATERIALIZED VIEW trip_history)/.test(s)).map((s) => s.replace(/ \($| WITH \($| AS$/, ''));
+    expect(order).toEqual(['CREATE SOURCE outbox_cdc', 'CREATE TABLE outbox_rides', 'CREATE VIEW outbox', 'CREATE MATERIALIZED VIEW trip_history']);
+    expect(rw.catalog.get('outbox')).toBe('view');
+    expect(await migrate(['apply'], env)).toMatchObject({ code: 0, out: 'wavegate migrate: up to date\n' });
+  });
+
   it('applies one CDC table per service database and their UNION ALL before any view that reads it', async () => {
     const env = { WAVEGATE_CDC_DATABASE: 'ride,driver,payment,notification' };
     expect(await migrate(['apply'], env)).toMatchObject({ code: 0, err: '' });

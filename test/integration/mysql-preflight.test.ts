@@ -99,6 +99,21 @@ describe('MySQL CDC preflight (real MariaDB 10.11)', () => {
     expect(byCheck(findings, `mysql.outbox_table[${bare.name}]`).fix).toContain(`to database ${bare.name}`);
   });
 
+  it('checks the column types RisingWave\'s validator will see: MariaDB\'s JSON is longtext, refused under JSONB, so it says to use the mariadb dialect', async () => {
+    const asMysql = await checkMysqlSource(db.conn, { databases: [db.name], dialect: 'mysql' });
+    expect(byCheck(asMysql, 'mysql.outbox_columns')).toMatchObject({
+      ok: false, severity: 'error', detail: 'payload: server type longtext, RisingWave type JSONB',
+      fix: expect.stringMatching(/^set WAVEGATE_CDC_DIALECT=mariadb: MariaDB reports JSON columns as longtext/),
+    });
+    const asMariadb = await checkMysqlSource(db.conn, { databases: [db.name], dialect: 'mariadb' });
+    expect(byCheck(asMariadb, 'mysql.outbox_columns')).toMatchObject({ ok: true, fix: undefined });
+    // The validator's own query, on this server: what RisingWave v3.0.3 would compare against.
+    const [cols] = await db.conn.query<mysql.RowDataPacket[]>(
+      'SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION', [db.name, 'outbox']);
+    expect(cols.map((c) => `${String(c['COLUMN_NAME'])} ${String(c['DATA_TYPE'])}`)).toEqual([
+      'id varchar', 'aggregate_type varchar', 'aggregate_id varchar', 'event_type varchar', 'payload longtext', 'occurred_at timestamp', 'trace_context varchar']);
+  });
+
   it('accepts MySQL 8 and MariaDB spellings of the grants', () => {
     expect([...globalPrivileges(['GRANT SELECT, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `rw_cdc`@`%`'])])
       .toEqual(['SELECT', 'REPLICATION SLAVE', 'REPLICATION CLIENT']);
@@ -106,17 +121,19 @@ describe('MySQL CDC preflight (real MariaDB 10.11)', () => {
     expect(grantFindings(['GRANT USAGE ON *.* TO `rw_cdc`@`%`', 'GRANT SELECT ON `rides`.* TO `rw_cdc`@`%`'], 'x')[0]!.ok).toBe(false);
   });
 
-  it('`wavegate doctor` connects as the CDC user and exits 1 when a required check fails', async () => {
+  it.each(['mysql', 'mariadb'] as const)('`wavegate doctor` (WAVEGATE_CDC_DIALECT=%s) connects as the CDC user and exits 1 when a required check fails', async (dialect) => {
     let out = '';
     let err = '';
     const host = new URL(MYSQL_ADMIN_URL);
     const code = await runDoctor(['--json'], { stdout: (s) => void (out += s), stderr: (s) => void (err += s), env: {
-      WAVEGATE_CDC_DIALECT: 'mysql', WAVEGATE_CDC_HOST: host.hostname, WAVEGATE_CDC_PORT: host.port || '3306',
+      WAVEGATE_CDC_DIALECT: dialect, WAVEGATE_CDC_HOST: host.hostname, WAVEGATE_CDC_PORT: host.port || '3306',
       WAVEGATE_CDC_USER: good, WAVEGATE_CDC_PASSWORD: password, WAVEGATE_CDC_DATABASE: db.name } });
     expect(err).toBe('');
     const findings = JSON.parse(out) as Finding[];
     const binlogReady = (await serverVariable('log_bin')) === 'ON' && (await serverVariable('binlog_format')) === 'ROW';
-    expect(code).toBe(binlogReady ? 0 : 1);
+    // This server is MariaDB: its outbox fits the mariadb dialect only.
+    expect(findings.find((f) => f.check === 'mysql.outbox_columns')?.ok).toBe(dialect === 'mariadb');
+    expect(code).toBe(binlogReady && dialect === 'mariadb' ? 0 : 1);
     expect(findings.find((f) => f.check === 'mysql.cdc_user_grants')?.ok).toBe(true);
   });
 });

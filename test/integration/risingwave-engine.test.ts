@@ -7,7 +7,8 @@ import { createPgDatabase, withDatabase, type PgTestDatabase } from '../conforma
 import { closedPort, TcpProxy } from '../conformance/proxy';
 import { waitFor } from '../helpers/waitFor';
 
-// PostgreSQL 15 stands in for RisingWave here: the read path speaks the same wire protocol (§2.4).
+// PostgreSQL 15 stands in for RisingWave here: the read path speaks the same wire protocol. RisingWave's
+// own answers (errors, version, KILL, FLUSH) are in risingwave-wire.test.ts, with the fake frontend.
 
 let db: PgTestDatabase;
 const engines: RisingWaveEngine[] = [];
@@ -38,7 +39,7 @@ async function failure(p: Promise<unknown>): Promise<GatewayError> {
 }
 
 describe('risingwave engine read path (PostgreSQL 15 standing in for RisingWave)', () => {
-  it('passes the statement timeout in the startup options, where RisingWave reads it (§2.4)', async () => {
+  it('passes the statement timeout in the startup options, where RisingWave reads it [READ2]', async () => {
     const e = await engineFor(db.url, { statementTimeoutMs: 1234 });
     expect(await e.query('SHOW statement_timeout')).toEqual([{ statement_timeout: '1234ms' }]);
   });

@@ -17,6 +17,7 @@ import { EVENT_TYPES } from '../../src/outbox/events';
 import { VIEW_LIST } from '../../src/views/registry';
 
 interface ComposeService {
+  image?: string;
   profiles?: string[];
   build?: string | { context: string; target?: string };
   command?: string | string[];
@@ -26,7 +27,11 @@ interface ComposeService {
 }
 
 const root = join(__dirname, '..', '..');
-const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+  configs?: Record<string, { content?: string }>;
+};
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
 
 function service(name: string): ComposeService {
@@ -92,6 +97,31 @@ describe('docker-compose.yml (checked statically: no Docker engine here)', () =>
     const sinkTopics = generateDdl(loadRisingWaveSettings(env('wavegate-migrate'))).flatMap((o) => [...o.create.matchAll(/topic = '([^']+)'/g)].map((m) => m[1]));
     expect(sinkTopics.sort()).toEqual([...VIEW_LIST.map((v) => viewTopic(v.name)), ...EVENT_TYPES.map((t) => eventTopic(t))].sort());
     for (const topic of [...sinkTopics, ...SERVICE_NAMES.map((s) => deadLetterTopic(s))]) expect([topic, created.has(topic ?? '')]).toEqual([topic, true]);
+  });
+
+  it('keeps RisingWave\'s, MySQL\'s and Kafka\'s state on named volumes, so they survive together (RisingWave holds binlog positions and writes topics)', () => {
+    /** The named volume mounted at `target` in `name`, if one is declared at the top level. */
+    const namedVolumeAt = (name: string, target: string | undefined) => (service(name).volumes ?? [])
+      .map((v) => v.split(':'))
+      .find(([source, at]) => at === target && source !== undefined && !source.startsWith('.') && !source.startsWith('/') && source in (compose.volumes ?? {}))?.[0];
+    // single_node stores state_store/ and meta_store/single_node.db under RW_SINGLE_NODE_STORE_DIRECTORY
+    // (https://github.com/risingwavelabs/risingwave/blob/v3.0.3/src/cmd_all/src/single_node.rs).
+    const rwDir = env('risingwave')['RW_SINGLE_NODE_STORE_DIRECTORY'];
+    expect(rwDir).toBe('/risingwave-data');
+    expect(namedVolumeAt('risingwave', rwDir)).toBe('risingwave-data');
+    expect(namedVolumeAt('mysql', '/var/lib/mysql')).toBe('mysql-data');
+    const kafkaDir = env('kafka')['KAFKA_LOG_DIRS'];
+    expect(kafkaDir).toBe('/var/lib/kafka/data');
+    expect(namedVolumeAt('kafka', kafkaDir)).toBe('kafka-data');
+  });
+
+  it('creates the CDC user with mysql_native_password on a MySQL 8.0 image (RisingWave 3.0.x cannot retrieve the RSA key caching_sha2_password needs)', () => {
+    expect(service('mysql').image).toBe('mysql:8.0');
+    const user = compose.configs?.['mysql-cdc-user']?.content ?? '';
+    expect(user).toContain("CREATE USER 'rw_cdc'@'%' IDENTIFIED WITH mysql_native_password BY 'rw_cdc_pw';");
+    expect(user).toContain("GRANT SELECT, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'rw_cdc'@'%';");
+    // ...with the password migrate and doctor are given.
+    expect(loadRisingWaveSettings(env('wavegate-migrate')).source).toMatchObject({ user: 'rw_cdc', password: 'rw_cdc_pw' });
   });
 
   it('mounts only files that exist, and the Dockerfile has the services stage compose builds', () => {

@@ -11,6 +11,7 @@ const golden = (name: string) => join(__dirname, '..', 'golden', 'risingwave', n
 /** Fixed settings, so the golden files do not depend on the machine's environment. */
 const ENV = {
   mysql: { WAVEGATE_CDC_DIALECT: 'mysql', WAVEGATE_CDC_HOST: 'mysql', WAVEGATE_CDC_DATABASE: 'rides', WAVEGATE_SINK_BROKERS: 'kafka:9092' },
+  mariadb: { WAVEGATE_CDC_DIALECT: 'mariadb', WAVEGATE_CDC_HOST: 'mariadb', WAVEGATE_CDC_DATABASE: 'rides', WAVEGATE_SINK_BROKERS: 'kafka:9092' },
   postgres: { WAVEGATE_CDC_DIALECT: 'postgres', WAVEGATE_CDC_HOST: 'postgres', WAVEGATE_CDC_DATABASE: 'rides', WAVEGATE_SINK_BROKERS: 'kafka:9092' },
 };
 
@@ -23,16 +24,16 @@ async function offlinePlan(env: Record<string, string>): Promise<string> {
 }
 
 describe('RisingWave DDL golden files (UPDATE_GOLDEN=1 regenerates; never in CI)', () => {
-  it.each(['mysql', 'postgres'] as const)('`migrate plan` from scratch, %s-cdc source', async (dialect) => {
+  it.each(['mysql', 'mariadb', 'postgres'] as const)('`migrate plan` from scratch, %s upstream', async (dialect) => {
     expectGolden(golden(`plan-${dialect}.sql`), await offlinePlan(ENV[dialect]));
   });
 
-  it('`migrate plan` from scratch, one outbox database per service (mysql-cdc)', async () => {
-    // Only the base migration differs from plan-mysql.sql (ddl-plan.test.ts checks the rest is identical).
-    const plan = await offlinePlan({ ...ENV.mysql, WAVEGATE_CDC_DATABASE: 'ride,driver,payment,notification' });
+  it.each(['mysql', 'mariadb'] as const)('`migrate plan` from scratch, one outbox database per service (%s)', async (dialect) => {
+    // Only the base migration differs from plan-<dialect>.sql (ddl-plan.test.ts checks the rest is identical).
+    const plan = await offlinePlan({ ...ENV[dialect], WAVEGATE_CDC_DATABASE: 'ride,driver,payment,notification' });
     const views = plan.indexOf('-- ==== migration 2');
     expect(views).toBeGreaterThan(0);
-    expectGolden(golden('plan-mysql-services-base.sql'), plan.slice(0, views));
+    expectGolden(golden(`plan-${dialect}-services-base.sql`), plan.slice(0, views));
   });
 
   it('a changed view: DROP SINK, DROP INDEX, DROP MATERIALIZED VIEW, then CREATE them again', () => {

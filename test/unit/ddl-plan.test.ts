@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runMigrate } from '../../src/cli/migrate';
 import { generateDdl, outboxColumns } from '../../src/engine/risingwave/ddl';
 import { bindPassword } from '../../src/engine/risingwave/migrator';
 import type { DdlObject } from '../../src/engine/risingwave/objects';
-import { catalogDrift, planMigrations, type AppliedObject } from '../../src/engine/risingwave/plan';
+import { catalogDrift, dropSql, planMigrations, type AppliedObject } from '../../src/engine/risingwave/plan';
 import { loadRisingWaveSettings, RISINGWAVE_ENV_VARS } from '../../src/engine/risingwave/settings';
 import { eventSinkName } from '../../src/engine/risingwave/sinks';
 import { GatewayErrorCode, isGatewayError } from '../../src/errors';
@@ -16,7 +16,7 @@ const asApplied = (objects: readonly DdlObject[]) => new Map<string, AppliedObje
 const ops = (steps: ReadonlyArray<{ op: string; name: string }>) => steps.map((s) => `${s.op} ${s.name}`);
 
 describe('RisingWave DDL generation', () => {
-  it('declares the same CDC columns and primary key for the MySQL and Postgres outbox (§1.3)', () => {
+  it('declares the same CDC columns and primary key for the MySQL and Postgres outbox [CDC3]', () => {
     expect(outboxColumns('mysql')).toEqual(outboxColumns('postgres'));
     expect(outboxColumns('mysql').primaryKey).toEqual(['id']);
     expect(outboxColumns('mysql').columns).toContainEqual(['occurred_at', 'TIMESTAMPTZ']);
@@ -106,6 +106,37 @@ describe('several outbox databases (one per service)', () => {
   });
 });
 
+describe('a MariaDB upstream (WAVEGATE_CDC_DIALECT=mariadb)', () => {
+  const one = generateDdl(loadRisingWaveSettings({ WAVEGATE_CDC_DIALECT: 'mariadb' }));
+  const four = generateDdl(loadRisingWaveSettings({ WAVEGATE_CDC_DIALECT: 'mariadb', WAVEGATE_CDC_DATABASE: 'ride,driver,payment,notification' }));
+
+  it('declares the payload VARCHAR (MariaDB reports JSON as longtext, which RisingWave takes only as VARCHAR or BYTEA) and casts it in `outbox`', () => {
+    expect(outboxColumns('mariadb').columns).toContainEqual(['payload', 'VARCHAR']);
+    expect(outboxColumns('mariadb').columns.filter(([n]) => n !== 'payload')).toEqual(outboxColumns('mysql').columns.filter(([n]) => n !== 'payload'));
+    expect(one.find((o) => o.name === 'outbox_cdc')!.create).toContain("connector = 'mysql-cdc'");
+    expect(one.find((o) => o.name === 'outbox_rides')).toMatchObject({ kind: 'table', group: 'base' });
+    expect(one.find((o) => o.name === 'outbox')).toMatchObject({
+      kind: 'view', group: 'base', dependsOn: ['outbox_rides'],
+      create: 'CREATE VIEW outbox AS\nSELECT id, aggregate_type, aggregate_id, event_type, payload::jsonb AS payload, occurred_at, trace_context FROM outbox_rides',
+    });
+    const union = four.find((o) => o.name === 'outbox')!;
+    expect(union.kind).toBe('materialized view');
+    expect(union.create.match(/payload::jsonb AS payload/g)).toHaveLength(4);
+  });
+
+  it('leaves the views, indexes and sinks exactly as on MySQL: they read `outbox` with a jsonb payload either way', () => {
+    const rest = (list: readonly DdlObject[]) => list.filter((o) => o.group !== 'base').map((o) => [o.name, o.checksum]);
+    expect(rest(one)).toEqual(rest(desired));
+    expect(rest(four)).toEqual(rest(desired));
+  });
+
+  it('drops a retired view before tables, and needs lower-case database names (they become outbox_<db>)', () => {
+    expect(dropSql('view', 'outbox')).toBe('DROP VIEW outbox');
+    const err = (() => { try { return loadRisingWaveSettings({ WAVEGATE_CDC_DIALECT: 'mariadb', WAVEGATE_CDC_DATABASE: 'Rides' }); } catch (e) { return e; } })();
+    expect(isGatewayError(err, GatewayErrorCode.BAD_CONFIG)).toBe(true);
+  });
+});
+
 describe('migration planning', () => {
   it('plans everything from scratch: base, one migration per view, then the event sinks', () => {
     const plan = planMigrations(desired, new Map(), 1);
@@ -181,8 +212,25 @@ describe('wavegate migrate (command line, offline)', () => {
 });
 
 describe('docs/RISINGWAVE.md', () => {
+  const root = join(__dirname, '..', '..');
+  const doc = readFileSync(join(root, 'docs', 'RISINGWAVE.md'), 'utf8');
+
   it('documents every variable migrate and doctor read, with its default', () => {
-    const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'RISINGWAVE.md'), 'utf8');
     for (const v of RISINGWAVE_ENV_VARS) expect(doc).toContain(`| \`${v.name}\` | ${v.default} |`);
+  });
+
+  it('has a row, with RisingWave source links at a tag, for every RisingWave behaviour cited as [ID] in code, DDL notes and docs', () => {
+    const rows = new Map([...doc.matchAll(/^\| ((?:CDC|SQL|SINK|READ|OPS)\d+) \|(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    expect(rows.size).toBeGreaterThan(25);
+    for (const [id, row] of rows) expect([id, /\(https:\/\/github\.com\/risingwavelabs\/risingwave\/blob\/v\d+\.\d+\.\d+\//.test(row)]).toEqual([id, true]);
+    const files = [
+      ...readdirSync(join(root, 'src'), { recursive: true }).map((f) => join('src', String(f))).filter((f) => f.endsWith('.ts')),
+      ...readdirSync(join(root, 'docs')).map((f) => join('docs', f)),
+      ...readdirSync(join(root, 'test', 'golden', 'risingwave')).map((f) => join('test', 'golden', 'risingwave', f)),
+      'docker-compose.yml', 'migrations/source/mysql/0001_create_outbox.sql',
+    ];
+    const cited = new Set(files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/\[((?:CDC|SQL|SINK|READ|OPS)\d+)\]/g)].map((m) => m[1]!)));
+    expect(cited.size).toBeGreaterThan(10);
+    for (const id of cited) expect([id, rows.has(id)]).toEqual([id, true]);
   });
 });

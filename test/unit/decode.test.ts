@@ -6,7 +6,7 @@ import {
   type DecodedChange,
   type SinkFormat,
 } from '../../src/engine/risingwave/feed/decode';
-import { upsertRecord, upsertTombstone } from '../fixtures/risingwave/encode';
+import { debeziumSchemas, upsertRecord, upsertTombstone } from '../fixtures/risingwave/encode';
 import { loadFixture } from '../fixtures/risingwave/fixtures';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
@@ -40,7 +40,7 @@ const DED_KEY_BYTES = b('{"day":739894,"driver_id":"drv-42"}');
 const decodeDed = (value: Buffer | null, key: Buffer | null = DED_KEY_BYTES) =>
   decodeChange('driver_earnings_daily', 'upsert', { key, value });
 
-describe('UPSERT JSON (risingwave.md §3.3)', () => {
+describe('UPSERT JSON [SINK1]', () => {
   it('decodes insert, update and tombstone of the worked example (driver_earnings_daily)', () => {
     expect(decodeFixture('upsert-driver_earnings_daily', 'driver_earnings_daily', 'upsert')).toEqual([
       { view: 'driver_earnings_daily', op: 'update', key: DED_KEY, row: dedRow(7), old: null },
@@ -107,7 +107,7 @@ describe('UPSERT JSON (risingwave.md §3.3)', () => {
   });
 });
 
-describe('DEBEZIUM JSON (risingwave.md §3.3)', () => {
+describe('DEBEZIUM JSON [SINK6]', () => {
   it('decodes c, u (with the before image) and d, and the tombstone after d to nothing', () => {
     const oldKey = { driver_id: 'drv-42', day: '2026-10-05' }; // old = key + indexed columns (none here)
     expect(decodeFixture('debezium-driver_earnings_daily', 'driver_earnings_daily', 'debezium')).toEqual([
@@ -124,6 +124,18 @@ describe('DEBEZIUM JSON (risingwave.md §3.3)', () => {
     const change = decodeChange('trip_history', 'debezium', { key: b('{"payload":{"trip_id":"ride-0001"},"schema":{}}'), value: b(JSON.stringify(value)) });
     expect(change?.old).toEqual({ trip_id: 'ride-0001', rider_id: 'rider-7', driver_id: 'drv-1' });
     expect(change?.row?.['driver_id']).toBe('drv-2');
+  });
+
+  it('the fixture carries exactly the key and envelope schemas RisingWave v3.0.3\'s formatter builds (ts_ms optional false)', () => {
+    const expected = debeziumSchemas('driver_earnings_daily');
+    const records = loadFixture('debezium-driver_earnings_daily');
+    for (const r of records) {
+      // Compared as text: same fields, flags, names, order and sorted keys.
+      expect(JSON.stringify((JSON.parse(r.key!.toString()) as { schema: unknown }).schema)).toBe(JSON.stringify(expected.key));
+      if (r.value !== null) expect(JSON.stringify((JSON.parse(r.value.toString()) as { schema: unknown }).schema)).toBe(JSON.stringify(expected.envelope));
+    }
+    expect(records.map((r) => r.value === null)).toEqual([false, false, false, true]);
+    expect(JSON.stringify(expected.envelope)).toContain('{"field":"op","optional":false,"type":"string"},{"field":"ts_ms","optional":false,"type":"int64"}],"name":"RisingWave.dev.driver_earnings_daily.Envelope"');
   });
 
   it('reads DEBEZIUM dates as days since the epoch (not since 0001-01-01)', () => {

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 
 /** Kinds of objects Wavegate creates, spelled as RisingWave's catalog spells them. */
-export type ObjectKind = 'source' | 'table' | 'materialized view' | 'index' | 'sink';
+export type ObjectKind = 'source' | 'table' | 'view' | 'materialized view' | 'index' | 'sink';
 
 /** One object Wavegate manages in RisingWave. */
 export interface DdlObject {
   readonly name: string;
   readonly kind: ObjectKind;
   /**
-   * The migration it belongs to. `base` objects (CDC source, outbox table) are never recreated by
+   * The migration it belongs to. `base` objects (CDC source, outbox tables, `outbox`) are never recreated by
    * `migrate` (recreating them re-snapshots the upstream): a change there is refused as drift.
    * Others (`view:<name>`, `event_sinks`) are dropped and recreated, with their dependents, when
    * their statement changes.

@@ -3,15 +3,16 @@ import { wholeOption } from '../../config/env';
 import type { SqlExecutor } from '../../db/types';
 
 /**
- * The one place Wavegate imports `pg` (STYLE.md: each third-party library in one place). RisingWave
- * speaks the Postgres wire protocol (§2.4); the doctor and the test stand-in use the same helpers.
+ * The one place Wavegate imports `pg` (each third-party library in one place). RisingWave speaks
+ * the Postgres wire protocol (https://github.com/risingwavelabs/risingwave/tree/v3.0.3/src/utils/pgwire);
+ * the doctor and the test stand-in use the same helpers.
  */
 
 /** OIDs whose values stay raw text so normalizeRow decides their form (exact decimals, ISO times). */
 const RAW_TEXT_OIDS: ReadonlySet<number> = new Set([
-  20, // int8: counts, rw_timestamp (§2.4: bigint arrives as text by default too)
+  20, // int8: counts (JavaScript numbers lose precision beyond 2^53)
   1700, // numeric: exact decimal strings ("12.50")
-  1114, // timestamp: the pg default would read it in the gateway's local zone (§2.4)
+  1114, // timestamp: the pg default would read it in the gateway's local zone
   1184, // timestamptz
   1082, // date: pg would make a local-midnight Date
   1186, // interval: pg's object prints "30 seconds 19 minutes"; the SQL passthrough sends the engine's text
@@ -33,9 +34,13 @@ export interface PoolOptions {
   /** postgres:// URL of the RisingWave frontend (or a Postgres standing in for it). */
   url: string;
   /**
-   * Per-statement timeout, in milliseconds, sent as the startup `options` (`-c statement_timeout=`),
-   * the only way RisingWave honours it at connect time (§2.4: pg's `statement_timeout` option is a
-   * top-level startup parameter RisingWave ignores). 0 = none. @default 5_000
+   * Per-statement timeout, in milliseconds, sent as the startup `options`
+   * (`-c statement_timeout=<n>ms`, with its unit: a bare number means ms since RisingWave 3.0 and
+   * seconds before, https://github.com/risingwavelabs/risingwave/blob/v3.0.3/e2e_test/batch/config.slt).
+   * RisingWave reads only `database`, `user`, `options` and `application_name` from the startup
+   * message (https://github.com/risingwavelabs/risingwave/blob/v3.0.3/src/utils/pgwire/src/pg_protocol.rs,
+   * `process_startup_msg`), so pg's own `statement_timeout` parameter would be ignored; versions
+   * before 3.0 ignore `options` too (server.ts refuses them). 0 = none. @default 5_000
    */
   statementTimeoutMs?: number;
   /** Most connections open at once. @default 10 */
@@ -44,7 +49,7 @@ export interface PoolOptions {
   connectTimeoutMs?: number;
   /** Close a connection idle this long, in milliseconds. @default 30_000 */
   idleTimeoutMs?: number;
-  /** `application_name` (RisingWave reads it from the startup message, §2.4). @default 'wavegate' */
+  /** `application_name` (RisingWave reads it from the startup message). @default 'wavegate' */
   applicationName?: string;
 }
 
@@ -55,7 +60,7 @@ function clientConfig(o: PoolOptions): pg.ClientConfig {
     types: rawTypes,
     connectionTimeoutMillis: o.connectTimeoutMs ?? 5_000,
     application_name: o.applicationName ?? 'wavegate',
-    ...(timeout > 0 ? { options: `-c statement_timeout=${timeout}` } : {}),
+    ...(timeout > 0 ? { options: `-c statement_timeout=${timeout}ms` } : {}),
   };
 }
 
@@ -94,50 +99,6 @@ export function poolExecutor(pool: pg.Pool): SqlExecutor {
   };
 }
 
-/** pg internals the cancel path needs: the query a client is running, and Client.cancel. */
-interface CancellableClient {
-  activeQuery?: unknown;
-}
-interface Canceller {
-  readonly connection: { on(event: 'error', listener: () => void): unknown };
-  cancel(client: pg.PoolClient, query: unknown): void;
-}
-
-/**
- * Runs one statement on a connection of `pool`; when `signal` aborts while it runs, asks the server
- * to cancel it with the protocol's CancelRequest on a new connection (pg's own Client.cancel, so the
- * pool's host, port and TLS settings apply; PostgreSQL: https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-CANCELING-REQUESTS,
- * RisingWave cancels the session's queries: https://risingwavelabs.github.io/risingwave/rustdoc/risingwave_frontend/session/fn.cancel_queries_in_session.html).
- * The statement then fails with 57014; the caller tells that from a statement timeout by its signal.
- */
-export async function queryCancellable<R>(pool: pg.Pool, sql: string, params: readonly unknown[], signal: AbortSignal): Promise<R[]> {
-  const client = await pool.connect();
-  if (signal.aborted) {
-    client.release();
-    signal.throwIfAborted();
-  }
-  const onAbort = () => {
-    const active = (client as unknown as CancellableClient).activeQuery;
-    if (active === undefined || active === null) return;
-    const canceller = new pg.Client(pool.options) as unknown as Canceller;
-    // The cancel connection is fire-and-forget: the server answers nothing and closes it.
-    canceller.connection.on('error', () => undefined);
-    canceller.cancel(client, active);
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    const res = await client.query(sql, params as unknown[]);
-    client.release();
-    return res.rows as R[];
-  } catch (err) {
-    // As pg-pool's own query(): a connection that saw an error is not reused.
-    client.release(err instanceof Error ? err : true);
-    throw err;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
-
 /** SQLSTATE of a pg error, if any. */
 export function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -158,11 +119,6 @@ export function isTransient(err: unknown): boolean {
   if (state !== undefined) return state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03';
   const msg = err instanceof Error ? err.message : '';
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(msg);
-}
-
-/** Did the statement hit the statement timeout (SQLSTATE 57014, query_canceled)? */
-export function isStatementTimeout(err: unknown): boolean {
-  return sqlState(err) === '57014';
 }
 
 /** The URL without its password, for messages. */

@@ -52,7 +52,7 @@ export interface Plan {
 }
 
 /** Drop order for objects whose dependencies are unknown (retired ones): dependents first. */
-const DROP_RANK: Record<ObjectKind, number> = { sink: 0, index: 1, 'materialized view': 2, table: 3, source: 4 };
+const DROP_RANK: Record<ObjectKind, number> = { sink: 0, index: 1, 'materialized view': 2, view: 3, table: 4, source: 5 };
 
 /** Checksum of a migration: its ordered (op, sql) pairs. */
 export function migrationChecksum(steps: readonly Step[]): string {

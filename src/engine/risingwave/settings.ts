@@ -3,13 +3,28 @@ import { errors } from '../../errors';
 import type { SourceDialect } from '../../outbox/dialect';
 
 /**
+ * The upstream database kind, as RisingWave's CDC sees it: `mysql` and `mariadb` both use the
+ * mysql-cdc connector and the outbox of migrations/source/mysql/, but RisingWave's MySQL validator
+ * sees the outbox's JSON column as `json` on MySQL and as `longtext` on MariaDB (where JSON is an
+ * alias of LONGTEXT), and accepts a JSONB column only over `json`
+ * (https://github.com/risingwavelabs/risingwave/blob/v3.0.3/java/connector-node/risingwave-connector-service/src/main/java/com/risingwave/connector/source/common/MySqlValidator.java,
+ * `isDataTypeCompatible`). So the generated DDL differs (ddl.ts).
+ */
+export type CdcDialect = 'mysql' | 'mariadb' | 'postgres';
+
+/** The source migrations (`migrations/source/<dialect>/`) a CDC dialect's outbox is made with. */
+export function sourceDialectOf(dialect: CdcDialect): SourceDialect {
+  return dialect === 'postgres' ? 'postgres' : 'mysql';
+}
+
+/**
  * Where RisingWave reads the outbox from: the upstream database as RisingWave's CDC connector
  * reaches it (host names are resolved inside RisingWave's network, e.g. `mysql` in compose).
  */
 export interface CdcSourceSettings {
-  /** `WAVEGATE_CDC_DIALECT`: `mysql` (mysql-cdc) or `postgres` (postgres-cdc). @default 'mysql' */
-  readonly dialect: SourceDialect;
-  /** `WAVEGATE_CDC_HOST`. @default 'mysql' or 'postgres' (the compose service names) */
+  /** `WAVEGATE_CDC_DIALECT`: `mysql` or `mariadb` (mysql-cdc), or `postgres` (postgres-cdc). @default 'mysql' */
+  readonly dialect: CdcDialect;
+  /** `WAVEGATE_CDC_HOST`. @default the dialect's name: 'mysql', 'mariadb' or 'postgres' (compose service names) */
   readonly host: string;
   /** `WAVEGATE_CDC_PORT`. @default 3306 or 5432 */
   readonly port: number;
@@ -20,8 +35,8 @@ export interface CdcSourceSettings {
   /**
    * `WAVEGATE_CDC_DATABASE`: the database(s) holding an outbox table, comma-separated. One per
    * service is the outbox pattern's usual shape (each service owns its database); RisingWave then
-   * reads them all through one mysql-cdc source (§1.1: database.name takes a list) and the views
-   * read their UNION ALL. Several are supported for mysql only. @default ['rides']
+   * reads them all through one mysql-cdc source (`database.name` takes a list) and the views read
+   * their UNION ALL. Several are supported for mysql and mariadb only. @default ['rides']
    */
   readonly databases: readonly string[];
   /** `WAVEGATE_CDC_SCHEMA` (postgres only). @default 'public' */
@@ -59,14 +74,14 @@ export interface RisingWaveSettings {
 /** The variables {@link loadRisingWaveSettings} reads (docs/RISINGWAVE.md lists them). */
 export const RISINGWAVE_ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'WAVEGATE_DATABASE_URL', default: '-', description: 'RisingWave frontend URL (postgres://root@risingwave:4566/dev); `migrate plan` without it prints the plan from scratch' },
-  { name: 'WAVEGATE_CDC_DIALECT', default: 'mysql', description: 'Upstream database kind: `mysql` or `postgres`' },
-  { name: 'WAVEGATE_CDC_HOST', default: 'mysql / postgres', description: 'Upstream host as RisingWave (and `doctor`) reach it' },
+  { name: 'WAVEGATE_CDC_DIALECT', default: 'mysql', description: 'Upstream database kind: `mysql` (MySQL 5.7/8), `mariadb` or `postgres`' },
+  { name: 'WAVEGATE_CDC_HOST', default: 'mysql / mariadb / postgres', description: 'Upstream host as RisingWave (and `doctor`) reach it' },
   { name: 'WAVEGATE_CDC_PORT', default: '3306 / 5432', description: 'Upstream port' },
   { name: 'WAVEGATE_CDC_USER', default: 'rw_cdc', description: 'Replication user RisingWave connects as' },
   { name: 'WAVEGATE_CDC_PASSWORD', default: '-', description: 'Its password: required by `migrate apply` and `doctor`; never printed (plans show :\'cdc_password\')' },
-  { name: 'WAVEGATE_CDC_DATABASE', default: 'rides', description: 'Database(s) holding an outbox table, comma-separated (mysql: one per service, e.g. `ride,driver,payment,notification`; postgres: one)' },
+  { name: 'WAVEGATE_CDC_DATABASE', default: 'rides', description: 'Database(s) holding an outbox table, comma-separated (mysql/mariadb: one per service, e.g. `ride,driver,payment,notification`; postgres: one)' },
   { name: 'WAVEGATE_CDC_SCHEMA', default: 'public', description: 'postgres: schema of the outbox table' },
-  { name: 'WAVEGATE_CDC_SERVER_ID', default: '5701', description: 'mysql: server.id, unique among the server\'s replication clients' },
+  { name: 'WAVEGATE_CDC_SERVER_ID', default: '5701', description: 'mysql/mariadb: server.id, unique among the server\'s replication clients' },
   { name: 'WAVEGATE_CDC_SLOT', default: 'wavegate_outbox', description: 'postgres: replication slot name ([a-z0-9_], <= 63)' },
   { name: 'WAVEGATE_CDC_PUBLICATION', default: 'wavegate_outbox', description: 'postgres: publication name' },
   { name: 'WAVEGATE_CDC_PUBLICATION_CREATE', default: 'on', description: 'postgres: `off` if a DBA pre-created the publication' },
@@ -78,20 +93,21 @@ const NAME_RE = /^[a-z0-9_]{1,63}$/;
 /** Most outbox databases one source reads (a limit for sanity, not RisingWave's). */
 export const MAX_OUTBOX_DATABASES = 16;
 
-function databaseList(env: Env, dialect: SourceDialect): string[] {
+function databaseList(env: Env, dialect: CdcDialect): string[] {
   const raw = envString(env, 'WAVEGATE_CDC_DATABASE') ?? 'rides';
   const list = raw.split(',').map((d) => d.trim());
   const bad = (why: string) => errors.badConfig(`WAVEGATE_CDC_DATABASE=${raw} is not valid: ${why}`);
-  if (list.length === 1) {
+  // A RisingWave table outbox_<db> is made for each database when there are several, and on
+  // MariaDB (ddl.ts), so the names must then be lower-case identifiers.
+  if (list.length === 1 && dialect !== 'mariadb') {
     if (!/^[A-Za-z0-9_]{1,64}$/.test(list[0] ?? '')) throw bad('use letters, digits and _');
     return list;
   }
-  if (dialect !== 'mysql') {
-    throw bad('several outbox databases need WAVEGATE_CDC_DIALECT=mysql (a postgres-cdc source reads one database, §1.1); give one database');
+  if (dialect === 'postgres') {
+    throw bad('several outbox databases need WAVEGATE_CDC_DIALECT=mysql or mariadb (a postgres-cdc source reads one database); give one database');
   }
   if (list.length > MAX_OUTBOX_DATABASES) throw bad(`name at most ${MAX_OUTBOX_DATABASES} databases`);
-  // Each becomes a RisingWave table outbox_<db>, so the names must be lower-case identifiers.
-  for (const d of list) if (!/^[a-z0-9_]{1,56}$/.test(d)) throw bad(`"${d}": with several databases use lower-case letters, digits and _ (up to 56), comma-separated`);
+  for (const d of list) if (!/^[a-z0-9_]{1,56}$/.test(d)) throw bad(`"${d}": with several databases or on MariaDB use lower-case letters, digits and _ (up to 56), comma-separated`);
   if (new Set(list).size !== list.length) throw bad('a database is named twice');
   return list;
 }
@@ -102,7 +118,7 @@ function databaseList(env: Env, dialect: SourceDialect): string[] {
  * characters that need no quoting (the password is bound separately and escaped).
  */
 export function loadRisingWaveSettings(env: Env): RisingWaveSettings {
-  const dialect: SourceDialect = envMatching(env, 'WAVEGATE_CDC_DIALECT', 'mysql', /^(?:mysql|postgres)$/, 'use mysql or postgres') === 'postgres' ? 'postgres' : 'mysql';
+  const dialect = envMatching(env, 'WAVEGATE_CDC_DIALECT', 'mysql', /^(?:mysql|mariadb|postgres)$/, 'use mysql, mariadb or postgres') as CdcDialect;
   const host = /^[A-Za-z0-9.-]{1,253}$/;
   const ident = /^[A-Za-z0-9_]{1,64}$/;
   return {
@@ -110,15 +126,15 @@ export function loadRisingWaveSettings(env: Env): RisingWaveSettings {
     source: {
       dialect,
       host: envMatching(env, 'WAVEGATE_CDC_HOST', dialect, host, 'use a host name or IP address'),
-      port: envInt(env, 'WAVEGATE_CDC_PORT', dialect === 'mysql' ? 3306 : 5432, 1, 65535),
+      port: envInt(env, 'WAVEGATE_CDC_PORT', dialect === 'postgres' ? 5432 : 3306, 1, 65535),
       user: envMatching(env, 'WAVEGATE_CDC_USER', 'rw_cdc', ident, 'use letters, digits and _'),
       // Not trimmed: a space may be part of a password.
       password: envRaw(env, 'WAVEGATE_CDC_PASSWORD'),
       databases: databaseList(env, dialect),
       schema: envMatching(env, 'WAVEGATE_CDC_SCHEMA', 'public', ident, 'use letters, digits and _'),
-      // §1.1: server.id must be unique among the MySQL server's replication clients.
+      // server.id must be unique among the MySQL server's replication clients (Debezium's MySQL connector).
       serverId: envInt(env, 'WAVEGATE_CDC_SERVER_ID', 5701, 1, 4_294_967_295),
-      // §1.1: slot names are [a-z0-9_], at most 63 characters.
+      // PostgreSQL replication slot names are [a-z0-9_], at most 63 characters.
       slot: envMatching(env, 'WAVEGATE_CDC_SLOT', 'wavegate_outbox', NAME_RE, 'use [a-z0-9_], at most 63 characters'),
       publication: envMatching(env, 'WAVEGATE_CDC_PUBLICATION', 'wavegate_outbox', NAME_RE, 'use [a-z0-9_], at most 63 characters'),
       publicationCreate: envFlag(env, 'WAVEGATE_CDC_PUBLICATION_CREATE', true),

@@ -5,27 +5,27 @@ import { ddlObject, ident, type DdlObject } from './objects';
 import type { SinkSettings } from './settings';
 
 /**
- * Kafka sinks (§3). Decisions, each from the reference:
+ * Kafka sinks. Decisions, each on a RisingWave behaviour of the table in docs/RISINGWAVE.md ([ID]):
  * - FORMAT syntax, not the legacy `type = ...`: its timestamptz default is `utc_string`
- *   ("2026-10-05T14:03:07.123456Z"); we still set it explicitly (§3.1).
+ *   ("2026-10-05T14:03:07.123456Z"); we still set it explicitly [SINK2].
  * - `properties.enable.idempotence = 'true'`: one key always goes through one sink writer to one
  *   partition in change order, but with idempotence off a broker retry can reorder (5 requests in
- *   flight); subscriptions apply upserts per key, so order per key matters (§3.4).
+ *   flight); subscriptions apply upserts per key, so order per key matters [SINK4].
  * - `jsonb.handling.mode = 'dynamic'`: the default puts JSON text in a string; dynamic embeds the
- *   JSON (§3.2, §6.3). Only the event sinks carry jsonb (payload); set on the view sinks too so a
- *   future jsonb column arrives the same way.
- * - `snapshot` stays at its default `true`: a new sink first emits the current rows (§3.1, §6.6).
+ *   JSON [SINK2]. Only the event sinks carry jsonb (payload); set on the view sinks too so a future
+ *   jsonb column arrives the same way.
+ * - `snapshot` stays at its default `true`: a new sink first emits the current rows [SINK5].
  * - view sinks: primary_key equals the view's stream key, so RisingWave does not buffer and compact
- *   per barrier (§3.5); event sinks are append-only, where §3.5's buffering does not apply.
- * Delivery is at-least-once: consumers de-duplicate / treat messages as upserts (§3.4).
- * [3.1] rejects unknown WITH keys; every key below is documented in §3.1.
+ *   per barrier [SINK1]; event sinks are append-only, where that buffering does not apply.
+ * Delivery is at-least-once: consumers de-duplicate / treat messages as upserts [SINK5].
+ * RisingWave 3.1 rejects unknown WITH keys; every key below is one RisingWave's own tests use [SINK3].
  */
 
 /** Why the sink options are set, printed above every sink in plans and golden files. */
 const OPTION_NOTES = [
-  'properties.enable.idempotence: a broker retry cannot reorder one key\'s messages (§3.4);',
-  'jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new',
-  'sink first emits the current rows (§3.1).',
+  'properties.enable.idempotence: a broker retry cannot reorder one key\'s messages [SINK4];',
+  'jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new',
+  'sink first emits the current rows [SINK5].',
 ];
 
 /** Sink name of an event type: `events_<snake_case type>`. */
@@ -44,11 +44,11 @@ function kafkaWith(sink: SinkSettings, topic: string, primaryKey: readonly strin
   ].join('\n');
 }
 
-/** The notes on value encodings a consumer of `view` must decode (§3.2). */
+/** The notes on value encodings a consumer of `view` must decode [SINK2]. */
 function encodingNotes(view: ViewDef): string[] {
   const types = new Set(view.columns.map((c) => c.type));
   const notes = [
-    'Consumer contract (§3.2, §3.3): key = JSON object of the key columns; value = JSON object of all',
+    'Consumer contract [SINK1] [SINK2]: key = JSON object of the key columns; value = JSON object of all',
     'columns, keys in alphabetical order; an update is one message with the new row; a delete is a',
     'tombstone (null value). numeric columns arrive as JSON strings ("12.50"); counts as JSON numbers;',
     'timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).',
@@ -67,7 +67,7 @@ export function viewSink(view: ViewDef, sink: SinkSettings, group: string): DdlO
   return ddlObject({
     name: `${name}_sink`, kind: 'sink', group, dependsOn: [name],
     notes: [`Upsert stream of ${name} on topic ${viewTopic(name)}.`, ...encodingNotes(view), ...OPTION_NOTES,
-      'primary_key = the stream key: no per-barrier buffering (§3.5).'],
+      'primary_key = the stream key: no per-barrier buffering [SINK1].'],
     create: [
       `CREATE SINK ${name}_sink FROM ${name}`,
       kafkaWith(sink, viewTopic(name), view.key),
@@ -82,12 +82,12 @@ export function viewSink(view: ViewDef, sink: SinkSettings, group: string): DdlO
 
 /**
  * One append-only sink per event type: topic `events.<EventType>`, Kafka key = the ride id
- * (aggregate_id) as plain text (`KEY ENCODE TEXT`, one varchar key column, §3.3). Keying by the
- * aggregate sends one ride's events through one sink writer to one partition, in order (§3.4), so
+ * (aggregate_id) as plain text (`KEY ENCODE TEXT`, one varchar key column, [SINK3]). Keying by the
+ * aggregate sends one ride's events through one sink writer to one partition, in order [SINK4], so
  * consumers can process them ordered per ride; the event id travels in the value for de-duplication.
  * `force_append_only = 'true'` is required: the outbox is a CDC table, never append-only, and PLAIN
- * over it fails without it (§3.1); with it, upstream UPDATEs become new messages and DELETEs (an
- * outbox purge) emit nothing (§1.4, §3.3).
+ * over it fails without it [SINK3]; with it, upstream UPDATEs become new messages and DELETEs (an
+ * outbox purge) emit nothing [CDC7].
  */
 export function eventSinks(outboxColumns: readonly string[], sink: SinkSettings): DdlObject[] {
   return EVENT_TYPES.map((type) => {
@@ -96,10 +96,10 @@ export function eventSinks(outboxColumns: readonly string[], sink: SinkSettings)
       name, kind: 'sink', group: 'event_sinks', dependsOn: ['outbox'],
       notes: [
         `${type} events on topic ${eventTopic(type)}: value = the outbox row as JSON (payload embedded,`,
-        'occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).',
-        'At-least-once: consumers de-duplicate by the event id in the value (§3.4).',
-        'force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,',
-        'deletes (an outbox purge) emit nothing (§3.3).',
+        'occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, [SINK4]).',
+        'At-least-once: consumers de-duplicate by the event id in the value [SINK5].',
+        'force_append_only: the outbox is a CDC table, never append-only [SINK3]; updates become new messages,',
+        'deletes (an outbox purge) emit nothing [CDC7].',
         ...OPTION_NOTES,
       ],
       create: [

@@ -1,5 +1,7 @@
-import { Arg, Args, Ctx, Extensions, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, Extensions, FieldResolver, Info, Query, Resolver, Root } from 'type-graphql';
 import { assertCanReadOwner, rowPredicate, tripScope } from '../../auth/policy';
+import { readWithFeedCursor } from '../../engine/snapshot';
 import { errors } from '../../errors';
 import { normalizeRow } from '../../views/normalize';
 import { VIEWS } from '../../views/registry';
@@ -7,6 +9,7 @@ import type { GraphQLContext } from '../context';
 import { wavegateCost } from '../cost';
 import { IdScalar } from '../schema/scalars';
 import { decodePageCursor, encodeFeedCursor, encodePageCursor } from '../cursors';
+import { selectsField } from '../selection';
 import { tripByIdSql, tripExistsSql, tripsPageSql } from '../sql';
 import { TripConnection } from '../schema/connection.type';
 import { Driver, RiderStats, driverFromRow, riderStatsFromRow } from '../schema/stats.types';
@@ -31,7 +34,7 @@ export class TripResolver {
     description: 'Trips, newest request first. Riders see their own trips and drivers theirs (the default filter); ops see all.',
   })
   @Extensions(wavegateCost({ view: 'trip_history', kind: 'connection', page: { arg: 'first', default: DEFAULT_PAGE_SIZE, max: MAX_PAGE_SIZE }, maxRows: MAX_PAGE_SIZE }))
-  async trips(@Args((_type) => TripsArgs) args: TripsArgs, @Ctx() ctx: GraphQLContext): Promise<TripConnection> {
+  async trips(@Args((_type) => TripsArgs) args: TripsArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<TripConnection> {
     const max = ctx.limits.maxPageSize;
     const first = args.first ?? DEFAULT_PAGE_SIZE;
     if (!Number.isSafeInteger(first) || first < 1 || first > max) {
@@ -54,9 +57,12 @@ export class TripResolver {
       ...(to !== undefined ? { to } : {}),
       ...(after !== undefined ? { after } : {}),
     }, first + 1);
-    // Before the read: every change the feed delivered up to here is in the rows; every later one is after this cursor.
-    const feedCursor = encodeFeedCursor(ctx.engine.feed.id, ctx.engine.feed.head());
-    const rows = await ctx.engine.query<Record<string, unknown>>(sql.text, sql.params);
+    // feedCursor: every change it covers is in the rows (readWithFeedCursor; a FLUSH on RisingWave, so only when asked for).
+    const read = selectsField(info, 'feedCursor')
+      ? await readWithFeedCursor(ctx.engine, sql.text, sql.params)
+      : { cursor: ctx.engine.feed.head(), rows: await ctx.engine.query<Record<string, unknown>>(sql.text, sql.params) };
+    const { rows } = read;
+    const feedCursor = encodeFeedCursor(ctx.engine.feed.id, read.cursor);
     const page = rows.slice(0, first);
     const edges = page.map((raw) => {
       const trip = tripFromRow(normalizeRow(VIEWS.trip_history, raw));

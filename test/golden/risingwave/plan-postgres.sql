@@ -1,15 +1,16 @@
 -- wavegate migrate plan: from scratch (no database consulted)
 -- source: postgres-cdc postgres:5432, database rides, schema public, user rw_cdc; sinks: Kafka kafka:9092
 -- Run by hand with: psql -h <risingwave> -p 4566 -d dev -U root -v cdc_password=... -f <this file>
+-- Notes cite RisingWave behaviours as [ID]: rows of the table in docs/RISINGWAVE.md, each with its source file at v3.0.3.
 
 -- ==== migration 1: base (checksum 6880ec88bac8c0e7, 2 statements)
 
 -- create source outbox_cdc: new
--- Shared postgres-cdc source (§1.1): one per upstream server; tables attach with CREATE TABLE ... FROM.
+-- Shared postgres-cdc source [CDC1]: one per upstream server; tables attach with CREATE TABLE ... FROM.
 -- Shared sources default to transactional = true: an upstream transaction (business row + its
--- events) is applied atomically, up to 4096 rows (§1.1). Upstream prerequisites (§1.2) are checked
+-- events) is applied atomically, up to 4096 rows [CDC4]. Upstream prerequisites [CDC5] are checked
 -- by `wavegate doctor`.
--- Slot and publication names are fixed (not the rw_cdc_<uuid> defaults) so a DBA can see them (§1.1).
+-- Slot and publication names are fixed (not the rw_cdc_<uuid> defaults) so a DBA can see them [CDC1].
 CREATE SOURCE outbox_cdc WITH (
   connector = 'postgres-cdc',
   hostname = 'postgres',
@@ -24,12 +25,12 @@ CREATE SOURCE outbox_cdc WITH (
 );
 
 -- create table outbox: new
--- CDC table over Postgres public.outbox, columns generated from migrations/source/postgres/ (§1.3 types:
--- JSONB -> JSONB, TIMESTAMPTZ -> TIMESTAMPTZ). Exactly the upstream primary key; no NOT NULL or DEFAULT (§1.1).
+-- CDC table over Postgres public.outbox, columns generated from migrations/source/postgres/ [CDC3]:
+-- JSONB -> JSONB, TIMESTAMPTZ -> TIMESTAMPTZ. Exactly the upstream primary key; no NOT NULL or DEFAULT [CDC2].
 -- Do not purge sent outbox rows upstream: DELETEs replicate and retract every view row built from them
--- (§1.4). The event sinks below drop deletes (force_append_only), the view sinks do not.
+-- [CDC7]. The event sinks below drop deletes (force_append_only), the view sinks do not.
 -- Payload JSON is read with ->> and then cast (e.g. (payload->>'amount')::numeric): RisingWave casts
--- JSON numbers through f64, so money travels as JSON strings (§1.4). Cast errors become NULLs, not failures.
+-- JSON numbers through f64, so money travels as JSON strings [SQL4]. Cast errors become NULLs, not failures.
 CREATE TABLE outbox (
   id VARCHAR,
   aggregate_type VARCHAR,
@@ -44,8 +45,8 @@ CREATE TABLE outbox (
 -- ==== migration 2: view:trip_history (checksum 365d3396472ffe36, 4 statements)
 
 -- create materialized view trip_history: new
--- schema/trip_history.sql, whole statement (RisingWave accepts the non-recursive CTE, §2.1).
--- Stream key = GROUP BY columns = trip_id (§2.2), the sink's primary_key below.
+-- schema/trip_history.sql, whole statement (RisingWave accepts the non-recursive CTE [SQL1]).
+-- Stream key = GROUP BY columns = trip_id [SQL3], the sink's primary_key below.
 CREATE MATERIALIZED VIEW trip_history AS
 WITH base AS (
   SELECT
@@ -106,25 +107,25 @@ SELECT
 FROM base;
 
 -- create index trip_history_by_rider: new
--- GraphQL lookups by rider_id, ordered by requested_at (§2.3: no INCLUDE, so all columns
--- are stored and the lookup needs no join back; DISTRIBUTED BY the lookup column keeps one key together).
+-- GraphQL lookups by rider_id, ordered by requested_at [SQL7]: no INCLUDE, so all columns
+-- are stored and the lookup needs no join back; DISTRIBUTED BY the lookup column keeps one key together.
 CREATE INDEX trip_history_by_rider ON trip_history (rider_id, requested_at) DISTRIBUTED BY (rider_id);
 
 -- create index trip_history_by_driver: new
--- GraphQL lookups by driver_id, ordered by requested_at (§2.3: no INCLUDE, so all columns
--- are stored and the lookup needs no join back; DISTRIBUTED BY the lookup column keeps one key together).
+-- GraphQL lookups by driver_id, ordered by requested_at [SQL7]: no INCLUDE, so all columns
+-- are stored and the lookup needs no join back; DISTRIBUTED BY the lookup column keeps one key together.
 CREATE INDEX trip_history_by_driver ON trip_history (driver_id, requested_at) DISTRIBUTED BY (driver_id);
 
 -- create sink trip_history_sink: new
 -- Upsert stream of trip_history on topic view.trip_history.
--- Consumer contract (§3.2, §3.3): key = JSON object of the key columns; value = JSON object of all
+-- Consumer contract [SINK1] [SINK2]: key = JSON object of the key columns; value = JSON object of all
 -- columns, keys in alphabetical order; an update is one message with the new row; a delete is a
 -- tombstone (null value). numeric columns arrive as JSON strings ("12.50"); counts as JSON numbers;
 -- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1).
--- primary_key = the stream key: no per-barrier buffering (§3.5).
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
+-- primary_key = the stream key: no per-barrier buffering [SINK1].
 CREATE SINK trip_history_sink FROM trip_history
 WITH (
   connector = 'kafka',
@@ -141,8 +142,8 @@ FORMAT UPSERT ENCODE JSON (
 -- ==== migration 3: view:rider_stats (checksum cf3fa0ac1cd268f6, 2 statements)
 
 -- create materialized view rider_stats: new
--- schema/rider_stats.sql, whole statement (RisingWave accepts the non-recursive CTE, §2.1).
--- Stream key = GROUP BY columns = rider_id (§2.2), the sink's primary_key below.
+-- schema/rider_stats.sql, whole statement (RisingWave accepts the non-recursive CTE [SQL1]).
+-- Stream key = GROUP BY columns = rider_id [SQL3], the sink's primary_key below.
 CREATE MATERIALIZED VIEW rider_stats AS
 WITH base AS (
   SELECT
@@ -172,14 +173,14 @@ FROM base;
 
 -- create sink rider_stats_sink: new
 -- Upsert stream of rider_stats on topic view.rider_stats.
--- Consumer contract (§3.2, §3.3): key = JSON object of the key columns; value = JSON object of all
+-- Consumer contract [SINK1] [SINK2]: key = JSON object of the key columns; value = JSON object of all
 -- columns, keys in alphabetical order; an update is one message with the new row; a delete is a
 -- tombstone (null value). numeric columns arrive as JSON strings ("12.50"); counts as JSON numbers;
 -- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1).
--- primary_key = the stream key: no per-barrier buffering (§3.5).
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
+-- primary_key = the stream key: no per-barrier buffering [SINK1].
 CREATE SINK rider_stats_sink FROM rider_stats
 WITH (
   connector = 'kafka',
@@ -196,8 +197,8 @@ FORMAT UPSERT ENCODE JSON (
 -- ==== migration 4: view:driver_stats (checksum 32bf74daabeca719, 2 statements)
 
 -- create materialized view driver_stats: new
--- schema/driver_stats.sql, whole statement (RisingWave accepts the non-recursive CTE, §2.1).
--- Stream key = GROUP BY columns = driver_id (§2.2), the sink's primary_key below.
+-- schema/driver_stats.sql, whole statement (RisingWave accepts the non-recursive CTE [SQL1]).
+-- Stream key = GROUP BY columns = driver_id [SQL3], the sink's primary_key below.
 CREATE MATERIALIZED VIEW driver_stats AS
 WITH base AS (
   SELECT
@@ -227,14 +228,14 @@ FROM base;
 
 -- create sink driver_stats_sink: new
 -- Upsert stream of driver_stats on topic view.driver_stats.
--- Consumer contract (§3.2, §3.3): key = JSON object of the key columns; value = JSON object of all
+-- Consumer contract [SINK1] [SINK2]: key = JSON object of the key columns; value = JSON object of all
 -- columns, keys in alphabetical order; an update is one message with the new row; a delete is a
 -- tombstone (null value). numeric columns arrive as JSON strings ("12.50"); counts as JSON numbers;
 -- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1).
--- primary_key = the stream key: no per-barrier buffering (§3.5).
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
+-- primary_key = the stream key: no per-barrier buffering [SINK1].
 CREATE SINK driver_stats_sink FROM driver_stats
 WITH (
   connector = 'kafka',
@@ -251,8 +252,8 @@ FORMAT UPSERT ENCODE JSON (
 -- ==== migration 5: view:driver_earnings_daily (checksum f7a6d6fcb5928661, 3 statements)
 
 -- create materialized view driver_earnings_daily: new
--- schema/driver_earnings_daily.sql, whole statement (RisingWave accepts the non-recursive CTE, §2.1).
--- Stream key = GROUP BY columns = driver_id, day (§2.2), the sink's primary_key below.
+-- schema/driver_earnings_daily.sql, whole statement (RisingWave accepts the non-recursive CTE [SQL1]).
+-- Stream key = GROUP BY columns = driver_id, day [SQL3], the sink's primary_key below.
 CREATE MATERIALIZED VIEW driver_earnings_daily AS
 WITH base AS (
   SELECT
@@ -279,22 +280,22 @@ SELECT
 FROM base;
 
 -- create index driver_earnings_daily_by_driver: new
--- GraphQL lookups by driver_id, ordered by day (§2.3: no INCLUDE, so all columns
--- are stored and the lookup needs no join back; DISTRIBUTED BY the lookup column keeps one key together).
+-- GraphQL lookups by driver_id, ordered by day [SQL7]: no INCLUDE, so all columns
+-- are stored and the lookup needs no join back; DISTRIBUTED BY the lookup column keeps one key together.
 CREATE INDEX driver_earnings_daily_by_driver ON driver_earnings_daily (driver_id, day) DISTRIBUTED BY (driver_id);
 
 -- create sink driver_earnings_daily_sink: new
 -- Upsert stream of driver_earnings_daily on topic view.driver_earnings_daily.
--- Consumer contract (§3.2, §3.3): key = JSON object of the key columns; value = JSON object of all
+-- Consumer contract [SINK1] [SINK2]: key = JSON object of the key columns; value = JSON object of all
 -- columns, keys in alphabetical order; an update is one message with the new row; a delete is a
 -- tombstone (null value). numeric columns arrive as JSON strings ("12.50"); counts as JSON numbers;
 -- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
 -- date columns (day) arrive as INTEGER days with 0001-01-01 = 1, in the key too:
 -- subtract 719163 for days since 1970-01-01 (2026-10-05 -> 739894).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1).
--- primary_key = the stream key: no per-barrier buffering (§3.5).
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
+-- primary_key = the stream key: no per-barrier buffering [SINK1].
 CREATE SINK driver_earnings_daily_sink FROM driver_earnings_daily
 WITH (
   connector = 'kafka',
@@ -312,13 +313,13 @@ FORMAT UPSERT ENCODE JSON (
 
 -- create sink events_ride_requested: new
 -- RideRequested events on topic events.RideRequested: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
--- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
--- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
--- deletes (an outbox purge) emit nothing (§3.3).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, [SINK4]).
+-- At-least-once: consumers de-duplicate by the event id in the value [SINK5].
+-- force_append_only: the outbox is a CDC table, never append-only [SINK3]; updates become new messages,
+-- deletes (an outbox purge) emit nothing [CDC7].
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
 CREATE SINK events_ride_requested AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'RideRequested'
@@ -337,13 +338,13 @@ FORMAT PLAIN ENCODE JSON (
 
 -- create sink events_driver_assigned: new
 -- DriverAssigned events on topic events.DriverAssigned: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
--- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
--- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
--- deletes (an outbox purge) emit nothing (§3.3).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, [SINK4]).
+-- At-least-once: consumers de-duplicate by the event id in the value [SINK5].
+-- force_append_only: the outbox is a CDC table, never append-only [SINK3]; updates become new messages,
+-- deletes (an outbox purge) emit nothing [CDC7].
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
 CREATE SINK events_driver_assigned AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'DriverAssigned'
@@ -362,13 +363,13 @@ FORMAT PLAIN ENCODE JSON (
 
 -- create sink events_fare_calculated: new
 -- FareCalculated events on topic events.FareCalculated: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
--- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
--- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
--- deletes (an outbox purge) emit nothing (§3.3).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, [SINK4]).
+-- At-least-once: consumers de-duplicate by the event id in the value [SINK5].
+-- force_append_only: the outbox is a CDC table, never append-only [SINK3]; updates become new messages,
+-- deletes (an outbox purge) emit nothing [CDC7].
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
 CREATE SINK events_fare_calculated AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'FareCalculated'
@@ -387,13 +388,13 @@ FORMAT PLAIN ENCODE JSON (
 
 -- create sink events_ride_started: new
 -- RideStarted events on topic events.RideStarted: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
--- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
--- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
--- deletes (an outbox purge) emit nothing (§3.3).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, [SINK4]).
+-- At-least-once: consumers de-duplicate by the event id in the value [SINK5].
+-- force_append_only: the outbox is a CDC table, never append-only [SINK3]; updates become new messages,
+-- deletes (an outbox purge) emit nothing [CDC7].
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
 CREATE SINK events_ride_started AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'RideStarted'
@@ -412,13 +413,13 @@ FORMAT PLAIN ENCODE JSON (
 
 -- create sink events_ride_completed: new
 -- RideCompleted events on topic events.RideCompleted: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
--- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
--- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
--- deletes (an outbox purge) emit nothing (§3.3).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, [SINK4]).
+-- At-least-once: consumers de-duplicate by the event id in the value [SINK5].
+-- force_append_only: the outbox is a CDC table, never append-only [SINK3]; updates become new messages,
+-- deletes (an outbox purge) emit nothing [CDC7].
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
 CREATE SINK events_ride_completed AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'RideCompleted'
@@ -437,13 +438,13 @@ FORMAT PLAIN ENCODE JSON (
 
 -- create sink events_ride_cancelled: new
 -- RideCancelled events on topic events.RideCancelled: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
--- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
--- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
--- deletes (an outbox purge) emit nothing (§3.3).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, [SINK4]).
+-- At-least-once: consumers de-duplicate by the event id in the value [SINK5].
+-- force_append_only: the outbox is a CDC table, never append-only [SINK3]; updates become new messages,
+-- deletes (an outbox purge) emit nothing [CDC7].
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
 CREATE SINK events_ride_cancelled AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'RideCancelled'
@@ -462,13 +463,13 @@ FORMAT PLAIN ENCODE JSON (
 
 -- create sink events_payment_captured: new
 -- PaymentCaptured events on topic events.PaymentCaptured: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
--- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
--- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
--- deletes (an outbox purge) emit nothing (§3.3).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, [SINK4]).
+-- At-least-once: consumers de-duplicate by the event id in the value [SINK5].
+-- force_append_only: the outbox is a CDC table, never append-only [SINK3]; updates become new messages,
+-- deletes (an outbox purge) emit nothing [CDC7].
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
 CREATE SINK events_payment_captured AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'PaymentCaptured'
@@ -487,13 +488,13 @@ FORMAT PLAIN ENCODE JSON (
 
 -- create sink events_trip_rated: new
 -- TripRated events on topic events.TripRated: value = the outbox row as JSON (payload embedded,
--- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, §3.4).
--- At-least-once: consumers de-duplicate by the event id in the value (§3.4).
--- force_append_only: the outbox is a CDC table, never append-only (§3.1); updates become new messages,
--- deletes (an outbox purge) emit nothing (§3.3).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1).
+-- occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, [SINK4]).
+-- At-least-once: consumers de-duplicate by the event id in the value [SINK5].
+-- force_append_only: the outbox is a CDC table, never append-only [SINK3]; updates become new messages,
+-- deletes (an outbox purge) emit nothing [CDC7].
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
 CREATE SINK events_trip_rated AS
 SELECT id, aggregate_type, aggregate_id, event_type, payload, occurred_at, trace_context
 FROM outbox WHERE event_type = 'TripRated'

@@ -15,8 +15,8 @@ DROP INDEX trip_history_by_rider;
 DROP MATERIALIZED VIEW trip_history;
 
 -- create materialized view trip_history: recreate
--- schema/trip_history.sql, whole statement (RisingWave accepts the non-recursive CTE, §2.1).
--- Stream key = GROUP BY columns = trip_id (§2.2), the sink's primary_key below.
+-- schema/trip_history.sql, whole statement (RisingWave accepts the non-recursive CTE [SQL1]).
+-- Stream key = GROUP BY columns = trip_id [SQL3], the sink's primary_key below.
 CREATE MATERIALIZED VIEW trip_history AS
 WITH base AS (
   SELECT
@@ -77,25 +77,25 @@ SELECT
 FROM base;
 
 -- create index trip_history_by_rider: recreate
--- GraphQL lookups by rider_id, ordered by requested_at (§2.3: no INCLUDE, so all columns
--- are stored and the lookup needs no join back; DISTRIBUTED BY the lookup column keeps one key together).
+-- GraphQL lookups by rider_id, ordered by requested_at [SQL7]: no INCLUDE, so all columns
+-- are stored and the lookup needs no join back; DISTRIBUTED BY the lookup column keeps one key together.
 CREATE INDEX trip_history_by_rider ON trip_history (rider_id, requested_at) DISTRIBUTED BY (rider_id);
 
 -- create index trip_history_by_driver: recreate
--- GraphQL lookups by driver_id, ordered by requested_at (§2.3: no INCLUDE, so all columns
--- are stored and the lookup needs no join back; DISTRIBUTED BY the lookup column keeps one key together).
+-- GraphQL lookups by driver_id, ordered by requested_at [SQL7]: no INCLUDE, so all columns
+-- are stored and the lookup needs no join back; DISTRIBUTED BY the lookup column keeps one key together.
 CREATE INDEX trip_history_by_driver ON trip_history (driver_id, requested_at) DISTRIBUTED BY (driver_id);
 
 -- create sink trip_history_sink: recreate
 -- Upsert stream of trip_history on topic view.trip_history.
--- Consumer contract (§3.2, §3.3): key = JSON object of the key columns; value = JSON object of all
+-- Consumer contract [SINK1] [SINK2]: key = JSON object of the key columns; value = JSON object of all
 -- columns, keys in alphabetical order; an update is one message with the new row; a delete is a
 -- tombstone (null value). numeric columns arrive as JSON strings ("12.50"); counts as JSON numbers;
 -- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages (§3.4);
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string (§3.2); snapshot (default true): a new
--- sink first emits the current rows (§3.1).
--- primary_key = the stream key: no per-barrier buffering (§3.5).
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
+-- primary_key = the stream key: no per-barrier buffering [SINK1].
 CREATE SINK trip_history_sink FROM trip_history
 WITH (
   connector = 'kafka',

@@ -1,7 +1,8 @@
 /**
  * Decodes RisingWave Kafka-sink messages into engine-neutral changes. Pure: no kafkajs, no I/O.
  *
- * Formats (docs/SUBSCRIPTIONS.md, reference: shared/reference/risingwave.md §3.2–3.3, §6):
+ * Formats (docs/SUBSCRIPTIONS.md §7; RisingWave's encoder and formatters: [SINK1], [SINK2], [SINK6]
+ * in docs/RISINGWAVE.md §7):
  * - `upsert`  — FORMAT UPSERT ENCODE JSON: key = JSON of the key columns; value = the whole row, or
  *   null (tombstone) for a delete. No op is sent, so a value is an `update` meaning "upsert".
  *   `schemas.enable='true'` ({schema, payload} wrapping) is unwrapped.
@@ -70,7 +71,7 @@ export type DecodedChange = Omit<ChangeEvent, 'position' | 'committedAt'>;
 /** How a format counts dates: UPSERT/PLAIN from 0001-01-01 (= day 1), DEBEZIUM from 1970-01-01. */
 type DateEpoch = 'ce' | 'unix';
 
-/** Day number of 1970-01-01 in RisingWave's UPSERT/PLAIN date encoding (§3.2). */
+/** Day number of 1970-01-01 in RisingWave's UPSERT/PLAIN date encoding (days from 0001-01-01, [SINK2]). */
 export const CE_DAY_OF_UNIX_EPOCH = 719_163;
 const MS_PER_DAY = 86_400_000;
 /** 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the range of 4-digit years. */
