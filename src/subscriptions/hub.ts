@@ -4,7 +4,7 @@
  * interface (engine/types.ts), so unit tests drive it with a fake feed.
  *
  * - One upstream `feed.subscribe` per hub, taken on the first subscriber and released with the last
- *   (practice 13).
+ *   (ref-counted, as graphql-yoga's redis event target holds one Redis subscription per topic).
  * - Routing is indexed per view: key/indexed column -> value -> subscribers, plus "all rows".
  * - Per subscriber, deliveries follow feed order; a slow consumer is conflated to the latest change
  *   per key, then told to resync: memory per subscriber is bounded and nothing is dropped silently.

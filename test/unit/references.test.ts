@@ -38,6 +38,7 @@ const FORBIDDEN: readonly { readonly name: string; readonly pattern: RegExp }[] 
   { name: 'the style guide', pattern: new RegExp(['STYLE', 'md'].join('\\.')) },
   { name: 'a path outside the repository', pattern: new RegExp(['\\.\\.', 'shared\\b'].join('/')) },
   { name: 'the shared reference folder', pattern: new RegExp(['shared', 'reference'].join('/')) },
+  { name: 'a numbered practice of the style guide', pattern: new RegExp('\\bpractices? \\d') },
 ];
 
 /** Each forbidden citation in `text`, as `file:line: what`. */
@@ -66,7 +67,7 @@ function headingsOf(markdown: string): string[] {
   return out;
 }
 
-/** Every `docs/X.md, "Heading"` citation in `text` (a comment may wrap it over lines). */
+/** Every `docs/<file>.md, "<heading>"` citation in `text` (a comment may wrap it over lines). */
 function sectionCitations(text: string): { doc: string; section: string }[] {
   return [...text.matchAll(/\bdocs\/([A-Za-z_-]+\.md),?\s+"([^"]+)"/g)]
     .map((m) => ({ doc: m[1]!, section: m[2]!.replace(/\s*\n\s*(?:\*|\/\/|#|--)?\s*/g, ' ') }));
@@ -129,15 +130,17 @@ describe('references in the repository', () => {
 
 describe('the reference checks', () => {
   it('catch a section number, the style guide and a path outside the repository', () => {
-    const text = ['ok line', `see ${'\u00a7'}2.4`, `(${['STYLE', 'md'].join('.')} practice 3)`, `[x](${['..', 'shared', 'a.md'].join('/')})`].join('\n');
+    const text = ['ok line', `see ${'\u00a7'}2.4`, `(${['STYLE', 'md'].join('.')} rule)`, `[x](${['..', 'shared', 'a.md'].join('/')})`, `(${'practice'} 13)`].join('\n');
     expect(forbiddenCitations('f.ts', text).map((m) => m.split(':').slice(0, 3).join(':'))).toEqual([
       'f.ts:2: a section number', 'f.ts:3: the style guide', 'f.ts:4: a path outside the repository',
+      'f.ts:5: a numbered practice of the style guide',
     ]);
     expect(forbiddenCitations('f.ts', 'a section sign alone: \u00a7 and text')).toEqual([]);
   });
 
   it('read wrapped citations, headings and anchors as GitHub does', () => {
-    expect(sectionCitations(' * see docs/SQL.md, "Users, roles\n * and what they read"; docs/X.md "Y"'))
+    const docs = 'docs'; // not spelled out, so this file cites nothing itself
+    expect(sectionCitations(` * see ${docs}/SQL.md, "Users, roles\n * and what they read"; ${docs}/X.md "Y"`))
       .toEqual([{ doc: 'SQL.md', section: 'Users, roles and what they read' }, { doc: 'X.md', section: 'Y' }]);
     expect(headingsOf('# Title\n```\n# not a heading\n```\n## 3. Resume: `after: cursor`\n')).toEqual(['Title', '3. Resume: `after: cursor`']);
     expect(headingSlug("4. Kafka topics (the sinks' contract)")).toBe('4-kafka-topics-the-sinks-contract');
