@@ -15,10 +15,12 @@ function trackedFiles(): string[] {
     return execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
       .split('\0').filter((f) => f !== '' && !f.split('/').includes('node_modules'));
   } catch {
-    return (readdirSync(root, { recursive: true, withFileTypes: true }))
-      .filter((e) => e.isFile())
-      .map((e) => posix.join(posix.relative(root, e.parentPath.split('\\').join('/')) || '.', e.name).replace(/^\.\//, ''))
-      .filter((f) => !/(^|\/)(node_modules|dist|\.git)\//.test(f));
+    const walk = (dir: string): string[] => readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => {
+      const path = dir === '' ? e.name : `${dir}/${e.name}`;
+      if (e.isDirectory()) return ['node_modules', 'dist', '.git'].includes(e.name) ? [] : walk(path);
+      return e.isFile() ? [path] : [];
+    });
+    return walk('');
   }
 }
 
