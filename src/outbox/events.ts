@@ -4,10 +4,11 @@ import { GatewayError, GatewayErrorCode } from '../errors';
  * The outbox event contract: every service writes these, RisingWave (or the embedded engine)
  * reads them, the views in `schema/` are defined over them. Documented in docs/EVENTS.md.
  *
- * Conventions (from RisingWave's JSON rules, [SQL4] in docs/RISINGWAVE.md §7):
- * money and distances are JSON *strings* holding decimals (`"12.50"`), because RisingWave casts
- * JSON numbers through f64; views read them with `(payload->>'amount')::numeric`.
- * Ids are strings. Coordinates are JSON numbers (f64 is exact enough for them).
+ * Conventions (from RisingWave's JSON rules, [SQL4] in docs/RISINGWAVE.md, "RisingWave behaviours
+ * Wavegate depends on"): money and distances are JSON *strings* holding decimals (`"12.50"`),
+ * because RisingWave casts JSON numbers through f64; views read them with
+ * `(payload->>'amount')::numeric`. Ids are strings. Coordinates are JSON numbers (f64 is exact
+ * enough for them).
  */
 export const EVENT_TYPES = [
   'RideRequested',

@@ -1,7 +1,8 @@
 /**
- * The Postgres wire protocol (v3.0) as the SQL passthrough speaks it: message codes, a typed union of
- * the frontend messages, a validating decoder, an incremental framer with hard size limits, and the
- * backend message encoders. Bytes in, bytes out: no sockets here (STYLE.md practices 1, 2, 9).
+ * The Postgres wire protocol (v3.0) as the SQL passthrough speaks it: message codes, a typed union
+ * of the frontend messages, a validating decoder, an incremental framer with hard size limits, and
+ * the backend message encoders. Bytes in, bytes out: no sockets here, so the session and the tests
+ * drive it with byte buffers (test/fixtures/pgwire holds bytes captured from real clients).
  *
  * References: https://www.postgresql.org/docs/current/protocol-message-formats.html and
  * pg-protocol's `src/messages.ts` (node-postgres). Every decode failure is a {@link ProtocolError}:

@@ -12,9 +12,9 @@
  * this service gave up would write two.
  *
  * Events of different types come from different topics, so their order across types is not
- * guaranteed (docs/CONSUMERS.md §6): a RideCancelled can arrive before its RideRequested. The
- * `assignments` row per ride records what happened, so a late RideRequested for a cancelled ride
- * assigns nobody.
+ * guaranteed (docs/CONSUMERS.md, "Offsets, ordering, groups"): a RideCancelled can arrive before
+ * its RideRequested. The `assignments` row per ride records what happened, so a late RideRequested
+ * for a cancelled ride assigns nobody.
  */
 import type { RowDataPacket } from 'mysql2/promise';
 import { retriableError, type TransactionExecutor } from '../../../src/consumer';

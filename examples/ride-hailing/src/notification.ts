@@ -1,7 +1,8 @@
 /**
  * Notification service: records in `notifications` what the rider would be told for each event of
  * their ride (a real one would push or text). It learns the rider from RideRequested; an event that
- * overtakes its RideRequested (another topic, docs/CONSUMERS.md §6) is recorded without a rider,
+ * overtakes its RideRequested (another topic, docs/CONSUMERS.md,
+ * "Offsets, ordering, groups") is recorded without a rider,
  * filled in when the request arrives. It emits no events.
  */
 import type { RowDataPacket } from 'mysql2/promise';
