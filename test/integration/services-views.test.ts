@@ -263,7 +263,9 @@ describe('ride-hailing services read through the views (router stands in for CDC
     const driver = await started(createDriverService(options('driver')));
     const payment = await started(createPaymentService(options('payment')));
     const notification = await started(createNotificationService(options('notification')));
-    const { ride, url } = await loop.startRide(); // the 60 s match timeout: the test backdates a ride past it
+    // The 60 s match timeout and no sweeper of its own: the test backdates a ride past the timeout,
+    // and only the test's sweep may cancel it (the sweeper, every 5 s, could otherwise come first).
+    const { ride, url } = await loop.startRide({ sweepEveryMs: 0 });
     await startRouter();
     const request = async (id: string, rider: string) =>
       expect((await post(`${url}/rides`, { rider_id: rider, pickup: { lat: 52.52, lng: 13.405 }, dropoff: { lat: 52.51, lng: 13.38 }, ride_id: id })).status).toBe(201);

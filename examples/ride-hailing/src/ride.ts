@@ -74,6 +74,12 @@ export interface RideOptions {
    * by `system`, "no driver available". Must be > 0. @default 60_000 // 1 minute
    */
   matchTimeoutMs?: number;
+  /**
+   * Milliseconds between the sweeper's own sweeps; 0 runs no sweeper (only {@link RideService.sweep}
+   * calls sweep, as tests that count what their sweep cancelled need).
+   * @default sweepIntervalMs(matchTimeoutMs) // a quarter of the match timeout, within 50 ms … 5 s
+   */
+  sweepEveryMs?: number;
 }
 
 /** The sweeper's period for `matchTimeoutMs`: a quarter of it, within 50 ms … 5 s. */
@@ -86,6 +92,8 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
   const log = o.log.child('ride');
   const matchTimeoutMs = options.matchTimeoutMs ?? 60_000;
   if (!Number.isFinite(matchTimeoutMs) || matchTimeoutMs <= 0) throw new Error(`matchTimeoutMs must be a positive number of milliseconds, got ${matchTimeoutMs}`);
+  const sweepEveryMs = options.sweepEveryMs ?? sweepIntervalMs(matchTimeoutMs);
+  if (!Number.isSafeInteger(sweepEveryMs) || sweepEveryMs < 0) throw new Error(`sweepEveryMs must be a whole number of milliseconds >= 0, got ${sweepEveryMs}`);
   const consumer = serviceConsumer('ride', o)
     .onEvent('DriverAssigned', async ({ event, tx }) => {
       // Only a ride still waiting takes the driver; one cancelled meanwhile keeps its status (the
@@ -143,6 +151,7 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
     });
     return sweeping;
   };
+  let started = false;
   let sweeper: NodeJS.Timeout | undefined;
 
   const trace = (req: Request) => {
@@ -215,11 +224,13 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
 
   let server: Server | undefined;
   const start = async (): Promise<void> => {
-    if (sweeper !== undefined) return;
+    if (started) return;
     await consumer.start();
+    started = true;
     stopping = false;
+    if (sweepEveryMs === 0) return;
     // sweep() never rejects, so the timer's promise needs no handler.
-    sweeper = setInterval(() => void sweep(), sweepIntervalMs(matchTimeoutMs));
+    sweeper = setInterval(() => void sweep(), sweepEveryMs);
     sweeper.unref();
   };
   return {
@@ -239,6 +250,7 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
     },
     async stop() {
       stopping = true;
+      started = false;
       if (sweeper !== undefined) clearInterval(sweeper);
       sweeper = undefined;
       await sweeping;

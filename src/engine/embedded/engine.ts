@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite, types, type Transaction } from '@electric-sql/pglite';
 import { pg_ivm } from '@electric-sql/pglite-pg_ivm';
+import { wholeOption } from '../../config/env';
 import { GatewayError, GatewayErrorCode } from '../../errors';
 import type { Logger } from '../../log';
 import { projectRoot } from '../../paths';
@@ -18,8 +19,17 @@ export interface EmbeddedEngineOptions {
   dataDir?: string;
   /** Change-log rows kept for subscription resume. @default 100_000 */
   changeRetention?: number;
+  /**
+   * How often the engine prunes the change log by itself, in milliseconds; 0 turns the timer off
+   * (then only {@link EmbeddedEngine.prune} calls prune, as tests that count pruned rows need).
+   * @default 10_000 // 10 seconds
+   */
+  pruneIntervalMs?: number;
   log: Logger;
 }
+
+/** {@link EmbeddedEngineOptions.pruneIntervalMs}'s default. */
+export const DEFAULT_PRUNE_INTERVAL_MS = 10_000;
 
 /** Raw text for timestamps and dates: normalizeRow turns them into canonical strings. */
 const PARSERS = {
@@ -61,6 +71,8 @@ export class EmbeddedEngine implements Engine {
 
   /** Opens (or creates) the database, applies the outbox and views, and starts the feed. */
   static async create(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
+    const retention = wholeOption('changeRetention', options.changeRetention, 100_000, 1);
+    const pruneIntervalMs = wholeOption('pruneIntervalMs', options.pruneIntervalMs, DEFAULT_PRUNE_INTERVAL_MS, 0, 2 ** 31 - 1);
     const log = options.log.child('engine.embedded');
     const started = Date.now();
     const db = await PGlite.create({
@@ -72,10 +84,12 @@ export class EmbeddedEngine implements Engine {
       const epoch = await EmbeddedEngine.applySchema(db, log);
       const { rows: [head] } = await db.query<{ max: number | null }>('SELECT max(seq) AS max FROM wavegate.changes');
       const feed = new EmbeddedFeed(db, epoch, Number(head?.max ?? 0), log);
-      const engine = new EmbeddedEngine(db, feed, options.changeRetention ?? 100_000, log);
+      const engine = new EmbeddedEngine(db, feed, retention, log);
       engine.unlisten = await db.listen('wavegate_changes', () => void feed.poke());
-      engine.pruneTimer = setInterval(() => void engine.prune(), 10_000);
-      engine.pruneTimer.unref();
+      if (pruneIntervalMs > 0) {
+        engine.pruneTimer = setInterval(() => void engine.prune(), pruneIntervalMs);
+        engine.pruneTimer.unref();
+      }
       log.info({ ms: Date.now() - started, dataDir: options.dataDir ?? 'memory' }, 'embedded engine ready');
       return engine;
     } catch (err) {
