@@ -7,7 +7,7 @@ import { wholeOption } from '../../config/env';
 import { GatewayError, GatewayErrorCode } from '../../errors';
 import type { Logger } from '../../log';
 import { projectRoot } from '../../paths';
-import { loadViewSql, VIEW_LIST } from '../../views/registry';
+import { loadViewParser, loadViewSql, VIEW_LIST } from '../../views/registry';
 import type { SqlExecutor } from '../../db/types';
 import type { Engine, QueryOptions } from '../types';
 import { embeddedViewDdl, WAVEGATE_SCHEMA } from './ddl';
@@ -75,6 +75,7 @@ export class EmbeddedEngine implements Engine {
     const pruneIntervalMs = wholeOption('pruneIntervalMs', options.pruneIntervalMs, DEFAULT_PRUNE_INTERVAL_MS, 0, 2 ** 31 - 1);
     const log = options.log.child('engine.embedded');
     const started = Date.now();
+    await loadViewParser(); // the view DDL splits each view's SQL with the Postgres parser
     const db = await PGlite.create({
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
       extensions: { pg_ivm },
