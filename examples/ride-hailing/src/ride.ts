@@ -17,9 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { RowDataPacket } from 'mysql2/promise';
-import { GatewayErrorCode, isGatewayError } from '../../../src/errors';
-import { validateEvent, type OutboxEvent } from '../../../src/outbox/events';
-import { inTransaction, writeEvent } from '../../../src/outbox/mysql';
+import { GatewayErrorCode, inTransaction, isGatewayError, mysqlOutbox, validateEvent, type OutboxEvent } from 'wavegate/outbox';
 import { consumerService, migrateCommon, runStatements, serviceConsumer, type Service, type ServiceOptions } from './service';
 
 /** The Ride service's own tables. */
@@ -112,7 +110,7 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
       const e = event(ride);
       validateEvent(e);
       await conn.execute('UPDATE rides SET status = ? WHERE id = ?', [to, id]);
-      const written = await writeEvent(conn, e);
+      const written = await mysqlOutbox.writeEvent(conn, e);
       return { ride_id: id, status: to, event_id: written.id };
     });
 
@@ -176,7 +174,7 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
         if ((err as { code?: unknown }).code === 'ER_DUP_ENTRY') throw new HttpError(409, `ride ${id} exists`);
         throw err;
       }
-      const written = await writeEvent(conn, e);
+      const written = await mysqlOutbox.writeEvent(conn, e);
       return { ride_id: id, status: 'requested', event_id: written.id };
     });
     res.status(201).json(result);
