@@ -2,7 +2,7 @@
  * `npm run bench`: runs the benches one after another, each in its own `node` process with its
  * default parameters, and passes their JSON result lines through to stdout (progress goes to
  * stderr). kafka-fanout runs only when KAFKA_BROKERS names a broker; peers needs the local PostgreSQL
- * (WAVEGATE_BENCH_PG_URL) and the devDependency postgraphile (docs/benchmarks.md).
+ * (WAVEGATE_BENCH_PG_URL) and installs PostGraphile into bench/peers on first use (docs/benchmarks.md).
  *
  * Run: `npm run bench` or `node dist/bench/run.js [events] [latency] [queries] [peers] [kafka-fanout]`
  */

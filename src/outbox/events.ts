@@ -1,4 +1,5 @@
 import { GatewayError, GatewayErrorCode } from '../errors';
+import { isWholeInRange } from '../util/integer';
 
 /**
  * The outbox event contract: every service writes these, RisingWave (or the embedded engine)
@@ -82,7 +83,7 @@ function checkField(rule: FieldRule, value: unknown): string | undefined {
     case 'currency':
       return typeof value === 'string' && CURRENCY_RE.test(value) ? undefined : 'must be an ISO 4217 code, e.g. "USD"';
     case 'int':
-      return typeof value === 'number' && Number.isInteger(value) && value >= rule.min && value <= rule.max
+      return isWholeInRange(value, rule.min, rule.max)
         ? undefined : `must be a whole number from ${rule.min} to ${rule.max}`;
     case 'enum':
       return typeof value === 'string' && rule.values.includes(value) ? undefined : `must be one of ${rule.values.join(', ')}`;

@@ -113,7 +113,9 @@ export async function gqlRequest<T = Record<string, unknown>>(url: string, query
 export async function startTestGateway(overrides: TestGatewayOverrides = {}): Promise<TestGateway> {
   const config = testConfig(overrides);
   const log = overrides.log ?? silentLogger;
-  const engine = await EmbeddedEngine.create({ log, changeRetention: config.changeRetention });
+  // No pruning timer: a test that needs the change log pruned calls engine.prune() and counts what
+  // it deleted, which the engine's own timer must not have deleted first.
+  const engine = await EmbeddedEngine.create({ log, changeRetention: config.changeRetention, pruneIntervalMs: 0 });
   let gateway: Gateway;
   try {
     gateway = await startGateway(config, { log, engine: overrides.wrapEngine?.(engine) ?? engine });

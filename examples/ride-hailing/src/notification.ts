@@ -6,8 +6,8 @@
  * filled in when the request arrives. It emits no events.
  */
 import type { RowDataPacket } from 'mysql2/promise';
-import type { EventType } from '../../../src/outbox/events';
-import type { AnyConsumedEvent, ConsumedEvent, TransactionExecutor } from '../../../src/consumer';
+import type { EventType } from 'wavegate/outbox';
+import type { AnyConsumedEvent, ConsumedEvent, TransactionExecutor } from 'wavegate/consumer';
 import { consumerService, migrateCommon, runStatements, serviceConsumer, type Service, type ServiceOptions } from './service';
 
 /** The Notification service's own tables. */
