@@ -10,7 +10,7 @@ import { Admission, addressKey, type Ticket } from './admission';
 import { ResultDescriber } from './describe/describer';
 import { StatementExecutor } from './executor';
 import { loadSqlParser } from './guard/guard';
-import { encode } from './protocol';
+import { decodeInitial, encode, Framer, MAX_STARTUP_BYTES } from './protocol';
 import type { CancelRegistry, SessionOptions, SessionTransport } from './session/context';
 import { TotalMemory } from './session/memory';
 import { Session } from './session/session';
@@ -73,7 +73,7 @@ export interface SqlPassthroughOptions {
   readonly authTimeoutMs?: number;
   /** Login back-off after the first wrong password, in ms (`WAVEGATE_SQL_LOGIN_BACKOFF_MS`); 0 = off. @default 100 */
   readonly loginBackoffMs?: number;
-  /** Longest login back-off, in ms (`WAVEGATE_SQL_LOGIN_BACKOFF_MAX_MS`); below authTimeoutMs. @default 3_000 */
+  /** Longest login back-off, in ms (`WAVEGATE_SQL_LOGIN_BACKOFF_MAX_MS`); below authTimeoutMs. @default 3_000, or authTimeoutMs / 2 when less */
   readonly loginBackoffMaxMs?: number;
   /** Failed logins are forgotten this long after the last one, in ms (`WAVEGATE_SQL_LOGIN_BACKOFF_WINDOW_MS`). @default 300_000 (5 min) */
   readonly loginBackoffWindowMs?: number;
@@ -106,6 +106,10 @@ export interface SqlPassthroughStats {
   readonly refused: number;
   /** Estimated bytes of prepared statements and portals, all sessions. */
   readonly preparedBytes: number;
+  /** Bytes written to sockets and not yet taken by the kernel (output a slow reader makes us hold). */
+  readonly bufferedBytes: number;
+  /** Sessions waiting for a client to read before they answer more (output backpressure). */
+  readonly waitingForDrain: number;
 }
 
 /** A running listener. */
@@ -173,7 +177,8 @@ export async function startSqlPassthrough(options: SqlPassthroughOptions): Promi
     maxConnectionsPerAddress: wholeOption('maxConnectionsPerAddress', options.maxConnectionsPerAddress, 50, 1),
   });
   const authTimeoutMs = wholeOption('authTimeoutMs', options.authTimeoutMs, 5_000, 1);
-  const backoffMaxMs = wholeOption('loginBackoffMaxMs', options.loginBackoffMaxMs, 3_000, 0);
+  // Unset: 3 s, or half the auth timeout when that is shorter (a held-back login must not time out).
+  const backoffMaxMs = wholeOption('loginBackoffMaxMs', options.loginBackoffMaxMs, Math.min(3_000, Math.floor(authTimeoutMs / 2)), 0);
   if (backoffMaxMs >= authTimeoutMs) {
     throw errors.badConfig(`loginBackoffMaxMs (${backoffMaxMs}) must be below authTimeoutMs (${authTimeoutMs}): a login held back longer would time out`);
   }
@@ -221,10 +226,13 @@ export async function startSqlPassthrough(options: SqlPassthroughOptions): Promi
   const sessions = new Set<Session>();
   let refused = 0;
   let stopping = false;
-  const refuse = (socket: net.Socket, message: string) => {
+  const drains = { waiting: 0 };
+  /** Refused sockets still waiting for their startup packet. */
+  const refusing = { count: 0, max: 4 * maxPending };
+  const refuse = (socket: net.Socket, code: string, message: string) => {
     refused++;
     log.debug({ remote: socket.remoteAddress, message }, 'sql connection refused');
-    endSocket(socket, encode.error({ severity: 'FATAL', code: SqlState.TOO_MANY_CONNECTIONS, message }));
+    refuseAfterStartup(socket, encode.error({ severity: 'FATAL', code, message }), registry, refusing);
   };
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -232,7 +240,7 @@ export async function startSqlPassthrough(options: SqlPassthroughOptions): Promi
     socket.on('error', (err) => log.debug({ err: err.message }, 'client socket error'));
     socket.setNoDelay(true);
     if (stopping) {
-      endSocket(socket, encode.error({ severity: 'FATAL', code: SqlState.ADMIN_SHUTDOWN, message: 'the database system is shutting down' }));
+      refuse(socket, SqlState.CANNOT_CONNECT_NOW, 'the database system is shutting down');
       return;
     }
     let session: Session | undefined;
@@ -242,11 +250,11 @@ export async function startSqlPassthrough(options: SqlPassthroughOptions): Promi
       void session?.refuse(SqlState.TOO_MANY_CONNECTIONS, 'too many connections awaiting authentication');
     });
     if (!arrival.ok) {
-      refuse(socket, arrival.message);
+      refuse(socket, SqlState.TOO_MANY_CONNECTIONS, arrival.message);
       return;
     }
     const ticket = arrival.ticket;
-    session = attach(socket, secureContext, sessionOptions, log, ticket, admission);
+    session = attach(socket, secureContext, sessionOptions, log, ticket, admission, drains);
     sessions.add(session);
     const current = session;
     socket.once('close', () => {
@@ -272,6 +280,7 @@ export async function startSqlPassthrough(options: SqlPassthroughOptions): Promi
     port: bound,
     stats: () => ({
       sockets: sockets.size, pending: admission.pending, authenticated: admission.authenticated, refused, preparedBytes: memory.used,
+      bufferedBytes: [...sockets].reduce((n, s) => n + s.writableLength, 0), waitingForDrain: drains.waiting,
     }),
     close: () => {
       closing ??= (async () => {
@@ -284,6 +293,8 @@ export async function startSqlPassthrough(options: SqlPassthroughOptions): Promi
         try {
           await Promise.all([...sessions].map((s) => s.shutdown().catch(() => undefined)));
           await stopped;
+          // A socket leaves the set on its 'close' event, so every one still in it will emit one.
+          await Promise.all([...sockets].map((s) => new Promise<void>((resolve) => s.once('close', () => resolve()))));
         } finally {
           clearTimeout(deadline);
         }
@@ -292,6 +303,53 @@ export async function startSqlPassthrough(options: SqlPassthroughOptions): Promi
       return closing;
     },
   };
+}
+
+/**
+ * Refuses a connection the way Postgres does, so that clients show the reason: SSLRequest and
+ * GSSENCRequest are answered 'N' (libpq 17 does not show an error sent in answer to SSLRequest,
+ * since it could come from a man in the middle), a CancelRequest is still honoured (psql's Ctrl-C
+ * must work on a full server), and the StartupMessage gets `error` (FATAL), then the socket is
+ * ended. Nothing else is read: anything malformed, or no startup within {@link LINGER_MS}, and the
+ * socket is destroyed. At most `refusing.max` refused sockets wait for their startup packet at
+ * once; beyond that a refused socket is destroyed at once, so refusals cannot pile up descriptors.
+ */
+function refuseAfterStartup(socket: net.Socket, error: Buffer, registry: CancelRegistry, refusing: { count: number; max: number }): void {
+  if (refusing.count >= refusing.max) {
+    socket.destroy();
+    return;
+  }
+  refusing.count++;
+  let waiting = true;
+  const finish = (last?: Buffer) => {
+    if (!waiting) return;
+    waiting = false;
+    refusing.count--;
+    clearTimeout(timer);
+    socket.off('data', onData);
+    if (last === undefined) socket.destroy();
+    else endSocket(socket, last);
+  };
+  const timer = setTimeout(() => finish(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => finish());
+  const framer = new Framer(MAX_STARTUP_BYTES);
+  const onData = (data: Buffer) => {
+    try {
+      for (const frame of framer.push(data)) {
+        if (frame.phase !== 'initial') return finish();
+        const m = decodeInitial(frame.body);
+        if (m.kind === 'ssl' || m.kind === 'gssenc') socket.write(encode.sslAnswer(false));
+        else if (m.kind === 'cancel') {
+          registry.cancel(m.pid, m.secret);
+          return finish(Buffer.alloc(0));
+        } else return finish(error);
+      }
+    } catch {
+      finish(); // not a Postgres client: no answer
+    }
+  };
+  socket.on('data', onData);
 }
 
 /**
@@ -312,20 +370,25 @@ function endSocket(socket: net.Socket, last?: Buffer): void {
 
 /** Connects a socket to a new session; handles the TLS upgrade. */
 function attach(socket: net.Socket, secureContext: tls.SecureContext | undefined, options: SessionOptions, log: Logger,
-  ticket: Ticket, admission: Admission): Session {
+  ticket: Ticket, admission: Admission, drains: { waiting: number }): Session {
   let current: net.Socket = socket;
   let encrypted = false;
   let session: Session | undefined;
   const onData = (data: Buffer) => session?.receive(data);
   const write = (data: Buffer) => new Promise<void>((resolve) => {
     if (current.destroyed || !current.writable) return resolve();
+    if (current.write(data)) return resolve();
+    // The client is not reading: wait for it (or for the socket to go) before answering more.
+    const stream = current;
+    drains.waiting++;
     const done = () => {
-      current.off('close', done);
+      stream.off('close', done);
+      stream.off('drain', done);
+      drains.waiting--;
       resolve();
     };
-    current.once('close', done);
-    if (current.write(data)) done();
-    else current.once('drain', done);
+    stream.once('close', done);
+    stream.once('drain', done);
   });
   const transport: SessionTransport = {
     write,

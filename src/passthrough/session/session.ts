@@ -53,6 +53,12 @@ type SessionState =
 
 /** Frames queued before the transport is paused. */
 const MAX_BACKLOG = 256;
+/**
+ * Bytes of queued frames before the transport is paused: without it, 256 pipelined messages of
+ * the maximum size (8 MiB each) could be held at once. One message of any allowed size still goes
+ * through (it is queued, handled, then reading resumes).
+ */
+const MAX_BACKLOG_BYTES = 1024 * 1024;
 
 /** One client connection of the SQL passthrough. */
 export class Session {
@@ -61,6 +67,10 @@ export class Session {
   private queue: Promise<void> = Promise.resolve();
   /** Frames received and not handled yet. */
   private backlog = 0;
+  /** Bytes of the frames in {@link backlog}. */
+  private backlogBytes = 0;
+  /** True while reading is paused because of the backlog. */
+  private paused = false;
   private readonly out: Output;
   private readonly settings: SessionSettings;
   private readonly runner: StatementRunner;
@@ -106,7 +116,11 @@ export class Session {
     }
     // A client that pipelines faster than statements run is paused, so queued work stays bounded.
     this.backlog += frames.length;
-    if (this.backlog > MAX_BACKLOG) this.t.pause();
+    for (const f of frames) this.backlogBytes += f.body.length;
+    if (!this.paused && (this.backlog > MAX_BACKLOG || this.backlogBytes > MAX_BACKLOG_BYTES)) {
+      this.paused = true;
+      this.t.pause();
+    }
     for (const f of frames) {
       this.queue = this.queue.then(async () => {
         if (this.state.phase === 'closed') return;
@@ -120,7 +134,12 @@ export class Session {
             await this.fatal(SqlState.INTERNAL_ERROR, 'internal error');
           }
         } finally {
-          if (--this.backlog === MAX_BACKLOG / 8) this.t.resume();
+          this.backlog--;
+          this.backlogBytes -= f.body.length;
+          if (this.paused && this.backlog <= MAX_BACKLOG / 8 && this.backlogBytes <= MAX_BACKLOG_BYTES / 8) {
+            this.paused = false;
+            this.t.resume();
+          }
         }
       });
     }
