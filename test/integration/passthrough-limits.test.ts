@@ -1,5 +1,8 @@
-import { readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { main } from '../../src/cli/index';
 import { EmbeddedEngine } from '../../src/engine/embedded/engine';
@@ -184,6 +187,39 @@ describe('SQL passthrough limits', () => {
       await waitFor(() => server.stats().refused === 21);
       await server.close();
       expect(server.stats().sockets).toBe(0);
+    });
+
+    it('over TLS too: sessions that end, stall or never finish the handshake are all let go, and close() resolves', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'wavegate-sql-limits-tls-'));
+      try {
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+          '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+        const server = await start({ tls: { certPath: join(dir, 'cert.pem'), keyPath: join(dir, 'key.pem') }, authTimeoutMs: 2_000 });
+        const tlsClient = async () => {
+          const c = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'olga', password: 'ops-pw', database: 'x', ssl: { rejectUnauthorized: false } });
+          c.on('error', () => undefined);
+          await c.connect();
+          return c;
+        };
+        const ended = await tlsClient();
+        expect((await ended.query('SELECT count(*)::int AS n FROM rider_stats')).rows).toEqual([{ n: 3 }]);
+        await ended.end();
+        await waitFor(() => server.stats().sockets === 0);
+        // A client that asks for TLS and then never starts the handshake: the auth timeout ends it.
+        const stalled = track(await Raw.connect(server.port));
+        stalled.send(Buffer.concat([i32(8), i32(80877103)]));
+        await waitFor(() => stalled.bytes.toString('latin1') === 'S');
+        await stalled.closed;
+        await waitFor(() => server.stats().sockets === 0);
+        // An open TLS session at close(): told 57P01 and let go.
+        const open = await tlsClient();
+        clients.push(open);
+        expect(server.stats()).toMatchObject({ sockets: 1, authenticated: 1 });
+        await server.close();
+        expect(server.stats().sockets).toBe(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('wavegate serve stops on SIGTERM after a refusal, with the refused peer and a session still open', async () => {
