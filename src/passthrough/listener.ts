@@ -31,6 +31,8 @@ import type { SqlUser } from './users';
 
 /** How long a refused or closed connection may wait for the peer to read and close, in ms. */
 const LINGER_MS = 1_000;
+/** How long a refused connection may take to send its startup packet (TLS handshake included), in ms. */
+const REFUSAL_DEADLINE_MS = 2_000;
 /** How long close() lets sessions say goodbye (57P01) before destroying what is left, in ms. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -232,7 +234,7 @@ export async function startSqlPassthrough(options: SqlPassthroughOptions): Promi
   const refuse = (socket: net.Socket, code: string, message: string) => {
     refused++;
     log.debug({ remote: socket.remoteAddress, message }, 'sql connection refused');
-    refuseAfterStartup(socket, encode.error({ severity: 'FATAL', code, message }), registry, refusing);
+    refuseAfterStartup(socket, encode.error({ severity: 'FATAL', code, message }), registry, refusing, secureContext);
   };
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -306,44 +308,60 @@ export async function startSqlPassthrough(options: SqlPassthroughOptions): Promi
 }
 
 /**
- * Refuses a connection the way Postgres does, so that clients show the reason: SSLRequest and
- * GSSENCRequest are answered 'N' (libpq 17 does not show an error sent in answer to SSLRequest,
- * since it could come from a man in the middle), a CancelRequest is still honoured (psql's Ctrl-C
- * must work on a full server), and the StartupMessage gets `error` (FATAL), then the socket is
- * ended. Nothing else is read: anything malformed, or no startup within {@link LINGER_MS}, and the
- * socket is destroyed. At most `refusing.max` refused sockets wait for their startup packet at
- * once; beyond that a refused socket is destroyed at once, so refusals cannot pile up descriptors.
+ * Refuses a connection the way Postgres does, so that clients show the reason: an SSLRequest is
+ * answered 'S' and TLS negotiated when a certificate is configured, else 'N' (libpq 17 does not show
+ * an error sent in answer to SSLRequest, since it could come from a man in the middle); a
+ * GSSENCRequest gets 'N'; a CancelRequest is still honoured (psql's Ctrl-C must work on a full
+ * server); the StartupMessage gets `error` (FATAL), then the socket is ended. Anything malformed, or
+ * no startup within {@link REFUSAL_DEADLINE_MS}, and the socket is destroyed without an answer. At most
+ * `refusing.max` refused sockets wait for their startup packet at once; beyond that a refused
+ * socket is destroyed at once, so refusals cannot pile up descriptors or handshakes.
  */
-function refuseAfterStartup(socket: net.Socket, error: Buffer, registry: CancelRegistry, refusing: { count: number; max: number }): void {
+function refuseAfterStartup(socket: net.Socket, error: Buffer, registry: CancelRegistry, refusing: { count: number; max: number },
+  secureContext: tls.SecureContext | undefined): void {
   if (refusing.count >= refusing.max) {
     socket.destroy();
     return;
   }
   refusing.count++;
+  let stream: net.Socket = socket;
   let waiting = true;
   const finish = (last?: Buffer) => {
     if (!waiting) return;
     waiting = false;
     refusing.count--;
     clearTimeout(timer);
-    socket.off('data', onData);
-    if (last === undefined) socket.destroy();
-    else endSocket(socket, last);
+    stream.off('data', onData);
+    if (last === undefined) stream.destroy();
+    else endSocket(stream, last);
   };
-  const timer = setTimeout(() => finish(), LINGER_MS);
+  const timer = setTimeout(() => finish(), REFUSAL_DEADLINE_MS);
   timer.unref();
   socket.once('close', () => finish());
   const framer = new Framer(MAX_STARTUP_BYTES);
   const onData = (data: Buffer) => {
     try {
-      for (const frame of framer.push(data)) {
+      const frames = framer.push(data);
+      for (const [i, frame] of frames.entries()) {
         if (frame.phase !== 'initial') return finish();
         const m = decodeInitial(frame.body);
-        if (m.kind === 'ssl' || m.kind === 'gssenc') socket.write(encode.sslAnswer(false));
-        else if (m.kind === 'cancel') {
+        if (m.kind === 'cancel') {
           registry.cancel(m.pid, m.secret);
           return finish(Buffer.alloc(0));
-        } else return finish(error);
+        }
+        if (m.kind === 'startup') return finish(error);
+        if (m.kind === 'ssl' && secureContext !== undefined && stream === socket) {
+          // Bytes behind the SSLRequest could have been injected before TLS: no answer.
+          if (i < frames.length - 1 || framer.pending() > 0) return finish();
+          socket.off('data', onData);
+          socket.write(encode.sslAnswer(true));
+          const secure = new tls.TLSSocket(socket, { isServer: true, secureContext });
+          secure.on('error', () => finish());
+          secure.on('data', onData);
+          stream = secure;
+          return;
+        }
+        stream.write(encode.sslAnswer(false));
       }
     } catch {
       finish(); // not a Postgres client: no answer

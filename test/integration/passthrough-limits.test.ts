@@ -189,12 +189,28 @@ describe('SQL passthrough limits', () => {
       expect(server.stats().sockets).toBe(0);
     });
 
-    it('over TLS too: sessions that end, stall or never finish the handshake are all let go, and close() resolves', async () => {
+    it('honours a CancelRequest on a full server (psql Ctrl-C) while refusing the login', async () => {
+      const log = recordingLogger();
+      const server = await start({ maxConnections: 1, log });
+      const holder = track(await Raw.login(server.port, 'olga'));
+      const key = holder.frames().find((f) => f.type === 'K')!.bytes;
+      const [pid, secret] = [key.readInt32BE(5), key.readInt32BE(9)];
+      const cancel = track(await Raw.connect(server.port));
+      cancel.send(Buffer.concat([i32(16), i32(80877102), i32(pid), i32(secret)]));
+      await cancel.closed;
+      expect(cancel.bytes.length).toBe(0);
+      expect(log.lines.filter((l) => l.msg === 'cancel request').map((l) => l.fields['pid'])).toEqual([pid]);
+      const login = track(await Raw.login(server.port, 'ana'));
+      await login.closed;
+      expect(login.codes()).toEqual(['53300']);
+    });
+
+    it('over TLS too: sessions that end, stall in the handshake or are refused are all let go, and close() resolves', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'wavegate-sql-limits-tls-'));
       try {
         execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
           '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-        const server = await start({ tls: { certPath: join(dir, 'cert.pem'), keyPath: join(dir, 'key.pem') }, authTimeoutMs: 2_000 });
+        const server = await start({ tls: { certPath: join(dir, 'cert.pem'), keyPath: join(dir, 'key.pem') }, authTimeoutMs: 2_000, maxConnections: 1 });
         const tlsClient = async () => {
           const c = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'olga', password: 'ops-pw', database: 'x', ssl: { rejectUnauthorized: false } });
           c.on('error', () => undefined);
@@ -215,6 +231,10 @@ describe('SQL passthrough limits', () => {
         const open = await tlsClient();
         clients.push(open);
         expect(server.stats()).toMatchObject({ sockets: 1, authenticated: 1 });
+        // The server is full: psql requiring TLS is refused over TLS, with the reason.
+        const refused = await psql(server.port, 'olga', 'ops-pw', ['-c', 'SELECT 1'], { PGSSLMODE: 'require' });
+        expect(refused.stderr).toContain('sorry, too many clients already');
+        await waitFor(() => server.stats().sockets === 1);
         await server.close();
         expect(server.stats().sockets).toBe(0);
       } finally {

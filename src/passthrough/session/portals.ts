@@ -44,6 +44,8 @@ export class PreparedStore {
   private readonly portals = new Map<string, Portal>();
   /** Bytes charged to the budget for each statement and portal held. */
   private readonly charged = new Map<Prepared | Portal, number>();
+  /** Set when the session ended: a statement still finishing then charges nothing (nothing would give it back). */
+  private ended = false;
 
   constructor(private readonly memory: SessionMemory) {}
 
@@ -143,6 +145,7 @@ export class PreparedStore {
 
   /** The session ended: everything goes, and every byte is given back. */
   clearAll(): void {
+    this.ended = true;
     this.clearPortals();
     this.clearStatements();
     this.charged.clear();
@@ -150,6 +153,7 @@ export class PreparedStore {
   }
 
   private charge(entry: Prepared | Portal, bytes: number, what: string): void {
+    if (this.ended) return;
     this.memory.take(bytes, what);
     this.charged.set(entry, (this.charged.get(entry) ?? 0) + bytes);
   }
