@@ -164,6 +164,18 @@ describe('prepared statement memory', () => {
     expect(store.deallocate('p')).toBe(true);
     expect(store.bytes).toBe(0);
   });
+
+  it('charges nothing for a statement that finishes after its session ended', () => {
+    const total = new TotalMemory(10_000_000);
+    const store = new PreparedStore(new SessionMemory(total, 1_000_000));
+    const prepared = { statement: statement('SELECT trip_id FROM trip_history'), paramTypes: [] };
+    store.addStatement('', prepared);
+    const portal = { prepared, params: [], resultFormats: [], sent: 0, done: false };
+    store.addPortal('', portal);
+    store.clearAll(); // the connection went away while the portal's statement ran
+    store.setResult(portal, { columns: [{ name: 'trip_id', typeOid: 25 }], rows: [['ride-1']] });
+    expect(total.used).toBe(0);
+  });
 });
 
 describe('WAVEGATE_SQL_* limits', () => {
