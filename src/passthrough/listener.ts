@@ -2,8 +2,8 @@ import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import { errors } from '../errors';
 import { wholeOption } from '../config/env';
+import { errors } from '../errors';
 import type { Engine } from '../engine/types';
 import type { Logger } from '../log';
 import { Admission, addressKey, type Ticket } from './admission';
@@ -190,6 +190,10 @@ export async function startSqlPassthrough(options: SqlPassthroughOptions): Promi
     windowMs: wholeOption('loginBackoffWindowMs', options.loginBackoffWindowMs, 300_000, 1),
   });
   const memory = new TotalMemory(wholeOption('totalMemoryBytes', options.totalMemoryBytes, 256 * 1024 * 1024, 1024));
+  const sessionMemoryBytes = wholeOption('sessionMemoryBytes', options.sessionMemoryBytes, Math.min(32 * 1024 * 1024, memory.limit), 1024);
+  if (sessionMemoryBytes > memory.limit) {
+    throw errors.badConfig(`sessionMemoryBytes (${sessionMemoryBytes}) must not exceed totalMemoryBytes (${memory.limit})`);
+  }
   const port = wholeOption('port', options.port, 5433, 0, 65_535);
   const secureContext = options.tls === undefined ? undefined : tls.createSecureContext(
     'certPath' in options.tls
@@ -219,7 +223,7 @@ export async function startSqlPassthrough(options: SqlPassthroughOptions): Promi
     authTimeoutMs,
     throttle,
     memory,
-    sessionMemoryBytes: wholeOption('sessionMemoryBytes', options.sessionMemoryBytes, 32 * 1024 * 1024, 1024),
+    sessionMemoryBytes,
     serverParams,
   };
 
@@ -275,7 +279,7 @@ export async function startSqlPassthrough(options: SqlPassthroughOptions): Promi
   });
   const bound = (server.address() as net.AddressInfo).port;
   log.info({ host: options.host ?? '127.0.0.1', port: bound, tls: secureContext !== undefined, users: options.users.length,
-    engine: options.engine.kind, statementTimeoutMs, maxRows }, 'sql passthrough listening');
+    engine: options.engine.kind, statementTimeoutMs, maxRows, maxConnections, maxPending, authTimeoutMs }, 'sql passthrough listening');
 
   let closing: Promise<void> | undefined;
   return {
