@@ -63,6 +63,12 @@ export const AuthCode = { Ok: 0, SASL: 10, SASLContinue: 11, SASLFinal: 12 } as 
 /** Postgres' limit for the first (untyped) packet: MAX_STARTUP_PACKET_LENGTH. */
 export const MAX_STARTUP_BYTES = 10_000;
 
+/**
+ * Largest typed message before authentication (SASL messages are a few hundred bytes): Postgres'
+ * PG_MAX_AUTH_TOKEN_LENGTH, so an unauthenticated client cannot make the server buffer megabytes.
+ */
+export const MAX_AUTH_MESSAGE_BYTES = 65_535;
+
 /** The first message of a connection. */
 export type InitialMessage =
   | { readonly kind: 'startup'; readonly minor: number; readonly params: Readonly<Record<string, string>> }
@@ -278,7 +284,8 @@ export class Framer {
   /** True while the next message is untyped (startup, SSLRequest, CancelRequest). */
   untyped = true;
 
-  constructor(private readonly maxMessageBytes: number) {}
+  /** `maxMessageBytes`: largest typed message; the session lowers it until the client is authenticated. */
+  constructor(public maxMessageBytes: number) {}
 
   /** Adds bytes and returns every complete message they finish. */
   push(data: Buffer): Frame[] {
