@@ -44,7 +44,7 @@ export const PACKAGE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   pg: ['engine/risingwave/'],
   '@electric-sql/pglite': ['engine/embedded/'],
   '@electric-sql/pglite-pg_ivm': ['engine/embedded/'],
-  'libpg-query': ['passthrough/guard/'],
+  'libpg-query': ['passthrough/guard/', 'views/'],
   mysql2: ['outbox/', 'consumer/'],
 };
 
