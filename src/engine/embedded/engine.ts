@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite, types, type Transaction } from '@electric-sql/pglite';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { pg_ivm } from '@electric-sql/pglite-pg_ivm';
 import { GatewayError, GatewayErrorCode } from '../../errors';
 import type { Logger } from '../../log';
@@ -11,6 +11,7 @@ import type { SqlExecutor } from '../../db/types';
 import type { Engine, QueryOptions } from '../types';
 import { embeddedViewDdl, WAVEGATE_SCHEMA } from './ddl';
 import { EmbeddedFeed } from './feed';
+import { PGLITE_PARSERS } from './parsers';
 
 /** Options for {@link EmbeddedEngine.create}. */
 export interface EmbeddedEngineOptions {
@@ -21,12 +22,6 @@ export interface EmbeddedEngineOptions {
   log: Logger;
 }
 
-/** Raw text for timestamps and dates: normalizeRow turns them into canonical strings. */
-const PARSERS = {
-  [types.TIMESTAMPTZ]: (v: string) => v,
-  [types.TIMESTAMP]: (v: string) => v,
-  [types.DATE]: (v: string) => v,
-};
 
 function schemaHash(): string {
   const h = createHash('sha256');
@@ -66,7 +61,7 @@ export class EmbeddedEngine implements Engine {
     const db = await PGlite.create({
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
       extensions: { pg_ivm },
-      parsers: PARSERS,
+      parsers: PGLITE_PARSERS,
     });
     try {
       const epoch = await EmbeddedEngine.applySchema(db, log);
