@@ -220,8 +220,10 @@ export class StatementExecutor {
     let off: () => void = () => undefined;
     const stopped = new Promise<never>((_, reject) => {
       off = signal.onAbort(() => {
-        onStop?.();
+        // Settle first: stopping may fail the statement at once (the embedded worker is terminated
+        // synchronously), and the client must see why it was stopped, not the engine's echo of it.
         reject(canceled(signal.reason));
+        onStop?.();
       });
     });
     // A statement abandoned by the timer may still fail later: that rejection is expected.

@@ -71,6 +71,10 @@ export interface IsolatedEngineStats {
   readonly workersStopped: number;
   /** The current worker is loaded and serving. */
   readonly serving: boolean;
+  /** A statement is running in the worker now. */
+  readonly running: boolean;
+  /** Statements waiting for the worker. */
+  readonly queued: number;
 }
 
 interface Job {
@@ -140,7 +144,10 @@ export class IsolatedEngine implements Engine {
   }
 
   stats(): IsolatedEngineStats {
-    return { workersStarted: this.started, workersStopped: this.stopped, serving: this.state.phase === 'serving' };
+    return {
+      workersStarted: this.started, workersStopped: this.stopped, serving: this.state.phase === 'serving',
+      running: this.running !== undefined, queued: this.queue.length,
+    };
   }
 
   query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<R[]> {
