@@ -135,9 +135,20 @@ export class IsolatedEngine implements Engine {
     return this.o.source.feed;
   }
 
-  /** Resolves once the first copy is loaded (statements queue until then anyway). */
+  /** Resolves once a worker's copy is loaded and serving (statements queue until then anyway). */
   async whenServing(): Promise<void> {
-    while (this.state.phase !== 'serving') {
+    await this.until(() => this.state.phase === 'serving');
+  }
+
+  /** Resolves once the copy holds every change the engine had logged when this was called. */
+  async caughtUp(): Promise<void> {
+    const head = await this.source.head();
+    this.tail();
+    await this.until(() => this.state.phase === 'serving' && this.cursor >= head);
+  }
+
+  private async until(ok: () => boolean): Promise<void> {
+    while (!ok()) {
       if (this.closed) throw new GatewayError(GatewayErrorCode.ENGINE_UNAVAILABLE, 'The engine is shut down', { retriable: true });
       await new Promise<void>((r) => setTimeout(r, 10));
     }
