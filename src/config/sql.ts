@@ -40,7 +40,7 @@ export function loadSqlPassthroughSettings(env: Env): SqlPassthroughSettings {
     maxRows: envInt(env, 'WAVEGATE_SQL_MAX_ROWS', 10_000, 1, 10_000_000),
     maxConnections: envInt(env, 'WAVEGATE_SQL_MAX_CONNECTIONS', 100, 1, 100_000),
     embeddedMaxPlanCost: envInt(env, 'WAVEGATE_SQL_EMBEDDED_MAX_COST', 1_000_000, 1, Number.MAX_SAFE_INTEGER),
-    embeddedWorkerHeapMb: envInt(env, 'WAVEGATE_SQL_EMBEDDED_WORKER_HEAP_MB', 256, 32, 16_384),
+    embeddedWorkerHeapMb: envInt(env, 'WAVEGATE_SQL_EMBEDDED_WORKER_HEAP_MB', 256, 64, 16_384),
     embeddedWorkerMemoryMb: envInt(env, 'WAVEGATE_SQL_EMBEDDED_WORKER_MEMORY_MB', 512, 64, 65_536),
     embeddedMaxResultMb: envInt(env, 'WAVEGATE_SQL_EMBEDDED_MAX_RESULT_MB', 32, 1, 1_024),
     ...(cert !== undefined && key !== undefined ? { tls: { certPath: cert, keyPath: key } } : {}),

@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import type { IsolatedEngine } from '../../src/engine/embedded/isolated/engine';
+import { IsolatedEngine, WorkerSqlError } from '../../src/engine/embedded/isolated/engine';
 import { openPassthroughEngine, type PassthroughEngine } from '../../src/engine/open';
 import { silentLogger } from '../../src/log';
 import { writeEvents } from '../../src/outbox/writer';
@@ -144,6 +144,22 @@ describe('SQL passthrough isolation on the embedded engine (issue 11 item 3)', (
     // within half the statement's budget of where it was.
     expect(await countTrips(c)).toBe(4);
     await waitFor(() => process.memoryUsage.rss() - baseline < (WORKER_MEMORY_MB / 2) * 1024 * 1024, 60_000);
+  }, 300_000);
+
+  it('a statement over the worker\'s heap ends with 53200 (ERR_WORKER_OUT_OF_MEMORY), and a fresh worker serves', async () => {
+    const small = new IsolatedEngine({ source: gw.engine, log: silentLogger, statementTimeoutMs: 600_000, heapMb: 64, maxResultBytes: 1024 ** 3 });
+    try {
+      await small.whenServing();
+      // 10,000 rows of 10,000 characters: PGlite hands the worker about 200 MB of strings.
+      const err = await small.query('SELECT lpad(t.trip_id, 10000) AS p FROM trip_history t, generate_series(1, 1000) a, generate_series(1, 3) b')
+        .then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkerSqlError);
+      expect(err).toMatchObject({ code: '53200', message: 'out of memory' });
+      expect(small.stats().workersStopped).toBe(1);
+      expect(await small.query('SELECT count(*)::int AS n FROM trip_history')).toEqual([{ n: 4 }]);
+    } finally {
+      await small.close();
+    }
   }, 300_000);
 
   it('refuses a result larger than the worker hands back (54000), and the issue\'s string builders up front', async () => {

@@ -115,6 +115,8 @@ export class IsolatedEngine implements Engine {
   private closed = false;
   private started = 0;
   private stopped = 0;
+  /** Workers in a row that failed before serving (restart backoff). */
+  private failedLoads = 0;
   private readonly unsubscribe: () => void;
   private readonly heapMb: number;
   private readonly memoryMb: number;
@@ -237,12 +239,20 @@ export class IsolatedEngine implements Engine {
     this.settle(r.job, err, rows);
   }
 
-  /** Terminates the worker (failing its running statement with `err`) and starts a fresh one. */
+  /**
+   * Terminates the worker (failing its running statement with `err`) and starts a fresh one: at
+   * once after a worker that served, after a growing pause (0.5 s doubling to 30 s) while workers
+   * keep failing before they serve (a heap too small for PGlite itself, a broken copy), so a
+   * persistent failure does not spin.
+   */
   private restart(err: unknown, why: string): void {
     const worker = this.state.phase === 'down' ? undefined : this.state.worker;
+    const failedLoading = this.state.phase === 'loading';
     this.state = { phase: 'down' };
     this.stopped++;
-    this.log.warn({ why, queued: this.queue.length }, 'passthrough worker terminated; starting a fresh one');
+    this.failedLoads = failedLoading ? this.failedLoads + 1 : 0;
+    if (failedLoading) this.log.error({ why, attempt: this.failedLoads }, 'the passthrough worker failed before it could serve');
+    else this.log.warn({ why, queued: this.queue.length }, 'passthrough worker terminated; starting a fresh one');
     this.finishRunning(err);
     for (const w of this.applyWaiters.splice(0)) w();
     this.readyWaiter?.();
@@ -250,7 +260,11 @@ export class IsolatedEngine implements Engine {
       worker.removeAllListeners('message');
       worker.terminate().catch(() => undefined);
     }
-    if (!this.closed) this.spawn();
+    if (this.closed) return;
+    if (this.failedLoads === 0) return this.spawn();
+    setTimeout(() => {
+      if (!this.closed && this.state.phase === 'down') this.spawn();
+    }, Math.min(30_000, 500 * 2 ** (this.failedLoads - 1))).unref();
   }
 
   private spawn(): void {
@@ -268,11 +282,7 @@ export class IsolatedEngine implements Engine {
     });
     this.load(worker).catch((err: unknown) => {
       if (this.current() !== worker || this.closed) return;
-      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'loading the passthrough read copy failed');
-      // Try again after a pause, so a persistent failure does not spin.
-      setTimeout(() => {
-        if (this.current() === worker) this.restart(unavailable(), 'load failed');
-      }, 1_000).unref();
+      this.restart(unavailable(), `loading the copy failed: ${err instanceof Error ? err.message : String(err)}`);
     });
   }
 
@@ -301,6 +311,7 @@ export class IsolatedEngine implements Engine {
     await this.catchUp(worker);
     if (this.current() !== worker) return;
     this.state = { phase: 'serving', worker };
+    this.failedLoads = 0;
     this.log.info({ ms: Date.now() - started, pages: rows, cursor: this.cursor }, 'passthrough read copy loaded');
     this.pump();
   }
