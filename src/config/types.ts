@@ -145,6 +145,12 @@ export interface SqlPassthroughSettings {
   readonly totalMemoryBytes: number;
   /** `WAVEGATE_SQL_EMBEDDED_MAX_COST`: embedded engine plan-cost cap. @default 1_000_000 */
   readonly embeddedMaxPlanCost: number;
+  /** `WAVEGATE_SQL_EMBEDDED_WORKER_HEAP_MB`: the passthrough worker's V8 old-generation heap, MiB. @default 256 */
+  readonly embeddedWorkerHeapMb: number;
+  /** `WAVEGATE_SQL_EMBEDDED_WORKER_MEMORY_MB`: RSS growth a running statement may cause, MiB. @default 512 */
+  readonly embeddedWorkerMemoryMb: number;
+  /** `WAVEGATE_SQL_EMBEDDED_MAX_RESULT_MB`: largest result the worker hands back, MiB. @default 32 */
+  readonly embeddedMaxResultMb: number;
   /** `WAVEGATE_SQL_TLS_CERT` + `WAVEGATE_SQL_TLS_KEY` (PEM file paths): both or neither. */
   readonly tls?: { readonly certPath: string; readonly keyPath: string };
 }

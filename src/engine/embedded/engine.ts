@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite, types, type Transaction } from '@electric-sql/pglite';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { pg_ivm } from '@electric-sql/pglite-pg_ivm';
 import { wholeOption } from '../../config/env';
 import { GatewayError, GatewayErrorCode } from '../../errors';
@@ -13,6 +13,7 @@ import { stripLineComments } from '../../outbox/dialect';
 import type { Engine, QueryOptions } from '../types';
 import { embeddedViewDdl, WAVEGATE_SCHEMA } from './ddl';
 import { EmbeddedFeed } from './feed';
+import { PGLITE_PARSERS } from './parsers';
 
 /** Options for {@link EmbeddedEngine.create}. */
 export interface EmbeddedEngineOptions {
@@ -31,13 +32,6 @@ export interface EmbeddedEngineOptions {
 
 /** {@link EmbeddedEngineOptions.pruneIntervalMs}'s default. */
 export const DEFAULT_PRUNE_INTERVAL_MS = 10_000;
-
-/** Raw text for timestamps and dates: normalizeRow turns them into canonical strings. */
-const PARSERS = {
-  [types.TIMESTAMPTZ]: (v: string) => v,
-  [types.TIMESTAMP]: (v: string) => v,
-  [types.DATE]: (v: string) => v,
-};
 
 function schemaHash(): string {
   const h = createHash('sha256');
@@ -81,7 +75,7 @@ export class EmbeddedEngine implements Engine {
     const db = await PGlite.create({
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
       extensions: { pg_ivm },
-      parsers: PARSERS,
+      parsers: PGLITE_PARSERS,
     });
     try {
       const epoch = await EmbeddedEngine.applySchema(db, log);
