@@ -25,7 +25,7 @@ import { spawnPassthroughWorker } from './spawn';
  *   the worker (53200). PGlite's WASM memory is not part of the V8 heap, so the RSS watch is what
  *   bounds it.
  * - Freshness: the copy follows the engine's change log (copy.ts); a statement sees every change
- *   logged before the batch that preceded it was applied (docs/SQL.md, "Embedded engine").
+ *   logged before the batch that preceded it was applied (docs/SQL.md, "Limits, timeouts, cancel, types": the worker).
  */
 
 /** Options for {@link IsolatedEngine}. */
