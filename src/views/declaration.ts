@@ -631,7 +631,9 @@ function parsePermissions(w: Where, v: unknown, cols: Columns, roles: readonly R
 
 /**
  * Parses and checks one view declaration (`<view>.yaml`) against the project's roles. `name` is
- * the view name the file is for (its base name); a `view:` key, if present, must agree.
+ * the view name the file is for (its base name); a `view:` key, if present, must agree. Lookups'
+ * `where` need the other view's columns: they are complete only after {@link checkViews}
+ * (loadRegistry always runs it).
  */
 export function parseViewDeclaration(file: string, text: string, name: string, project: ProjectDeclaration): ViewDeclaration {
   const w = new Where(file);
