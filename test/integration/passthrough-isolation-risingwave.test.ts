@@ -11,7 +11,7 @@ import pg from 'pg';
 import { openPassthroughEngine, type PassthroughEngine } from '../../src/engine/open';
 import { silentLogger } from '../../src/log';
 import { startSqlPassthrough, type SqlPassthrough } from '../../src/passthrough';
-import { VIEW_LIST } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
 import { createPgDatabase, createRisingWaveStandIn, writeUpstream, type PgTestDatabase } from '../conformance/databases';
 import { FIXTURE_RIDES } from '../conformance/fixture';
 import { client, PASSWORDS, USERS } from '../fixtures/pgwire/harness';
@@ -37,7 +37,7 @@ beforeAll(async () => {
   await requireBroker();
   kafka = await KafkaTestClient.connect();
   const prefix = uniquePrefix();
-  await kafka.createViewTopics(prefix, VIEW_LIST.map((v) => v.name), 1);
+  await kafka.createViewTopics(prefix, bundledRegistry().views.map((v) => v.name), 1);
   db = await createPgDatabase();
   await createRisingWaveStandIn(db);
   for (const ride of FIXTURE_RIDES) await writeUpstream(db, ride);

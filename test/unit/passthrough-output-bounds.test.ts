@@ -1,4 +1,5 @@
 import { checkSql, loadSqlParser } from '../../src/passthrough/guard/guard';
+import { bundledRegistry } from '../../src/views/load';
 import { formatWidths, MAX_WIDTH, staticArraySize } from '../../src/passthrough/guard/boundedOutput';
 import { makeVerifier } from '../../src/passthrough/scram';
 import { SqlRefusal } from '../../src/passthrough/sqlstate';
@@ -11,10 +12,10 @@ const OPS: SqlUser = { name: 'olga', role: 'ops', verifier: makeVerifier('unused
 
 beforeAll(async () => loadSqlParser());
 
-const allowed = (sql: string): boolean => checkSql(sql, { user: OPS, maxRows: 100 }).every((s) => s.kind === 'select');
+const allowed = (sql: string): boolean => checkSql(sql, { user: OPS, maxRows: 100, views: bundledRegistry() }).every((s) => s.kind === 'select');
 function refusal(sql: string): { code: string; message: string } {
   try {
-    checkSql(sql, { user: OPS, maxRows: 100 });
+    checkSql(sql, { user: OPS, maxRows: 100, views: bundledRegistry() });
   } catch (err) {
     if (err instanceof SqlRefusal) return { code: err.sqlState, message: err.message };
     throw err;

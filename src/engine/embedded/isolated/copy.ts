@@ -1,4 +1,3 @@
-import { VIEW_LIST } from '../../../views/registry';
 import type { Engine } from '../../types';
 import { type CopyRows, type CopyView, ident } from './protocol';
 
@@ -32,7 +31,7 @@ export class CopySource {
   /** The published views with the column types the engine gives them. */
   async views(): Promise<CopyView[]> {
     const out: CopyView[] = [];
-    for (const v of VIEW_LIST) {
+    for (const v of this.engine.views.views) {
       const cols = await this.engine.query<{ name: string; type: string }>(
         `SELECT a.attname::text AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type
            FROM pg_catalog.pg_attribute a

@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import type { Registry } from '../../../views/model';
 import { GatewayError, GatewayErrorCode } from '../../../errors';
 import type { Logger } from '../../../log';
 import type { ChangeFeed, Engine, QueryOptions, RunningStatement } from '../../types';
@@ -101,6 +102,8 @@ const memoryError = (what: string): WorkerSqlError =>
 
 export class IsolatedEngine implements Engine {
   readonly kind = 'embedded' as const;
+  /** The source engine's views: the copy holds exactly these. */
+  readonly views: Registry;
   private readonly log: Logger;
   private readonly source: CopySource;
   private readonly queue: Job[] = [];
@@ -123,6 +126,7 @@ export class IsolatedEngine implements Engine {
   private readonly maxResultBytes: number;
 
   constructor(private readonly o: IsolatedEngineOptions) {
+    this.views = o.source.views;
     this.log = o.log.child('passthrough.worker');
     this.source = new CopySource(o.source, o.loadPageRows);
     this.heapMb = o.heapMb ?? 256;
