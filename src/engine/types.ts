@@ -121,7 +121,8 @@ export interface Engine {
   /**
    * Runs a statement like {@link query}, such that `cancel()` stops it on the engine (the SQL
    * passthrough's timeout and CancelRequest). Absent on engines that cannot interrupt a running
-   * statement (embedded: PGlite runs on this thread).
+   * statement (EmbeddedEngine: PGlite runs on this thread; the passthrough's worker engine over it,
+   * engine/embedded/isolated/, has it: cancel() terminates the worker).
    */
   start?<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): RunningStatement<R>;
   /**

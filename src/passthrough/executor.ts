@@ -251,15 +251,17 @@ function catalogFlavor(flavor: Flavor): CatalogFlavor {
 }
 
 /**
- * WITH RECURSIVE runs only where a runaway recursion can be stopped and the engine supports it:
- * PostgreSQL (standing in for RisingWave). The embedded engine cannot interrupt a statement, and
- * RisingWave refuses recursive CTEs ("RECURSIVE CTE is not supported",
- * https://github.com/risingwavelabs/risingwave/blob/v3.0.3/src/frontend/src/binder/query.rs).
+ * WITH RECURSIVE runs only on PostgreSQL (standing in for RisingWave). RisingWave refuses recursive
+ * CTEs ("RECURSIVE CTE is not supported",
+ * https://github.com/risingwavelabs/risingwave/blob/v3.0.3/src/frontend/src/binder/query.rs), and
+ * the embedded engine refuses them too, so that a query that works locally works on RisingWave
+ * (the passthrough worker could stop a runaway recursion, but the engine's own PGlite, which
+ * tests may hand the listener directly, could not).
  */
 function recursiveRefusal(flavor: 'embedded' | 'risingwave'): SqlRefusal {
   return flavor === 'embedded'
     ? new SqlRefusal(SqlState.FEATURE_NOT_SUPPORTED, 'WITH RECURSIVE is not supported by the embedded engine',
-      { hint: 'The embedded engine cannot interrupt a running statement, so it does not run recursive queries.' })
+      { hint: 'RisingWave does not support recursive CTEs, and the embedded engine refuses them alike.' })
     : new SqlRefusal(SqlState.FEATURE_NOT_SUPPORTED, 'WITH RECURSIVE is not supported by the RisingWave engine',
       { hint: 'RisingWave does not support recursive CTEs.' });
 }
