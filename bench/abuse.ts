@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
 import type pg from 'pg';
+import { signToken } from '../src/auth/token';
 import {
   awaitFirstMessage, count, gqlOutcome, loopFor, openInBatches, RawGqlSocket, RawTcp, sqlLogin, sqlOutcome, startupPacket, type Outcomes,
 } from './abuseClients';
@@ -265,6 +266,39 @@ const CLASSES: readonly AttackClass[] = [
     },
   },
   {
+    id: 'http-anonymous',
+    what: 'no credentials: forged tokens (alg none, wrong key, 8 KB garbage) on /graphql, GET /metrics and /healthz, 8 at a time',
+    async run(t) {
+      const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const claims = b64({ sub: 'ops-forged', role: 'ops', exp: Math.floor(Date.now() / 1_000) + 3_600 });
+      const wrongKey = await signToken('not-the-bench-secret-0123456789abcdef-xyz', { sub: 'ops-forged', role: 'ops' }, 3_600);
+      const forged = [`${b64({ alg: 'none', typ: 'JWT' })}.${claims}.`, wrongKey, 'x'.repeat(8_192)];
+      const origin = new URL(t.gw.url).origin;
+      const perTarget: Record<string, Outcomes> = {};
+      const r = await loopFor(8, t.seconds * 1_000, async (i) => {
+        const kind = i % 5;
+        let name: string;
+        let outcome: string;
+        if (kind < 3) {
+          name = ['alg-none', 'wrong-key', 'garbage-8KB'][kind]!;
+          outcome = await gqlOutcome(t.gw.url, forged[kind]!, body('{ trips(first: 100) { edges { node { id } } } }'));
+        } else {
+          name = kind === 3 ? 'GET /metrics' : 'GET /healthz';
+          try {
+            const res = await fetch(`${origin}${kind === 3 ? '/metrics' : '/healthz'}`, { signal: AbortSignal.timeout(30_000) });
+            await res.arrayBuffer();
+            outcome = `HTTP ${res.status}`;
+          } catch (err) {
+            outcome = `client error ${(err as Error).name}`;
+          }
+        }
+        count((perTarget[name] ??= {}), outcome);
+        return outcome;
+      });
+      return { requests: r.requests, targets: perTarget };
+    },
+  },
+  {
     id: 'http-slowloris',
     what: '1,000 HTTP connections sending a request\'s headers one line a second, held for the class time',
     async run(t) {
@@ -414,17 +448,19 @@ const CLASSES: readonly AttackClass[] = [
   },
   {
     id: 'sql-pathological',
-    what: 'statements that fool the plan-cost gate (analyst, statement_timeout 5 s): a 16 M-row cross join of generate_subscripts over string_to_array, and string builders of 100-200 MB',
+    what: 'statements that fool the plan-cost gate (analyst, statement_timeout 5 s): a 16 M-row cross join of generate_subscripts over string_to_array, string builders of 200 MB (format, string_agg), repeat',
     budgetS: 150,
     async run(t) {
       const login = await sqlLogin(t.gw.sqlPort, SQL_ANALYST.user, SQL_ANALYST.password);
       if (login.client === undefined) return { login: login.outcome };
       const client = login.client;
+      // repeat, lpad and rpad are not on the allowlist: the long inputs are literals (8 KB of SQL each).
+      const list = (n: number) => `string_to_array('${'a,'.repeat(n - 1)}a', ',')`;
       const statements: Record<string, string> = {
-        'cross-join-generate_subscripts': "select count(*) from generate_subscripts(string_to_array(repeat('a,', 4000), ','), 1) a cross join generate_subscripts(string_to_array(repeat('a,', 4000), ','), 1) b",
-        'format-200M': "select length(format('%200000000s', ''))",
-        'repeat-200M': "select length(repeat('x', 200000000))",
-        'lpad-200M': "select length(lpad('', 200000000, 'x'))",
+        'cross-join-generate_subscripts-16M': `select count(*) from generate_subscripts(${list(4_000)}, 1) a cross join generate_subscripts(${list(4_000)}, 1) b`,
+        'format-200MB': "select length(format('%200000000s', ''))",
+        'string_agg-200MB': `select length(string_agg('${'x'.repeat(50)}', '')) from generate_subscripts(${list(2_000)}, 1) a cross join generate_subscripts(${list(2_000)}, 1) b`,
+        'repeat-200MB (not allowlisted)': "select length(repeat('x', 200000000))",
       };
       const out: Record<string, string> = {};
       try {
