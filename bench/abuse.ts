@@ -55,12 +55,12 @@ interface GatewayProcess {
 }
 
 /** Starts `wavegate serve` (the compiled CLI) with the bench's variables only; resolves once it serves HTTP and SQL. */
-async function startGatewayProcess(): Promise<GatewayProcess> {
+async function startGatewayProcess(extraEnv: Record<string, string> = {}): Promise<GatewayProcess> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WAVEGATE_')) env[k] = v;
   Object.assign(env, {
     WAVEGATE_ENGINE: 'embedded', WAVEGATE_HOST: '127.0.0.1', WAVEGATE_PORT: '0', WAVEGATE_JWT_SECRET: BENCH_SECRET,
-    WAVEGATE_SIMULATE: 'on', WAVEGATE_SQL_USERS: SQL_USERS, WAVEGATE_SQL_PORT: '0', WAVEGATE_LOG_LEVEL: 'info',
+    WAVEGATE_SIMULATE: 'on', WAVEGATE_SQL_USERS: SQL_USERS, WAVEGATE_SQL_PORT: '0', WAVEGATE_LOG_LEVEL: 'info', ...extraEnv,
   });
   const proc = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'wavegate.js'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs = { warn: 0, error: 0, lastErrors: [] as string[] };
@@ -155,9 +155,11 @@ const CLASSES: readonly AttackClass[] = [
   },
   {
     id: 'gql-under-caps',
-    what: 'queries shaped to pass or dodge the cost gate (rider): 20 full pages, 20 lookups with nesting, fragment doubling, depth, deep introspection, many directives; 4 at a time, in turn',
+    what: 'queries shaped to pass or dodge the cost gate, as ops (every page full: the worst case of a leaked or rogue service token): 20 or 5 full pages with nested relations, 20 lookups of real trips with nesting, fragment doubling, depth, deep introspection, 1,200 directives; 4 at a time, in turn',
     async run(t) {
-      const token = await t.token('rider-attacker', 'rider');
+      const token = await t.token('ops-attacker', 'ops');
+      const ids = await fetch(t.gw.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: body('{ trips(first: 20) { edges { node { id } } } }') })
+        .then(async (r) => ((await r.json()) as { data?: { trips?: { edges?: Array<{ node: { id: string } }> } } }).data?.trips?.edges?.map((e) => e.node.id) ?? []);
       const page = 'trips(first:100){edges{node{id status requestedAt fare{amount currency} driver{id rating completedTrips} riderStats{trips}}}}';
       // 12 fragments, each spreading the next twice: 4,096 copies of `id` if expanded naively.
       const frags = Array.from({ length: 12 }, (_, i) => `fragment F${i} on Trip { ${i === 11 ? 'id status' : `...F${i + 1} ...F${i + 1}`} }`).join(' ');
@@ -165,7 +167,7 @@ const CLASSES: readonly AttackClass[] = [
       const variants: Record<string, string> = {
         'pages-20x100': body(aliasDoc(20, () => page)),
         'pages-5x100': body(aliasDoc(5, () => page)),
-        'lookups-20-nested': body(aliasDoc(20, (i) => `trip(id:"ride-${i}"){id driver{id rating} riderStats{trips totalSpent}}`)),
+        'lookups-20-nested': body(aliasDoc(20, (i) => `trip(id:"${ids[i % Math.max(1, ids.length)] ?? 'none'}"){id driver{id rating} riderStats{trips totalSpent}}`)),
         'fragment-doubling': body(`{ trips(first:100){edges{node{...F0}}} } ${frags}`),
         'depth-9': body('{ trips(first:100){ edges { node { driver { id } riderStats { trips } fare { amount } pickup { lat lng } } } pageInfo { hasNextPage } } }'),
         'introspection-deep': body(`{ __schema { types { name fields { name args { name type { ${typeRef(7)} } } type { ${typeRef(7)} } } } } }`),
@@ -401,7 +403,7 @@ const CLASSES: readonly AttackClass[] = [
       await sleep(5_000);
       const whileHeld = procStats(t.gw.pid);
       const held: Outcomes = {};
-      for (const c of raw) count(held, c.closedByServer ? 'closed by server' : 'still open');
+      for (const c of raw) count(held, c.closedByServer ? 'EOF from server' : 'still open');
       await closeAll(raw);
       await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
       return { sessionsOpened: clients.length, fillRefusal, refusedAnswers: answers, refusedSockets5sLater: held, gatewayWhileHeld: whileHeld, realUserAtLimit: realUser.outcome };
@@ -551,6 +553,30 @@ async function stopGateway(gw: GatewayProcess, limitMs: number): Promise<{ exite
   return { exitedAfterMs: null, exitCode: null, killed: true };
 }
 
+/**
+ * Does SIGTERM stop a gateway, with and without one refused SQL login? Each on its own fresh gateway
+ * (SQL connection limit 1), so the main run's many classes are not what is measured.
+ */
+async function shutdownChecks(): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const refusal of [false, true]) {
+    const gw = await startGatewayProcess({ WAVEGATE_SQL_MAX_CONNECTIONS: '1', WAVEGATE_SIMULATE: 'off' });
+    let refused: string | undefined;
+    if (refusal) {
+      const held = await sqlLogin(gw.sqlPort, SQL_ANALYST.user, SQL_ANALYST.password);
+      const second = await sqlLogin(gw.sqlPort, SQL_ANALYST.user, SQL_ANALYST.password);
+      refused = second.outcome;
+      await second.client?.end().catch(() => undefined);
+      await held.client?.end().catch(() => undefined);
+      await sleep(1_000);
+    }
+    const stopped = await stopGateway(gw, 30_000);
+    out[refusal ? 'afterOneRefusedLogin' : 'control'] = { ...(refused !== undefined ? { secondLogin: refused } : {}), ...stopped };
+    note(`SIGTERM on a fresh gateway ${refusal ? `after one refused login (${refused})` : 'with no SQL client (control)'}: ${JSON.stringify(stopped)}`);
+  }
+  return out;
+}
+
 /** The results as a Markdown table (for docs/benchmarks.md). */
 function table(results: readonly ClassResult[]): string {
   const lines = [
@@ -608,13 +634,14 @@ async function main(): Promise<void> {
   await probe.close();
   const shutdown = await stopGateway(gw, 30_000);
   note(`SIGTERM: ${JSON.stringify(shutdown)}`);
+  const shutdownOnFreshGateways = await shutdownChecks();
   cancel();
   const loadAtEnd = { ...machineLoad(), loadavg: loadavg().map((x) => +x.toFixed(2)) };
   process.stderr.write(`\n${table(results)}\n\n`);
   emit({
     bench: 'abuse', ...env, loadAtStart, loadAtEnd,
     params: { ...flags, probeQuery: 'rider trips(first: 5), new connection each' },
-    baseline: baselineResult, classes: results, shutdown,
+    baseline: baselineResult, classes: results, shutdown, shutdownOnFreshGateways,
   });
 }
 

@@ -113,6 +113,7 @@ export async function openInBatches<T>(n: number, batch: number, open: (i: numbe
 export class RawTcp {
   readonly socket: net.Socket;
   readonly connected: Promise<boolean>;
+  /** The server closed (or half-closed: EOF) the connection; its own descriptor may still be open. */
   closedByServer = false;
   received = Buffer.alloc(0);
   private closing = false;
