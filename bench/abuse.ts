@@ -28,7 +28,7 @@ import { gzipSync } from 'node:zlib';
 import type pg from 'pg';
 import { signToken } from '../src/auth/token';
 import {
-  awaitFirstMessage, count, gqlOutcome, loopFor, openInBatches, RawGqlSocket, RawTcp, sqlLogin, sqlOutcome, startupPacket, type Outcomes,
+  awaitFirstMessage, count, gqlOutcome, loopFor, openInBatches, RawGqlSocket, RawTcp, sqlLogin, sqlOutcome, startupPacket, within, type Outcomes,
 } from './abuseClients';
 import type { ProbeSample } from './abuseProbe';
 import { BENCH_SECRET, benchToken, deadline, emit, machineLoad, note, nowMs, numberFlags, sleep, summarize, until } from './harness';
@@ -236,7 +236,7 @@ const CLASSES: readonly AttackClass[] = [
       const token = await t.token('rider-sockets', 'rider');
       const sockets = await openInBatches(1_000, 100, async () => {
         const s = new RawGqlSocket(t.gw.wsUrl, token);
-        await Promise.race([s.acked, sleep(15_000)]);
+        await within(s.acked, 15_000, () => false);
         return s;
       });
       await sleep(1_000);
@@ -513,7 +513,7 @@ async function runClass(c: AttackClass, t: Target, probe: ChildRpc): Promise<Cla
   const budgetMs = ((c.budgetS ?? t.seconds) + 30) * 1_000;
   let attacker: Record<string, unknown>;
   try {
-    attacker = await Promise.race([c.run(t), sleep(budgetMs).then(() => ({ cutOff: `attack still running after ${budgetMs / 1_000} s` }))]);
+    attacker = await within(c.run(t), budgetMs, () => ({ cutOff: `attack still running after ${budgetMs / 1_000} s` }));
   } catch (err) {
     attacker = { benchError: err instanceof Error ? err.message : String(err) };
   }
@@ -546,7 +546,7 @@ async function stopGateway(gw: GatewayProcess, limitMs: number): Promise<{ exite
   const exited = new Promise<void>((resolve) => gw.proc.once('exit', () => resolve()));
   const t0 = nowMs();
   gw.proc.kill('SIGTERM');
-  const inTime = await Promise.race([exited.then(() => true), sleep(limitMs).then(() => false)]);
+  const inTime = await within(exited.then(() => true), limitMs, () => false);
   if (inTime) return { exitedAfterMs: Math.round(nowMs() - t0), exitCode: gw.proc.exitCode, killed: false };
   gw.proc.kill('SIGKILL');
   await exited;

@@ -98,7 +98,7 @@ export class RawGqlSocket {
     this.closing = true;
     if (this.ws.readyState === WebSocket.CLOSED) return;
     this.ws.terminate();
-    await Promise.race([this.closed, sleep(5_000)]);
+    await within(this.closed.then(() => undefined), 5_000, () => undefined);
   }
 }
 
@@ -202,5 +202,18 @@ export async function sqlLogin(port: number, user: string, password: string, tim
   } catch (err) {
     await client.end().catch(() => undefined);
     return { outcome: sqlOutcome(err), ms: Math.round(nowMs() - t0) };
+  }
+}
+
+/**
+ * `p`, or `onTimeout()` once `ms` have passed, whichever comes first; the timer is cleared either
+ * way, so a bench that is done does not wait for the timers of its races before exiting.
+ */
+export async function within<T>(p: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(onTimeout()), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
