@@ -433,14 +433,15 @@ const CLASSES: readonly AttackClass[] = [
       const client = login.client;
       const filler = 'x'.repeat(4 * 1024 * 1024 - 64);
       const outcomes: Outcomes = {};
+      let ended = false; // the server closed the session (a FATAL limit): stop sending
+      client.once('end', () => (ended = true));
       const t0 = nowMs();
-      for (let i = 0; i < 40 && nowMs() - t0 < 100_000; i++) {
+      for (let i = 0; i < 40 && !ended && nowMs() - t0 < 100_000; i++) {
         try {
           await client.query({ name: `big${i}`, text: `select ${i} as v /* ${filler} */` });
           count(outcomes, 'prepared');
         } catch (err) {
           count(outcomes, sqlOutcome(err));
-          if (!(client as unknown as { _connected?: boolean })._connected) break;
         }
       }
       const withSessionOpen = procStats(t.gw.pid);
