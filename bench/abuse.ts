@@ -175,13 +175,21 @@ const CLASSES: readonly AttackClass[] = [
       };
       const names = Object.keys(variants);
       const perVariant: Record<string, Outcomes> = {};
+      const took: Record<string, number[]> = {};
       const r = await loopFor(4, t.seconds * 1_000, async (i) => {
         const name = names[i % names.length]!;
+        const t0 = nowMs();
         const outcome = await gqlOutcome(t.gw.url, token, variants[name]!);
+        (took[name] ??= []).push(nowMs() - t0);
         count((perVariant[name] ??= {}), outcome);
         return outcome;
       });
-      return { requests: r.requests, variants: perVariant };
+      // How long the attacker waited for each shape's answer: which shapes are heavy for the server.
+      const answerMs = Object.fromEntries(Object.entries(took).map(([k, v]) => {
+        const s = summarize(v);
+        return [k, { p50: Math.round(s.p50), max: Math.round(s.max) }];
+      }));
+      return { requests: r.requests, variants: perVariant, answerMs };
     },
   },
   {
