@@ -12,8 +12,9 @@
  * the gateway's RSS and descriptors before, at the peak (sampled every 250 ms) and after a settle,
  * the warn/error lines the gateway logged, and what the attacker got (HTTP statuses and GraphQL
  * codes, websocket close codes, SQLSTATEs). At the end it sends SIGTERM and records whether and when
- * the gateway exited. It measures what is there: a class the gateway does not withstand yet shows
- * failed probes, or descriptors that stay, and the bench goes on.
+ * the gateway exited, then does the same on two fresh gateways (no SQL client; after one refused SQL
+ * login) to tell the causes apart. It measures what is there: a class the gateway does not withstand
+ * yet shows failed probes, or descriptors that stay, and the bench goes on.
  *
  * Run: `npm run bench -- abuse` or `npm run build && node dist/bench/abuse.js [class ...]
  *       [--seconds=10] [--settle=3] [--warmup=20] [--probeMs=200] [--probeTimeoutMs=5000] [--timeout=1500]`
