@@ -41,7 +41,14 @@ const flags = numberFlags({ seconds: 10, settle: 3, warmup: 20, probeMs: 200, pr
 
 /** SQL users of the bench gateway (loopback only, never real passwords). */
 const SQL_ANALYST = { user: 'ana', password: 'ana-bench-password' };
-const SQL_USERS = `${SQL_ANALYST.user}:${SQL_ANALYST.password},olga:olga-bench-password:ops`;
+const SQL_OPS = { user: 'olga', password: 'olga-bench-password' };
+const SQL_USERS = `${SQL_ANALYST.user}:${SQL_ANALYST.password},${SQL_OPS.user}:${SQL_OPS.password}:ops`;
+/**
+ * The attacker's address: raw sockets and the attacker's SQL logins come from 127.0.0.2, real users
+ * from 127.0.0.1 (and the refused-300 class's other sessions from 127.0.0.10 and up), so that limits
+ * per address see an attacker and its victims as the different hosts they would be.
+ */
+const ATTACKER = '127.0.0.2';
 
 /** Where a running gateway is, and what it logged. */
 interface GatewayProcess {
@@ -314,7 +321,7 @@ const CLASSES: readonly AttackClass[] = [
     what: '1,000 HTTP connections sending a request\'s headers one line a second, held for the class time',
     async run(t) {
       const conns = await openInBatches(1_000, 100, async () => {
-        const c = new RawTcp(t.gw.httpPort);
+        const c = new RawTcp(t.gw.httpPort, ATTACKER);
         await c.connected;
         c.write('POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n');
         return c;
@@ -344,7 +351,7 @@ const CLASSES: readonly AttackClass[] = [
     what: '100 TCP connections to the SQL port that never send a byte; a real user logs in meanwhile',
     async run(t) {
       const conns = await openInBatches(100, 50, async () => {
-        const c = new RawTcp(t.gw.sqlPort);
+        const c = new RawTcp(t.gw.sqlPort, ATTACKER);
         await c.connected;
         return c;
       });
@@ -364,7 +371,7 @@ const CLASSES: readonly AttackClass[] = [
     async run(t) {
       const packet = startupPacket(SQL_ANALYST.user);
       const conns = await openInBatches(100, 50, async () => {
-        const c = new RawTcp(t.gw.sqlPort);
+        const c = new RawTcp(t.gw.sqlPort, ATTACKER);
         await c.connected;
         return c;
       });
@@ -392,15 +399,16 @@ const CLASSES: readonly AttackClass[] = [
     async run(t) {
       const clients: pg.Client[] = [];
       let fillRefusal: string | undefined;
-      for (let i = 0; i < 130 && fillRefusal === undefined; i += 10) {
-        const batch = await Promise.all(Array.from({ length: 10 }, () => sqlLogin(t.gw.sqlPort, SQL_ANALYST.user, SQL_ANALYST.password)));
+      // Other BI users' sessions, 25 per address (127.0.0.10 and up), 4 logins at a time.
+      for (let i = 0; i < 130 && fillRefusal === undefined; i += 4) {
+        const batch = await Promise.all(Array.from({ length: 4 }, (_, k) => sqlLogin(t.gw.sqlPort, SQL_ANALYST.user, SQL_ANALYST.password, 15_000, `127.0.0.${10 + Math.floor((i + k) / 25)}`)));
         for (const b of batch) {
           if (b.client !== undefined) clients.push(b.client);
           else fillRefusal ??= b.outcome;
         }
       }
       const raw = await openInBatches(300, 50, async () => {
-        const c = new RawTcp(t.gw.sqlPort);
+        const c = new RawTcp(t.gw.sqlPort, ATTACKER);
         await c.connected;
         c.write(startupPacket(SQL_ANALYST.user));
         return c;
@@ -423,13 +431,16 @@ const CLASSES: readonly AttackClass[] = [
     what: 'wrong-password logins for the class time, 8 at a time; then the right password',
     async run(t) {
       const flood = await loopFor(8, t.seconds * 1_000, async () => {
-        const r = await sqlLogin(t.gw.sqlPort, SQL_ANALYST.user, 'not-the-password');
+        const r = await sqlLogin(t.gw.sqlPort, SQL_ANALYST.user, 'not-the-password', 15_000, ATTACKER);
         await r.client?.end().catch(() => undefined);
         return r.outcome;
       });
+      // The attacked user with the right password, then another user, both from the real users' address.
       const right = await sqlLogin(t.gw.sqlPort, SQL_ANALYST.user, SQL_ANALYST.password);
       await right.client?.end().catch(() => undefined);
-      return { attempts: flood.requests, outcomes: flood.outcomes, rightPasswordAfter: right.outcome, rightPasswordMs: right.ms };
+      const other = await sqlLogin(t.gw.sqlPort, SQL_OPS.user, SQL_OPS.password);
+      await other.client?.end().catch(() => undefined);
+      return { attempts: flood.requests, outcomes: flood.outcomes, rightPasswordAfter: right.outcome, rightPasswordMs: right.ms, otherUserAfter: other.outcome, otherUserMs: other.ms };
     },
   },
   {
@@ -437,7 +448,7 @@ const CLASSES: readonly AttackClass[] = [
     what: '40 named prepared statements of 4 MB each on one session (analyst), held, then the session closed',
     budgetS: 120,
     async run(t) {
-      const login = await sqlLogin(t.gw.sqlPort, SQL_ANALYST.user, SQL_ANALYST.password);
+      const login = await sqlLogin(t.gw.sqlPort, SQL_ANALYST.user, SQL_ANALYST.password, 15_000, ATTACKER);
       if (login.client === undefined) return { login: login.outcome };
       const client = login.client;
       const filler = 'x'.repeat(4 * 1024 * 1024 - 64);
@@ -463,7 +474,7 @@ const CLASSES: readonly AttackClass[] = [
     what: 'statements that fool the plan-cost gate (analyst, statement_timeout 5 s): a 16 M-row cross join of generate_subscripts over string_to_array, string builders of 200 MB (format, string_agg), repeat',
     budgetS: 150,
     async run(t) {
-      const login = await sqlLogin(t.gw.sqlPort, SQL_ANALYST.user, SQL_ANALYST.password);
+      const login = await sqlLogin(t.gw.sqlPort, SQL_ANALYST.user, SQL_ANALYST.password, 15_000, ATTACKER);
       if (login.client === undefined) return { login: login.outcome };
       const client = login.client;
       // repeat, lpad and rpad are not on the allowlist: the long inputs are literals (8 KB of SQL each).

@@ -118,8 +118,9 @@ export class RawTcp {
   received = Buffer.alloc(0);
   private closing = false;
 
-  constructor(port: number, host = '127.0.0.1') {
-    this.socket = net.connect(port, host);
+  /** `from`: the local address to connect from (another host on loopback, 127.0.0.0/8). */
+  constructor(port: number, from?: string, host = '127.0.0.1') {
+    this.socket = net.connect({ port, host, ...(from !== undefined ? { localAddress: from } : {}) });
     this.socket.on('error', () => undefined);
     this.connected = new Promise((resolve) => {
       this.socket.once('connect', () => resolve(true));
@@ -191,9 +192,26 @@ export function sqlOutcome(err: unknown): string {
   return String(e.message ?? err).slice(0, 60);
 }
 
-/** Logs in with `pg`; resolves with 'ok' or the refusal, and how long it took. The client is returned open on success. */
-export async function sqlLogin(port: number, user: string, password: string, timeoutMs = 15_000): Promise<{ outcome: string; ms: number; client?: pg.Client }> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user, password, database: 'wavegate', connectionTimeoutMillis: timeoutMs });
+/**
+ * A socket whose `connect(port, host)` (what `pg` calls) binds `localAddress` first: on loopback,
+ * 127.0.0.2 and 127.0.0.1 are different hosts to the server, as an attacker and a real user are.
+ */
+function boundSocket(localAddress: string): net.Socket {
+  const socket = new net.Socket();
+  const connect = socket.connect.bind(socket);
+  (socket as unknown as { connect: (port: number, host: string) => net.Socket }).connect = (port, host) => connect({ port, host, localAddress });
+  return socket;
+}
+
+/**
+ * Logs in with `pg`, from `from` (a loopback address; default 127.0.0.1); resolves with 'ok' or the
+ * refusal, and how long it took. The client is returned open on success.
+ */
+export async function sqlLogin(port: number, user: string, password: string, timeoutMs = 15_000, from?: string): Promise<{ outcome: string; ms: number; client?: pg.Client }> {
+  const client = new pg.Client({
+    host: '127.0.0.1', port, user, password, database: 'wavegate', connectionTimeoutMillis: timeoutMs,
+    ...(from !== undefined ? { stream: () => boundSocket(from) } : {}),
+  });
   client.on('error', () => undefined);
   const t0 = nowMs();
   try {
