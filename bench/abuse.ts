@@ -59,8 +59,8 @@ interface GatewayProcess {
   readonly wsUrl: string;
   readonly httpPort: number;
   readonly sqlPort: number;
-  /** Log lines at warn (40) and error (50 and above) so far, and the last few error messages. */
-  readonly logs: { warn: number; error: number; lastErrors: string[] };
+  /** Log lines at warn (40) and error (50 and above) so far, the last few error messages, and every message (`msg`) in order. */
+  readonly logs: { warn: number; error: number; lastErrors: string[]; messages: string[] };
 }
 
 /** Starts `wavegate serve` (the compiled CLI) with the bench's variables only; resolves once it serves HTTP and SQL. */
@@ -72,7 +72,7 @@ async function startGatewayProcess(extraEnv: Record<string, string> = {}): Promi
     WAVEGATE_SIMULATE: 'on', WAVEGATE_SQL_USERS: SQL_USERS, WAVEGATE_SQL_PORT: '0', WAVEGATE_LOG_LEVEL: 'info', ...extraEnv,
   });
   const proc = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'wavegate.js'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs = { warn: 0, error: 0, lastErrors: [] as string[] };
+  const logs = { warn: 0, error: 0, lastErrors: [] as string[], messages: [] as string[] };
   let url: string | undefined;
   let sqlPort: number | undefined;
   let stderrTail = '';
@@ -80,6 +80,8 @@ async function startGatewayProcess(extraEnv: Record<string, string> = {}): Promi
   createInterface({ input: proc.stdout! }).on('line', (line) => {
     let m: { level?: number; msg?: string; url?: string; port?: number };
     try { m = JSON.parse(line) as typeof m; } catch { return; }
+    logs.messages.push(String(m.msg));
+    if (logs.messages.length > 1_000) logs.messages.splice(0, 500);
     if ((m.level ?? 0) >= 50) {
       logs.error++;
       logs.lastErrors.push(String(m.msg));
@@ -562,17 +564,22 @@ async function runClass(c: AttackClass, t: Target, probe: ChildRpc): Promise<Cla
   return result;
 }
 
-/** SIGTERM, then how long until the process exits (SIGKILL after `limitMs`). */
-async function stopGateway(gw: GatewayProcess, limitMs: number): Promise<{ exitedAfterMs: number | null; exitCode: number | null; killed: boolean }> {
-  if (gw.proc.exitCode !== null) return { exitedAfterMs: 0, exitCode: gw.proc.exitCode, killed: false };
+/**
+ * SIGTERM, then how long until the process exits (SIGKILL after `limitMs`), and what it logged
+ * meanwhile (the shutdown steps it reached: where it hangs when it does).
+ */
+async function stopGateway(gw: GatewayProcess, limitMs: number): Promise<{ exitedAfterMs: number | null; exitCode: number | null; killed: boolean; loggedAfterSigterm: string[] }> {
+  if (gw.proc.exitCode !== null) return { exitedAfterMs: 0, exitCode: gw.proc.exitCode, killed: false, loggedAfterSigterm: [] };
   const exited = new Promise<void>((resolve) => gw.proc.once('exit', () => resolve()));
+  const from = gw.logs.messages.length;
   const t0 = nowMs();
   gw.proc.kill('SIGTERM');
   const inTime = await within(exited.then(() => true), limitMs, () => false);
-  if (inTime) return { exitedAfterMs: Math.round(nowMs() - t0), exitCode: gw.proc.exitCode, killed: false };
+  const logged = () => gw.logs.messages.slice(from);
+  if (inTime) return { exitedAfterMs: Math.round(nowMs() - t0), exitCode: gw.proc.exitCode, killed: false, loggedAfterSigterm: logged() };
   gw.proc.kill('SIGKILL');
   await exited;
-  return { exitedAfterMs: null, exitCode: null, killed: true };
+  return { exitedAfterMs: null, exitCode: null, killed: true, loggedAfterSigterm: logged() };
 }
 
 /**
