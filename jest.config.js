@@ -6,6 +6,9 @@ const common = {
   transform: { '^.+\\.ts$': tsJest },
   moduleFileExtensions: ['ts', 'js', 'json'],
   setupFilesAfterEnv: ['<rootDir>/test/setup.ts'],
+  // `wavegate/...` imports (the examples') resolve to the TypeScript sources, as in tsconfig.json's
+  // customConditions; jest-environment-node's own conditions follow.
+  testEnvironmentOptions: { customExportConditions: ['wavegate-source', 'node', 'node-addons'] },
 };
 module.exports = {
   maxWorkers: 2,

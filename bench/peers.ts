@@ -15,7 +15,10 @@
  *   1. wavegate: startGateway over a RisingWaveEngine (pg pool on that database, IdleFeed: no Kafka),
  *      auth on, production limits; `trips(first: 20)` with an ops or a rider token.
  *   2. postgraphile: PostGraphile 5 (amber preset, grafserv on node:http) over the same database's
- *      `public` schema, in a child process of its own (it needs a polyfill on Node 20, below);
+ *      `public` schema, in a child process (bench/peers/server.mjs, plain JavaScript in a package of
+ *      its own: PostGraphile declares Node >= 22, so it stays out of the project's dependencies and
+ *      the bench installs it on first use with `npm ci --prefix bench/peers`; on Node 20 the child
+ *      polyfills the one Node 22 API it calls);
  *      `allTripHistories(first: 20, orderBy: [REQUESTED_AT_DESC, TRIP_ID_DESC])`, plus
  *      `condition: { riderId }` for the rider, selecting the same columns. No GraphiQL, no watch, no
  *      websockets, no explain, default error masking, no JWT and no row policy (nothing to verify).
@@ -31,26 +34,29 @@
  *
  * Run: `npm run build && node dist/bench/peers.js [--rides=5000] [--riders=200] [--connections=10]
  *       [--seconds=10] [--warmup=2] [--pool=10] [--materialized=1] [--timeout=170]`
+ * (the first run installs bench/peers: it needs the npm registry once).
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { rowPredicate, tripScope } from '../src/auth/policy';
 import type { Viewer } from '../src/auth/viewer';
 import { RisingWaveEngine } from '../src/engine/risingwave/engine';
 import { IdleFeed } from '../src/engine/risingwave/idleFeed';
 import { connectClient, type OneClient } from '../src/engine/risingwave/pg';
-import type { Gateway } from '../src/gateway';
+import { startGateway, type Gateway } from '../src/gateway';
 import { tripsPageSql, type SqlStatement } from '../src/graphql/sql';
 import { silentLogger } from '../src/log';
+import { projectRoot } from '../src/paths';
 import { sourceMigrations } from '../src/outbox/dialect';
 import { loadViewSql, VIEW_LIST } from '../src/views/registry';
 import { benchConfig, benchToken, deadline, emit, machineLoad, note, numberFlags } from './harness';
-import { ChildRpc, cpuPercent, isBenchChild, serveRpc, usage, type Usage } from './ipc';
-import type { LoadProcess, LoadResult } from './loadgen';
+import { ChildRpc, cpuPercent, usage, type Usage } from './ipc';
+import { LoadProcess, type LoadResult } from './loadgen';
 import { BULK_CHUNK, BULK_INSERT, bulkInsertParams, environment, post, runMain, seedEvents, startBare, stopBare } from './util';
 
 const PAGE = 20;
@@ -153,9 +159,12 @@ async function prepare(db: BenchDatabase, o: { rides: number; riders: number; ma
 }
 
 // ---------------------------------------------------------------------------------------------
-// PostGraphile, in a child process (this file, forked with --bench-child)
+// PostGraphile, in a child process of its own package (bench/peers/)
 
-/** What the PostGraphile child is started with. */
+/** bench/peers: PostGraphile's package, outside the project's dependencies (it declares Node >= 22). */
+const PEERS_DIR = join(projectRoot(), 'bench', 'peers');
+
+/** What the PostGraphile child is started with (bench/peers/server.mjs `PeerSpec`). */
 interface PostGraphileSpec {
   /** postgres:// URL of the bench database. */
   readonly url: string;
@@ -163,7 +172,7 @@ interface PostGraphileSpec {
   readonly pool: number;
 }
 
-/** A started PostGraphile. */
+/** A started PostGraphile (bench/peers/server.mjs `PeerStarted`). */
 interface PostGraphileStarted {
   /** http://127.0.0.1:<port>/graphql */
   readonly url: string;
@@ -173,77 +182,28 @@ interface PostGraphileStarted {
 }
 
 /**
- * PostGraphile 5.1 declares Node >= 22. On Node 20 it loads, then fails at query time: grafast,
- * grafserv and @dataplan/pg call `Promise.withResolvers` (Node 22). This is the only Node 22 API
- * found in their code (grep of dist/, 5.1.5), so the child defines it, spec-shaped, before loading
- * PostGraphile. Wavegate's process never gets it.
+ * Installs bench/peers (exactly its lockfile: `npm ci --prefix bench/peers`) when its
+ * node_modules lacks PostGraphile. npm prints EBADENGINE warnings there on Node 20: PostGraphile
+ * declares Node >= 22 and runs here with the polyfill in server.mjs.
  */
-function installPolyfills(): void {
-  interface Resolvers { promise: Promise<unknown>; resolve: (value: unknown) => void; reject: (reason: unknown) => void }
-  const P = Promise as unknown as { withResolvers?: () => Resolvers };
-  if (P.withResolvers !== undefined) return;
-  Object.defineProperty(Promise, 'withResolvers', {
-    configurable: true,
-    writable: true,
-    value: function withResolvers(): Resolvers {
-      let resolve!: (value: unknown) => void;
-      let reject!: (reason: unknown) => void;
-      const promise = new Promise<unknown>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
+function ensurePeersInstalled(): void {
+  if (existsSync(join(PEERS_DIR, 'node_modules', 'postgraphile', 'package.json'))) return;
+  note(`PostGraphile is not installed in ${PEERS_DIR}: installing it (npm ci --prefix bench/peers), once`);
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const r = spawnSync(npm, ['ci', '--prefix', PEERS_DIR, '--no-audit', '--no-fund'], { stdio: ['ignore', process.stderr, process.stderr] });
+  if (r.error !== undefined || r.status !== 0) {
+    throw new Error(`could not install the peer: \`npm ci --prefix bench/peers\` ${r.error !== undefined ? `failed: ${r.error.message}` : `exited ${String(r.status)}`}; ` +
+      'run it yourself (it needs the npm registry), then run the bench again');
+  }
 }
 
-let running: { server: Server; release: () => Promise<void> } | undefined;
-
-async function startPostGraphile(spec: PostGraphileSpec): Promise<PostGraphileStarted> {
-  installPolyfills();
-  process.env['GRAPHILE_ENV'] = 'production'; // what it defaults to anyway, said explicitly (and no notice on stderr)
-  const t0 = Date.now();
-  const [{ postgraphile }, { PostGraphileAmberPreset }, { makePgService }, { grafserv }] = await Promise.all([
-    import('postgraphile'),
-    import('postgraphile/presets/amber'),
-    import('postgraphile/adaptors/pg'),
-    import('postgraphile/grafserv/node'),
-  ]);
-  const preset: GraphileConfig.Preset = {
-    extends: [PostGraphileAmberPreset],
-    pgServices: [makePgService({ connectionString: spec.url, schemas: ['public'], poolConfig: { max: spec.pool } })],
-    grafserv: { graphiql: false, watch: false, websockets: false },
-    grafast: { explain: false },
-  };
-  const pgl = postgraphile(preset);
-  await pgl.getSchema(); // introspect and build now, not on the first request
-  const serv = pgl.createServ(grafserv);
-  // The keep-alive timeouts Wavegate's server uses (src/gateway.ts).
-  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 });
-  await serv.addTo(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  running = { server, release: async () => pgl.release() };
-  const pkg = JSON.parse(readFileSync(join(dirname(require.resolve('postgraphile')), '..', 'package.json'), 'utf8')) as { version: string };
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, version: pkg.version, startMs: Date.now() - t0 };
-}
-
-async function stopPostGraphile(): Promise<null> {
-  const r = running;
-  running = undefined;
-  if (r === undefined) return null;
-  const closed = new Promise<void>((resolve) => r.server.close(() => resolve()));
-  r.server.closeAllConnections();
-  await closed;
-  await r.release();
-  return null;
-}
-
-/** The PostGraphile child, seen from the bench. */
+/** The PostGraphile child (bench/peers/server.mjs), seen from the bench. */
 class PostGraphileProcess {
   private constructor(private readonly rpc: ChildRpc) {}
 
   static fork(): PostGraphileProcess {
-    return new PostGraphileProcess(ChildRpc.fork(__filename));
+    ensurePeersInstalled();
+    return new PostGraphileProcess(ChildRpc.fork(join(PEERS_DIR, 'server.mjs')));
   }
 
   start(spec: PostGraphileSpec): Promise<PostGraphileStarted> {
@@ -333,10 +293,6 @@ async function measure(
 }
 
 async function main(): Promise<void> {
-  // Loaded here, not at the top: this file is also the PostGraphile child, which must not load the
-  // gateway, and loadgen.ts answers RPCs in any bench child that imports it.
-  const { startGateway } = require('../src/gateway') as typeof import('../src/gateway');
-  const { LoadProcess } = require('./loadgen') as typeof import('./loadgen');
   const flags = numberFlags({ rides: 5_000, riders: 200, connections: 10, seconds: 10, warmup: 2, pool: 10, materialized: 1, timeout: 170 });
   const materialized = flags.materialized !== 0;
   const loadAtStart = machineLoad();
@@ -426,5 +382,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (isBenchChild()) serveRpc({ start: startPostGraphile, stop: stopPostGraphile });
-else runMain(main);
+runMain(main);

@@ -5,10 +5,11 @@
  *
  * Records are trip_history upserts in FORMAT UPSERT ENCODE JSON, byte-for-byte as the sink writes
  * them (the encoding of test/fixtures/risingwave/encode.ts, copied: benches do not import test
- * code; risingwave.md §3.2/§3.3): key `{"trip_id":…}`, value the whole row with sorted keys,
- * timestamptz with 6 fraction digits. Partition = CRC32(key) mod partitions, as RisingWave's
- * librdkafka producer (`consistent_random`) picks it. Every record is a new REQUESTED trip with a
- * unique updated_at, so `<trip_id>|<updated_at ms>` identifies its delivery.
+ * code; [SINK1], [SINK2], [SINK4] in docs/RISINGWAVE.md, "RisingWave behaviours Wavegate depends
+ * on"): key `{"trip_id":…}`, value the whole row with sorted keys, timestamptz with 6 fraction
+ * digits. Partition = CRC32(key) mod partitions, as RisingWave's librdkafka producer
+ * (`consistent_random`) picks it. Every record is a new REQUESTED trip with a unique updated_at, so
+ * `<trip_id>|<updated_at ms>` identifies its delivery.
  *
  * Each record is stamped with {@link nowMs} (CLOCK_MONOTONIC) right before the `producer.send`
  * that carries it; sends are awaited (acks=-1), one in flight.

@@ -2,8 +2,9 @@
  * `npm run bench`: runs the benches one after another, each in its own `node` process with its
  * default parameters, and passes their JSON result lines through to stdout (progress goes to
  * stderr). kafka-fanout runs only when KAFKA_BROKERS names a broker; peers needs the local PostgreSQL
- * (WAVEGATE_BENCH_PG_URL) and the devDependency postgraphile (docs/benchmarks.md). abuse (hostile
- * clients against a started gateway, a few minutes) runs only when named: `npm run bench -- abuse`.
+ * (WAVEGATE_BENCH_PG_URL) and installs PostGraphile into bench/peers on first use (docs/benchmarks.md).
+ * abuse (hostile clients against a started gateway, a few minutes) runs only when named:
+ * `npm run bench -- abuse`.
  *
  * Run: `npm run bench` or `node dist/bench/run.js [events] [latency] [queries] [peers] [kafka-fanout] [abuse]`
  */

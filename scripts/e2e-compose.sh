@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end check of the docker compose stack (docker-compose.yml, docs/RISINGWAVE.md §6): one ride
+# End-to-end check of the docker compose stack (docker-compose.yml, docs/RISINGWAVE.md,
+# "The docker compose stack"): one ride
 # through every part, with the example services writing every event.
 #
 #   POST /rides on the Ride service   -> RideRequested in MySQL ride.outbox (one transaction)

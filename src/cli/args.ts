@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { isWholeInRange } from '../util/integer';
 
 /** A command line that cannot be run as given; `main` prints the message and exits 2. */
 export class UsageError extends Error {
@@ -33,7 +34,7 @@ export function parseOptions<const N extends string>(
 /** A whole number from `raw` within [min, max], or a UsageError naming the option. */
 export function wholeNumber(command: string, option: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+  if (raw.trim() === '' || !isWholeInRange(n, min, max)) {
     throw new UsageError(`wavegate ${command}: --${option}=${raw} is not valid: use a whole number from ${min} to ${max}`);
   }
   return n;

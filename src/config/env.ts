@@ -5,6 +5,7 @@
  * way: BAD_CONFIG with the variable (or option) name, the value, and what to use instead.
  */
 import { errors } from '../errors';
+import { isWholeInRange } from '../util/integer';
 
 /** The environment as read: `process.env` or a test's own object. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -45,7 +46,7 @@ export function envInt(env: Env, name: string, dflt: number, min: number, max: n
   const raw = envString(env, name);
   if (raw === undefined) return dflt;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
+  if (!isWholeInRange(n, min, max)) {
     throw errors.badConfig(`${name}=${raw} is not valid: use a whole number from ${min} to ${max}`);
   }
   return n;
@@ -85,7 +86,7 @@ export function envOneOf<T extends string>(env: Env, name: string, allowed: read
  */
 export function wholeOption(name: string, value: number | undefined, dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const n = value ?? dflt;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
+  if (!isWholeInRange(n, min, max)) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
     throw errors.badConfig(`${name} must be a whole number ${range}, got ${String(value)}`);
   }

@@ -118,10 +118,39 @@ export interface SqlPassthroughSettings {
   readonly statementTimeoutMs: number;
   /** `WAVEGATE_SQL_MAX_ROWS`: larger results are refused with 54000. @default 10_000 */
   readonly maxRows: number;
-  /** `WAVEGATE_SQL_MAX_CONNECTIONS`. @default 100 */
+  /** `WAVEGATE_SQL_MAX_CONNECTIONS`: authenticated sessions (53300 beyond). @default 100 */
   readonly maxConnections: number;
+  /**
+   * `WAVEGATE_SQL_MAX_PENDING`: connections not yet authenticated, all addresses; beyond, the
+   * oldest of them is closed with 53300. @default 16
+   */
+  readonly maxPending: number;
+  /** `WAVEGATE_SQL_MAX_PENDING_PER_ADDRESS`: not yet authenticated, one address (IPv6: /64); at most maxPending. @default 8 */
+  readonly maxPendingPerAddress: number;
+  /** `WAVEGATE_SQL_MAX_CONNECTIONS_PER_ADDRESS`: pending and authenticated, one address (IPv6: /64). @default 50 */
+  readonly maxConnectionsPerAddress: number;
+  /** `WAVEGATE_SQL_AUTH_TIMEOUT_MS`: connect to authenticated, milliseconds. @default 5_000 */
+  readonly authTimeoutMs: number;
+  /** `WAVEGATE_SQL_MAX_MESSAGE_BYTES`: largest message after login, bytes (65_535 before). @default 8_388_608 (8 MiB) */
+  readonly maxMessageBytes: number;
+  /** `WAVEGATE_SQL_LOGIN_BACKOFF_MS`: back-off after one wrong password, doubling per failure, ms; 0 = off. @default 100 */
+  readonly loginBackoffMs: number;
+  /** `WAVEGATE_SQL_LOGIN_BACKOFF_MAX_MS`: longest back-off, ms; below authTimeoutMs. @default 3_000 */
+  readonly loginBackoffMaxMs: number;
+  /** `WAVEGATE_SQL_LOGIN_BACKOFF_WINDOW_MS`: failures forgotten this long after the last one, ms. @default 300_000 */
+  readonly loginBackoffWindowMs: number;
+  /** `WAVEGATE_SQL_SESSION_MEMORY_BYTES`: one session's prepared statements and portals, estimated bytes (54000 beyond). @default 33_554_432 (32 MiB) */
+  readonly sessionMemoryBytes: number;
+  /** `WAVEGATE_SQL_TOTAL_MEMORY_BYTES`: all sessions' prepared statements and portals, estimated bytes (53200 beyond); at least sessionMemoryBytes. @default 268_435_456 (256 MiB) */
+  readonly totalMemoryBytes: number;
   /** `WAVEGATE_SQL_EMBEDDED_MAX_COST`: embedded engine plan-cost cap. @default 1_000_000 */
   readonly embeddedMaxPlanCost: number;
+  /** `WAVEGATE_SQL_EMBEDDED_WORKER_HEAP_MB`: the passthrough worker's V8 old-generation heap, MiB. @default 256 */
+  readonly embeddedWorkerHeapMb: number;
+  /** `WAVEGATE_SQL_EMBEDDED_WORKER_MEMORY_MB`: RSS growth a running statement may cause, MiB. @default 512 */
+  readonly embeddedWorkerMemoryMb: number;
+  /** `WAVEGATE_SQL_EMBEDDED_MAX_RESULT_MB`: largest result the worker hands back, MiB. @default 32 */
+  readonly embeddedMaxResultMb: number;
   /** `WAVEGATE_SQL_TLS_CERT` + `WAVEGATE_SQL_TLS_KEY` (PEM file paths): both or neither. */
   readonly tls?: { readonly certPath: string; readonly keyPath: string };
 }

@@ -1,5 +1,6 @@
 /**
- * The dead-letter record format (docs/CONSUMERS.md §5). Pure: no kafkajs.
+ * The dead-letter record format (docs/CONSUMERS.md, "Failures and the dead-letter topic"). Pure: no
+ * kafkajs.
  *
  * A dead letter is the original record, **byte for byte** (key and value unchanged, so it can be
  * produced back to its topic once fixed), on topic `dlq.<service>`, with headers saying where it

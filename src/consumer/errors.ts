@@ -1,6 +1,7 @@
 /**
- * Errors of the event consumer (STYLE.md practice 3): public codes and dead-letter reasons, a private
- * error class, and the rule that decides whether a failed handler is tried again.
+ * Errors of the event consumer, shaped like Apollo Server's and kafkajs' (string codes that are
+ * public and stable, each error marked retriable or not): public codes and dead-letter reasons, a
+ * private error class, and the rule that decides whether a failed handler is tried again.
  *
  * Like kafkajs (`src/errors.js`), an error says whether retrying can help with a `retriable` flag.
  * Handlers mark their own errors with {@link retriableError} / {@link permanentError}; errors

@@ -4,8 +4,9 @@
  * runtime image ships dist/ and migrations/ only (Dockerfile).
  *
  * `processed_events` holds one row per event a service handled, written in the handler's
- * transaction: the primary key makes a redelivered event a no-op (docs/CONSUMERS.md §3).
- * RisingWave does not read it: it is not part of the CDC source, and rows may be pruned.
+ * transaction: the primary key makes a redelivered event a no-op (docs/CONSUMERS.md, "Exactly one
+ * effect per event"). RisingWave does not read it: it is not part of the CDC source, and rows may
+ * be pruned.
  */
 import type { Pool } from 'mysql2/promise';
 

@@ -1,9 +1,9 @@
 /**
- * The transport-free core of the event consumer (STYLE.md practice 1): one Kafka record in, one
- * outcome out. It decodes the record, runs the handler inside the service's database transaction
- * together with the processed-events record, retries with backoff and decides when a record is
- * dead-lettered. It never imports kafkajs: the adapter (kafka.ts) supplies `heartbeat` and
- * `deadLetter`, and turns outcomes into resolved offsets.
+ * The transport-free core of the event consumer: one Kafka record in, one outcome out. It decodes
+ * the record, runs the handler inside the service's database transaction together with the
+ * processed-events record, retries with backoff and decides when a record is dead-lettered. It
+ * never imports kafkajs, so unit tests drive it with plain records: the adapter (eventSource.ts)
+ * supplies `heartbeat` and `deadLetter`, and turns outcomes into resolved offsets.
  *
  * Exactly one effect per event id: the transaction *first* inserts `processed_events(event_id)`.
  * A redelivery finds the row and is skipped (`duplicate`); a concurrent delivery of the same event

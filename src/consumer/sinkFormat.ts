@@ -5,7 +5,7 @@
  * test/golden/risingwave/plan-mysql.sql) are `FORMAT PLAIN ENCODE JSON (force_append_only='true',
  * timestamptz.handling.mode='utc_string', jsonb.handling.mode='dynamic') KEY ENCODE TEXT` with
  * `primary_key='aggregate_id'`, one per event type, on topic `events.<EventType>`
- * ([SINK2], [SINK3] in docs/RISINGWAVE.md §7):
+ * ([SINK2], [SINK3] in docs/RISINGWAVE.md, "RisingWave behaviours Wavegate depends on"):
  * - key   = the ride id (aggregate_id) as plain UTF-8 text;
  * - value = the outbox row as one JSON object, keys in alphabetical order [SINK2]:
  *   `{"aggregate_id":…,"aggregate_type":"Ride","event_type":…,"id":…,"occurred_at":"2026-10-05T14:03:07.123456Z","payload":{…},"trace_context":…|null}`

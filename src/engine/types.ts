@@ -123,9 +123,10 @@ export interface Engine {
   start?<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): RunningStatement<R>;
   /**
    * Reads `sql` together with a feed cursor such that every change the cursor covers is in the rows
-   * (the snapshot-then-live handoff, docs/SUBSCRIPTIONS.md §3). Absent on engines whose reads see
-   * every change their feed has delivered (embedded): there, `feed.head()` then `query` is enough.
-   * Use `readWithFeedCursor` (src/engine/snapshot.ts), which picks.
+   * (the snapshot-then-live handoff, docs/SUBSCRIPTIONS.md, "Snapshot, then live (no race)").
+   * Absent on engines whose reads see every change their feed has delivered (embedded): there,
+   * `feed.head()` then `query` is enough. Use `readWithFeedCursor` (src/engine/snapshot.ts), which
+   * picks.
    */
   snapshot?<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Snapshot<R>>;
   readonly feed: ChangeFeed;

@@ -12,6 +12,26 @@ import {
 /** Finds a fragment of the document by name. */
 export type FragmentLookup = (name: string) => FragmentDefinitionNode | undefined;
 
+/**
+ * What a fragment spread adds to a walk over selection sets: `compute(fragment)`, worked out once
+ * per fragment name (`memo`: a fragment means the same wherever it is spread, so a document that
+ * spreads one many times is not walked exponentially), and undefined for an unknown fragment or one
+ * already being expanded (a cycle, which graphql's own rules report).
+ */
+export function spreadValue<T>(name: string, fragments: FragmentLookup, visiting: Set<string>, memo: Map<string, T>,
+  compute: (fragment: FragmentDefinitionNode) => T): T | undefined {
+  const fragment = fragments(name);
+  if (fragment === undefined || visiting.has(name)) return undefined;
+  let value = memo.get(name);
+  if (value === undefined) {
+    visiting.add(name);
+    value = compute(fragment);
+    visiting.delete(name);
+    memo.set(name, value);
+  }
+  return value;
+}
+
 
 /**
  * Cost metadata of a field that reads the engine, at `field.extensions.wavegate`.
@@ -108,7 +128,7 @@ interface SetCost {
  */
 export function operationCost(schema: GraphQLSchema, op: OperationDefinitionNode, fragments: FragmentLookup): number {
   const visiting = new Set<string>();
-  // A fragment's cost does not depend on where it is spread: walk each once (no exponential blow-up).
+  // A fragment's cost does not depend on where it is spread: walk each once (spreadValue).
   const memo = new Map<string, SetCost>();
   const walk = (set: SelectionSetNode | undefined, parent: GraphQLCompositeType | undefined): SetCost => {
     const total: SetCost = { perRow: 0, batched: 0 };
@@ -139,18 +159,11 @@ export function operationCost(schema: GraphQLSchema, op: OperationDefinitionNode
           break;
         }
         case Kind.FRAGMENT_SPREAD: {
-          const name = sel.name.value;
-          const frag = fragments(name);
-          if (frag === undefined || visiting.has(name)) break;
-          let c = memo.get(name);
-          if (c === undefined) {
-            visiting.add(name);
+          const c = spreadValue(sel.name.value, fragments, visiting, memo, (frag) => {
             const t = schema.getType(frag.typeCondition.name.value);
-            c = walk(frag.selectionSet, isCompositeType(t) ? t : undefined);
-            visiting.delete(name);
-            memo.set(name, c);
-          }
-          add(c);
+            return walk(frag.selectionSet, isCompositeType(t) ? t : undefined);
+          });
+          if (c !== undefined) add(c);
           break;
         }
       }

@@ -20,7 +20,7 @@ import {
   GraphQLError, Kind, type ASTVisitor, type OperationDefinitionNode, type SelectionSetNode, type ValidationContext, type ValidationRule,
 } from 'graphql';
 import { GatewayError, GatewayErrorCode } from '../errors';
-import { operationCost, type FragmentLookup } from './cost';
+import { operationCost, spreadValue, type FragmentLookup } from './cost';
 
 export { COST, fieldCost, operationCost, wavegateCost, type WavegateFieldCost } from './cost';
 
@@ -55,20 +55,10 @@ export function selectionDepth(set: SelectionSetNode | undefined, fragments: Fra
       case Kind.INLINE_FRAGMENT:
         max = Math.max(max, selectionDepth(sel.selectionSet, fragments, visiting, memo));
         break;
-      case Kind.FRAGMENT_SPREAD: {
-        const name = sel.name.value;
-        const frag = fragments(name);
-        if (frag === undefined || visiting.has(name)) break;
-        let depth = memo.get(name);
-        if (depth === undefined) {
-          visiting.add(name);
-          depth = selectionDepth(frag.selectionSet, fragments, visiting, memo);
-          visiting.delete(name);
-          memo.set(name, depth);
-        }
-        max = Math.max(max, depth);
+      case Kind.FRAGMENT_SPREAD:
+        max = Math.max(max, spreadValue(sel.name.value, fragments, visiting, memo,
+          (frag) => selectionDepth(frag.selectionSet, fragments, visiting, memo)) ?? 0);
         break;
-      }
     }
   }
   return max;
@@ -87,20 +77,10 @@ export function aliasCount(set: SelectionSetNode | undefined, fragments: Fragmen
       case Kind.INLINE_FRAGMENT:
         n += aliasCount(sel.selectionSet, fragments, visiting, memo);
         break;
-      case Kind.FRAGMENT_SPREAD: {
-        const name = sel.name.value;
-        const frag = fragments(name);
-        if (frag === undefined || visiting.has(name)) break;
-        let c = memo.get(name);
-        if (c === undefined) {
-          visiting.add(name);
-          c = aliasCount(frag.selectionSet, fragments, visiting, memo);
-          visiting.delete(name);
-          memo.set(name, c);
-        }
-        n += c;
+      case Kind.FRAGMENT_SPREAD:
+        n += spreadValue(sel.name.value, fragments, visiting, memo,
+          (frag) => aliasCount(frag.selectionSet, fragments, visiting, memo)) ?? 0;
         break;
-      }
     }
   }
   return n;

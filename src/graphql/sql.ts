@@ -7,6 +7,7 @@
 import type { RowPredicate } from '../auth/policy';
 import { VIEWS, type ViewName } from '../views/registry';
 import type { PageCursor } from './cursors';
+import { isWholeInRange } from '../util/integer';
 
 /** A statement and its positional parameters. */
 export interface SqlStatement {
@@ -33,7 +34,7 @@ function columns(view: ViewName): string {
 }
 
 function limit(n: number): string {
-  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_SQL_LIMIT) throw new RangeError(`LIMIT must be an integer from 1 to ${MAX_SQL_LIMIT}, got ${n}`);
+  if (!isWholeInRange(n, 1, MAX_SQL_LIMIT)) throw new RangeError(`LIMIT must be an integer from 1 to ${MAX_SQL_LIMIT}, got ${n}`);
   return `LIMIT ${n}`;
 }
 

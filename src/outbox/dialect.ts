@@ -5,9 +5,6 @@ import { projectRoot } from '../paths';
 /** The databases services write the outbox in: one folder of migrations each under `migrations/source/`. */
 export type SourceDialect = 'mysql' | 'postgres';
 
-/** Source dialects, in a stable order. */
-export const SOURCE_DIALECTS: readonly SourceDialect[] = ['mysql', 'postgres'];
-
 /** One source-database migration file (`migrations/source/<dialect>/NNNN_<verb>_<thing>.sql`). */
 export interface SourceMigration {
   /** File name without directory, e.g. `0001_create_outbox.sql`. */

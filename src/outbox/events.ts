@@ -1,13 +1,15 @@
 import { GatewayError, GatewayErrorCode } from '../errors';
+import { isWholeInRange } from '../util/integer';
 
 /**
  * The outbox event contract: every service writes these, RisingWave (or the embedded engine)
  * reads them, the views in `schema/` are defined over them. Documented in docs/EVENTS.md.
  *
- * Conventions (from RisingWave's JSON rules, [SQL4] in docs/RISINGWAVE.md §7):
- * money and distances are JSON *strings* holding decimals (`"12.50"`), because RisingWave casts
- * JSON numbers through f64; views read them with `(payload->>'amount')::numeric`.
- * Ids are strings. Coordinates are JSON numbers (f64 is exact enough for them).
+ * Conventions (from RisingWave's JSON rules, [SQL4] in docs/RISINGWAVE.md, "RisingWave behaviours
+ * Wavegate depends on"): money and distances are JSON *strings* holding decimals (`"12.50"`),
+ * because RisingWave casts JSON numbers through f64; views read them with
+ * `(payload->>'amount')::numeric`. Ids are strings. Coordinates are JSON numbers (f64 is exact
+ * enough for them).
  */
 export const EVENT_TYPES = [
   'RideRequested',
@@ -81,7 +83,7 @@ function checkField(rule: FieldRule, value: unknown): string | undefined {
     case 'currency':
       return typeof value === 'string' && CURRENCY_RE.test(value) ? undefined : 'must be an ISO 4217 code, e.g. "USD"';
     case 'int':
-      return typeof value === 'number' && Number.isInteger(value) && value >= rule.min && value <= rule.max
+      return isWholeInRange(value, rule.min, rule.max)
         ? undefined : `must be a whole number from ${rule.min} to ${rule.max}`;
     case 'enum':
       return typeof value === 'string' && rule.values.includes(value) ? undefined : `must be one of ${rule.values.join(', ')}`;

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { GatewayError, GatewayErrorCode } from '../errors';
-import { RIDE_AGGREGATE, validateEvent, type OutboxEvent } from './events';
-import type { WrittenEvent } from './writer';
+import type { OutboxEvent } from './events';
+import { createOutboxWriter, type OutboxWriter, type WrittenEvent } from './writer';
 
 /**
  * What the MySQL writer needs from the caller's transaction: a mysql2/promise `Connection` or
@@ -23,9 +22,8 @@ VALUES (?, ?, ?, ?, ?, IFNULL(FROM_UNIXTIME(CAST(? AS DECIMAL(20,6))), CURRENT_T
 const TIMESTAMP_MIN_MS = Date.UTC(1970, 0, 1, 0, 0, 1);
 const TIMESTAMP_MAX_MS = Date.UTC(2038, 0, 19, 3, 14, 7);
 
-/** validateEvent plus the MySQL-only rule: occurredAt must fit a TIMESTAMP column. */
-function validateForMysql(event: unknown): asserts event is OutboxEvent {
-  validateEvent(event);
+/** The MySQL-only rule on top of validateEvent: occurredAt must fit a TIMESTAMP column. */
+function checkTimestampRange(event: OutboxEvent): void {
   const at = event.occurredAt?.getTime();
   if (at !== undefined && (at < TIMESTAMP_MIN_MS || at > TIMESTAMP_MAX_MS)) {
     throw new GatewayError(GatewayErrorCode.BAD_OUTBOX_PAYLOAD,
@@ -42,36 +40,21 @@ function epochSeconds(d: Date): string {
   return `${sign}${Math.floor(abs / 1000)}.${String(abs % 1000).padStart(3, '0')}`;
 }
 
-/**
- * Writes one event to the MySQL outbox **inside the caller's transaction** (same contract as
- * `writer.ts` for Postgres). Validates first: a bad event throws `BAD_OUTBOX_PAYLOAD` and nothing
- * is written, so the caller can roll its business row back with it.
- */
-export async function writeEvent(tx: MysqlExecutor, event: OutboxEvent): Promise<WrittenEvent> {
-  validateForMysql(event);
-  return insert(tx, event);
+/** The MySQL (and MariaDB) outbox writer: the same contract as writer.ts's Postgres one. */
+export const mysqlOutbox: OutboxWriter<MysqlExecutor> = createOutboxWriter<MysqlExecutor>({
+  check: checkTimestampRange,
+  insert: (tx, r) => tx.execute(INSERT, [r.id, r.aggregateType, r.aggregateId, r.eventType, r.payload,
+    r.occurredAt === undefined ? null : epochSeconds(r.occurredAt), r.traceContext]),
+});
+
+/** {@link OutboxWriter.writeEvent} on MySQL ({@link mysqlOutbox}). */
+export function writeEvent(tx: MysqlExecutor, event: OutboxEvent): Promise<WrittenEvent> {
+  return mysqlOutbox.writeEvent(tx, event);
 }
 
-/** Validates every event, then writes them in order; one bad event means none is written. */
-export async function writeEvents(tx: MysqlExecutor, events: readonly OutboxEvent[]): Promise<WrittenEvent[]> {
-  for (const e of events) validateForMysql(e);
-  const out: WrittenEvent[] = [];
-  for (const e of events) out.push(await insert(tx, e));
-  return out;
-}
-
-async function insert(tx: MysqlExecutor, event: OutboxEvent): Promise<WrittenEvent> {
-  const id = randomUUID();
-  await tx.execute(INSERT, [
-    id,
-    RIDE_AGGREGATE,
-    event.aggregateId,
-    event.type,
-    JSON.stringify(event.payload),
-    event.occurredAt === undefined ? null : epochSeconds(event.occurredAt),
-    event.traceContext ?? null,
-  ]);
-  return { id, type: event.type, aggregateId: event.aggregateId };
+/** {@link OutboxWriter.writeEvents} on MySQL ({@link mysqlOutbox}). */
+export function writeEvents(tx: MysqlExecutor, events: readonly OutboxEvent[]): Promise<WrittenEvent[]> {
+  return mysqlOutbox.writeEvents(tx, events);
 }
 
 /** Options for {@link createMysqlPool}. */

@@ -5,7 +5,7 @@ import type { SqlUser } from './users';
 
 /**
  * What each passthrough user reads of each published view, as the subquery that replaces every
- * reference to the view (docs/SQL.md "Roles"):
+ * reference to the view (docs/SQL.md, "Users, roles and what they read"):
  * - `ops`, `rider`, `driver`: the GraphQL row policy ({@link rowPredicate}), all columns;
  * - `analyst`: all rows; `rider_id` is NULL in trip_history and rider_stats, and pickup/dropoff
  *   coordinates are rounded to 2 decimals (about 1 km), because exact pickup points identify homes.

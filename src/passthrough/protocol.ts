@@ -1,7 +1,8 @@
 /**
- * The Postgres wire protocol (v3.0) as the SQL passthrough speaks it: message codes, a typed union of
- * the frontend messages, a validating decoder, an incremental framer with hard size limits, and the
- * backend message encoders. Bytes in, bytes out: no sockets here (STYLE.md practices 1, 2, 9).
+ * The Postgres wire protocol (v3.0) as the SQL passthrough speaks it: message codes, a typed union
+ * of the frontend messages, a validating decoder, an incremental framer with hard size limits, and
+ * the backend message encoders. Bytes in, bytes out: no sockets here, so the session and the tests
+ * drive it with byte buffers (test/fixtures/pgwire holds bytes captured from real clients).
  *
  * References: https://www.postgresql.org/docs/current/protocol-message-formats.html and
  * pg-protocol's `src/messages.ts` (node-postgres). Every decode failure is a {@link ProtocolError}:
@@ -61,6 +62,12 @@ export const AuthCode = { Ok: 0, SASL: 10, SASLContinue: 11, SASLFinal: 12 } as 
 
 /** Postgres' limit for the first (untyped) packet: MAX_STARTUP_PACKET_LENGTH. */
 export const MAX_STARTUP_BYTES = 10_000;
+
+/**
+ * Largest typed message before authentication (SASL messages are a few hundred bytes): Postgres'
+ * PG_MAX_AUTH_TOKEN_LENGTH, so an unauthenticated client cannot make the server buffer megabytes.
+ */
+export const MAX_AUTH_MESSAGE_BYTES = 65_535;
 
 /** The first message of a connection. */
 export type InitialMessage =
@@ -277,7 +284,8 @@ export class Framer {
   /** True while the next message is untyped (startup, SSLRequest, CancelRequest). */
   untyped = true;
 
-  constructor(private readonly maxMessageBytes: number) {}
+  /** `maxMessageBytes`: largest typed message; the session lowers it until the client is authenticated. */
+  constructor(public maxMessageBytes: number) {}
 
   /** Adds bytes and returns every complete message they finish. */
   push(data: Buffer): Frame[] {

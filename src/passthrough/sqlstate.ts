@@ -14,12 +14,18 @@ export const SqlState = {
   SYNTAX_ERROR: '42601',
   /** Statement timeout or CancelRequest. */
   QUERY_CANCELED: '57014',
-  /** A result larger than WAVEGATE_SQL_MAX_ROWS, or a plan too costly for the embedded engine. */
+  /**
+   * A result larger than WAVEGATE_SQL_MAX_ROWS, a plan too costly for the embedded engine, or a
+   * per-session cap (prepared statements, portals, WAVEGATE_SQL_SESSION_MEMORY_BYTES).
+   */
   PROGRAM_LIMIT_EXCEEDED: '54000',
   INVALID_PASSWORD: '28P01',
   INVALID_AUTHORIZATION: '28000',
   PROTOCOL_VIOLATION: '08P01',
+  /** Connection limits (authenticated, pending, per address): FATAL at connect or login. */
   TOO_MANY_CONNECTIONS: '53300',
+  /** All sessions together hold WAVEGATE_SQL_TOTAL_MEMORY_BYTES of prepared statements and portals. */
+  OUT_OF_MEMORY: '53200',
   UNDEFINED_OBJECT: '42704',
   /** A function or operator name a `reg*` literal names, hidden or missing. */
   UNDEFINED_FUNCTION: '42883',

@@ -2,7 +2,7 @@ import { errors } from '../errors';
 import { makeVerifier, parseVerifierPrefix, type ScramVerifier } from './scram';
 
 /**
- * What a passthrough user may read (docs/SQL.md "Roles"):
+ * What a passthrough user may read (docs/SQL.md, "Users, roles and what they read"):
  * - `analyst`: every row of the four views, with rider-identifying data masked (trip_history and
  *   rider_stats `rider_id` read as NULL; pickup/dropoff coordinates rounded to 2 decimals, ~1 km);
  * - `ops`: everything, like an ops token on the GraphQL API;

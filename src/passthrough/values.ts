@@ -1,4 +1,5 @@
 import { Oid } from './types';
+import { isWholeInRange } from '../util/integer';
 
 /**
  * Value formats on the wire. Engines hand rows back as JS values (text for timestamps, dates, int8
@@ -200,7 +201,7 @@ export function binaryToText(oid: number, b: Buffer): string {
 
 function intOf(text: string, min: number, max: number): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`"${text}" is out of range`);
+  if (!isWholeInRange(n, min, max)) throw new Error(`"${text}" is out of range`);
   return n;
 }
 

@@ -23,6 +23,7 @@ import type { OutboxEvent } from '../outbox/events';
 import { writeEvents } from '../outbox/writer';
 import { Prng } from './prng';
 import { decimalToHundredths, hundredthsToDecimal, RideWorld, type PlannedEvent, type Ride } from './rides';
+import { isWholeInRange } from '../util/integer';
 
 /** Options for {@link createSimulator}. */
 export interface SimulatorOptions {
@@ -171,7 +172,7 @@ class RideSimulator implements Simulator {
 
   async simulateRides(n: number): Promise<SimulatorCounters> {
     if (this.mode.name !== 'idle') throw new Error(`the simulator is already running (${this.mode.name})`);
-    if (!Number.isInteger(n) || n < 0) throw new RangeError('simulateRides needs a whole number of rides');
+    if (!isWholeInRange(n, 0)) throw new RangeError('simulateRides needs a whole number of rides');
     this.mode = { name: 'batch' };
     try {
       this.virtualMs = Math.max(this.virtualMs, this.now().getTime());

@@ -1,9 +1,10 @@
 /**
  * Fan-out of one {@link ChangeFeed} to many subscribers, each an async iterator of {@link Delivery}.
- * Transport-free: no graphql, graphql-ws or engine imports, no I/O (STYLE.md practice 1).
+ * Transport-free: no graphql or graphql-ws, no I/O; it knows the engine only through the ChangeFeed
+ * interface (engine/types.ts), so unit tests drive it with a fake feed.
  *
  * - One upstream `feed.subscribe` per hub, taken on the first subscriber and released with the last
- *   (practice 13).
+ *   (ref-counted, as graphql-yoga's redis event target holds one Redis subscription per topic).
  * - Routing is indexed per view: key/indexed column -> value -> subscribers, plus "all rows".
  * - Per subscriber, deliveries follow feed order; a slow consumer is conflated to the latest change
  *   per key, then told to resync: memory per subscriber is bounded and nothing is dropped silently.

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadModule, parseSync, scanSync, type ParseResult } from 'libpg-query';
 import { projectRoot } from '../paths';
 
 /**
@@ -84,19 +85,15 @@ export const VIEWS: { readonly [V in ViewName]: ViewDef } = {
 /** All views, in dependency-free order. */
 export const VIEW_LIST: readonly ViewDef[] = Object.values(VIEWS);
 
-/** A view's SQL from `schema/<name>.sql`, split the way the engines need it. */
+/** A view's SQL from `schema/<name>.sql`. */
 export interface ViewSql {
   /** The whole statement, as RisingWave runs it (`CREATE MATERIALIZED VIEW name AS <text>`). */
   readonly text: string;
-  /** The `base` CTE body (aggregate over outbox); the whole statement when there is no CTE. */
-  readonly base: string;
-  /** The projection over `base` (`SELECT ... FROM base`); undefined when there is no CTE. */
-  readonly projection: string | undefined;
   /** Key columns declared in the file header (`-- wavegate:key a, b`). */
   readonly key: readonly string[];
 }
 
-/** Reads and splits `schema/<view>.sql`. Throws if its header disagrees with {@link VIEWS}. */
+/** Reads `schema/<view>.sql`. Throws if its header disagrees with {@link VIEWS}. */
 export function loadViewSql(view: ViewName, dir = join(projectRoot(), 'schema')): ViewSql {
   const raw = readFileSync(join(dir, `${view}.sql`), 'utf8');
   const header = (tag: string) => raw.match(new RegExp(`^--\\s*wavegate:${tag}\\s+(.+)$`, 'm'))?.[1]?.trim();
@@ -106,26 +103,51 @@ export function loadViewSql(view: ViewName, dir = join(projectRoot(), 'schema'))
     throw new Error(`schema/${view}.sql: key (${key.join(', ')}) differs from the registry (${VIEWS[view].key.join(', ')})`);
   }
   const text = raw.split('\n').filter((l) => !/^\s*--/.test(l)).join('\n').trim().replace(/;\s*$/, '');
-  const split = splitBaseCte(text);
-  return { text, key, base: split?.base ?? text, projection: split?.projection };
+  return { text, key };
 }
 
-/** Splits `WITH base AS (<body>) <projection>` by matching parentheses (quotes respected). */
+/** Loads libpg-query's WASM module, which {@link splitBaseCte} needs; call (and await) once first. Idempotent. */
+export async function loadViewParser(): Promise<void> {
+  await loadModule();
+}
+
+/**
+ * Splits `WITH base AS (<body>) <projection>` into the `base` CTE's body and the projection over
+ * it, as the embedded engine needs them (pg_ivm maintains `base`; the projection becomes a plain
+ * view). Undefined when the statement does not start with a CTE named `base`. The statement is read
+ * by libpg-query (the Postgres parser: quotes, dollar quotes and comments as Postgres reads them),
+ * and the body's parentheses are matched on the Postgres scanner's tokens. Throws when the SQL does
+ * not parse, is not one SELECT, or its `base` has sibling CTEs or is RECURSIVE (nothing to split
+ * into one IMMV and a view). Needs {@link loadViewParser} to have resolved.
+ */
 export function splitBaseCte(sql: string): { base: string; projection: string } | undefined {
-  const head = /^WITH\s+base\s+AS\s*\(/i.exec(sql);
-  if (!head) return undefined;
-  let depth = 1;
-  let quote: string | undefined;
-  for (let i = head[0].length; i < sql.length; i++) {
-    const c = sql[i];
-    if (quote !== undefined) {
-      if (c === quote) quote = undefined;
-      continue;
-    }
-    if (c === "'" || c === '"') quote = c;
-    else if (c === '(') depth++;
-    else if (c === ')' && --depth === 0) {
-      return { base: sql.slice(head[0].length, i).trim(), projection: sql.slice(i + 1).trim() };
+  let tree: ParseResult;
+  try {
+    tree = parseSync(sql);
+  } catch (err) {
+    throw new Error(`view SQL does not parse: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const stmts = tree.stmts ?? [];
+  const node = stmts[0]?.stmt;
+  if (stmts.length !== 1 || node === undefined || !('SelectStmt' in node)) throw new Error('view SQL must be exactly one SELECT statement');
+  const withClause = node.SelectStmt.withClause;
+  const ctes = withClause?.ctes ?? [];
+  const first = ctes[0];
+  if (withClause === undefined || first === undefined || !('CommonTableExpr' in first) || first.CommonTableExpr.ctename !== 'base') return undefined;
+  if (withClause.recursive === true || ctes.length !== 1) throw new Error('WITH base AS (...) must be the only CTE, and not RECURSIVE');
+  const buf = Buffer.from(sql, 'utf8');
+  const at = first.CommonTableExpr.location ?? 0; // byte offset of the name `base`
+  const tokens = scanSync(sql).tokens;
+  const open = tokens.findIndex((t) => t.start > at && t.tokenName === 'ASCII_40');
+  let depth = 0;
+  for (let i = open; open >= 0 && i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.tokenName === 'ASCII_40') depth++;
+    else if (t.tokenName === 'ASCII_41' && --depth === 0) {
+      return {
+        base: buf.subarray(tokens[open]!.end, t.start).toString('utf8').trim(),
+        projection: buf.subarray(t.end).toString('utf8').trim(),
+      };
     }
   }
   throw new Error('unbalanced parentheses in WITH base AS (...)');

@@ -26,9 +26,9 @@ function sortByKey(view: (typeof VIEW_LIST)[number], rows: readonly Row[]): Row[
 }
 
 /**
- * The engine conformance suite (STYLE.md practice 6): every engine publishes the registry's
- * columns with the registry's types, and the same events give the same normalised rows in all four
- * views. Run for the embedded engine and for the RisingWave engine.
+ * The engine conformance suite (one suite run for every engine, so they cannot drift): every engine
+ * publishes the registry's columns with the registry's types, and the same events give the same
+ * normalised rows in all four views. Run for the embedded engine and for the RisingWave engine.
  */
 export function defineEngineSuite(name: string, makeEngine: () => Promise<EngineUnderTest>): void {
   describe(name, () => {

@@ -7,7 +7,7 @@ import type { Role } from '../../src/auth/viewer';
 import { DEFAULT_LIMITS, DEFAULT_SUBSCRIPTIONS } from '../../src/config/load';
 import type { AuthConfig, Config, CorsConfig, LimitsConfig, SubscriptionsConfig } from '../../src/config/types';
 import { EmbeddedEngine } from '../../src/engine/embedded/engine';
-import type { Engine } from '../../src/engine/types';
+import type { ChangeFeed, Engine, QueryOptions } from '../../src/engine/types';
 import { startGateway, type Gateway } from '../../src/gateway';
 import { silentLogger, type Logger } from '../../src/log';
 import type { GeoPoint, OutboxEvent } from '../../src/outbox/events';
@@ -27,6 +27,31 @@ export interface TestGatewayOverrides {
   log?: Logger;
   /** Wraps the engine the gateway sees (e.g. to count queries); the test still writes to the real one. */
   wrapEngine?: (engine: EmbeddedEngine) => Engine;
+}
+
+/** `engine` with its `query` (and, when given, its feed) replaced, for `wrapEngine`; the rest passes through. */
+export function withQuery(engine: Engine, query: Engine['query'], feed: ChangeFeed = engine.feed): Engine {
+  return { kind: engine.kind, feed, ready: () => engine.ready(), close: () => engine.close(), query };
+}
+
+/** An engine kept busy by its first query until the request's deadline aborts it. */
+export interface BusyEngine {
+  readonly engine: Engine;
+  /** Queries asked of the engine so far. */
+  readonly calls: number;
+}
+
+/** `engine` whose first query with a signal waits until that signal aborts (the deadline passed), then runs. */
+export function busyUntilDeadline(engine: Engine): BusyEngine {
+  let calls = 0;
+  const wrapped = withQuery(engine, async function query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
+    if (calls++ === 0 && options?.signal !== undefined) {
+      const signal = options.signal;
+      await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    }
+    return engine.query<R>(sql, params, options);
+  });
+  return { engine: wrapped, get calls() { return calls; } };
 }
 
 /** A GraphQL HTTP response. */
@@ -88,7 +113,9 @@ export async function gqlRequest<T = Record<string, unknown>>(url: string, query
 export async function startTestGateway(overrides: TestGatewayOverrides = {}): Promise<TestGateway> {
   const config = testConfig(overrides);
   const log = overrides.log ?? silentLogger;
-  const engine = await EmbeddedEngine.create({ log, changeRetention: config.changeRetention });
+  // No pruning timer: a test that needs the change log pruned calls engine.prune() and counts what
+  // it deleted, which the engine's own timer must not have deleted first.
+  const engine = await EmbeddedEngine.create({ log, changeRetention: config.changeRetention, pruneIntervalMs: 0 });
   let gateway: Gateway;
   try {
     gateway = await startGateway(config, { log, engine: overrides.wrapEngine?.(engine) ?? engine });

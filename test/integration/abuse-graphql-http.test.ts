@@ -6,9 +6,9 @@
  * the engine busy; every assertion is on a refusal, a code or a count, never on time.
  */
 import { gzipSync } from 'node:zlib';
-import type { Engine, QueryOptions } from '../../src/engine/types';
+import type { QueryOptions } from '../../src/engine/types';
 import { recordingLogger, type RecordingLogger } from '../../src/log';
-import { startTestGateway, writeRides, type GqlResponse, type TestGateway } from '../helpers/gateway';
+import { busyUntilDeadline, startTestGateway, withQuery, writeRides, type BusyEngine, type GqlResponse, type TestGateway } from '../helpers/gateway';
 import { waitFor } from '../helpers/waitFor';
 
 /** Statements that reached the engine, with their first parameter (a trip or rider id). */
@@ -25,15 +25,12 @@ beforeAll(async () => {
     log,
     // Long enough that queries held behind the gate never time out on a busy machine.
     limits: { requestTimeoutMs: 120_000 },
-    wrapEngine: (engine): Engine => ({
-      kind: engine.kind, feed: engine.feed, ready: () => engine.ready(), close: () => engine.close(),
-      async query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
-        seen.push(String(params[0]));
-        const wait = gate;
-        gate = undefined;
-        if (wait !== undefined) await wait;
-        return engine.query<R>(sql, params, options);
-      },
+    wrapEngine: (engine) => withQuery(engine, async function query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
+      seen.push(String(params[0]));
+      const wait = gate;
+      gate = undefined;
+      if (wait !== undefined) await wait;
+      return engine.query<R>(sql, params, options);
     }),
   });
   ops = await t.token('ops-1', 'ops');
@@ -189,22 +186,10 @@ describe('bad input is a typed client error, never an internal one (item 10)', (
 
 describe('the request deadline', () => {
   let d: TestGateway;
-  let calls = 0;
+  let busy: BusyEngine | undefined;
   beforeAll(async () => {
-    d = await startTestGateway({
-      limits: { requestTimeoutMs: 300 },
-      wrapEngine: (engine): Engine => ({
-        kind: engine.kind, feed: engine.feed, ready: () => engine.ready(), close: () => engine.close(),
-        async query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
-          // The first statement keeps the engine busy until the request's deadline passes.
-          if (calls++ === 0 && options?.signal !== undefined) {
-            const signal = options.signal;
-            await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
-          }
-          return engine.query<R>(sql, params, options);
-        },
-      }),
-    });
+    // The first statement keeps the engine busy until the request's deadline passes.
+    d = await startTestGateway({ limits: { requestTimeoutMs: 300 }, wrapEngine: (engine) => (busy = busyUntilDeadline(engine)).engine });
   }, 180_000);
   afterAll(async () => d?.dispose());
 
@@ -216,7 +201,7 @@ describe('the request deadline', () => {
     expect(codes(r)).toEqual(['REQUEST_TIMEOUT', 'REQUEST_TIMEOUT', 'REQUEST_TIMEOUT']);
     expect(r.body.errors?.[0]?.extensions?.['details']).toEqual({ timeoutMs: 300 });
     // Only the held statement reached the engine; the two behind it were dropped from the queue.
-    expect(calls).toBe(1);
+    expect(busy?.calls).toBe(1);
     // The deadline is per request: the next one runs.
     expect(await d.gql('{ trip(id: "x") { id } }', undefined, token)).toEqual({ status: 200, body: { data: { trip: null } } });
   });

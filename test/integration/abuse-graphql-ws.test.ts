@@ -6,10 +6,10 @@
  * replay pages the hub reads and to hold replays while a test counts them.
  */
 import WebSocket from 'ws';
-import type { ChangeEvent, ChangeFeed, Engine, QueryOptions, ReplayRequest } from '../../src/engine/types';
+import type { ChangeEvent, ChangeFeed, ReplayRequest } from '../../src/engine/types';
 import { recordingLogger, type RecordingLogger } from '../../src/log';
 import { encodeFeedCursor } from '../../src/graphql/cursors';
-import { startTestGateway, writeRides, type RideSpec, type TestGateway } from '../helpers/gateway';
+import { busyUntilDeadline, startTestGateway, withQuery, writeRides, type BusyEngine, type RideSpec, type TestGateway } from '../helpers/gateway';
 import { waitFor } from '../helpers/waitFor';
 import { connectWs, disposeWsClients, type TestSubscription, type TestWsClient } from '../helpers/wsClient';
 
@@ -48,9 +48,9 @@ beforeAll(async () => {
   t = await startTestGateway({
     log,
     subscriptions: { maxPerSocket: 50, maxSocketsPerSubject: 3, replayPageSize: 3, maxReplays: 3, maxReplaysPerSubject: 2, maxReplaysPerSocket: 1 },
-    wrapEngine: (engine): Engine => {
+    wrapEngine: (engine) => {
       feed = recordingFeed(engine.feed);
-      return { kind: engine.kind, feed, ready: () => engine.ready(), close: () => engine.close(), query: (s, p, o) => engine.query(s, p, o) };
+      return withQuery(engine, (s, p, o) => engine.query(s, p, o), feed);
     },
   });
 }, 180_000);
@@ -189,26 +189,14 @@ describe('limits and bad input on the websocket path (items 4 and 10)', () => {
   });
 
   it('fails a websocket query with REQUEST_TIMEOUT when the deadline passes while the engine is busy', async () => {
-    let calls = 0;
-    const d = await startTestGateway({
-      limits: { requestTimeoutMs: 300 },
-      wrapEngine: (engine): Engine => ({
-        kind: engine.kind, feed: engine.feed, ready: () => engine.ready(), close: () => engine.close(),
-        async query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
-          if (calls++ === 0 && options?.signal !== undefined) {
-            const signal = options.signal;
-            await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
-          }
-          return engine.query<R>(sql, params, options);
-        },
-      }),
-    });
+    let busy: BusyEngine | undefined;
+    const d = await startTestGateway({ limits: { requestTimeoutMs: 300 }, wrapEngine: (engine) => (busy = busyUntilDeadline(engine)).engine });
     try {
       const c = connectWs(d.wsUrl, { authorization: `Bearer ${await d.token('ops-1', 'ops')}` });
       await c.connected;
       const r = await c.subscribe('{ a: trip(id: "x") { id } b: trip(id: "y") { id } }').next(20_000);
       expect(r.errors?.map((e) => e.extensions?.['code'])).toEqual(['REQUEST_TIMEOUT', 'REQUEST_TIMEOUT']);
-      expect(calls).toBe(1);
+      expect(busy?.calls).toBe(1);
       await c.dispose();
     } finally {
       await d.dispose();

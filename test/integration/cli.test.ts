@@ -4,8 +4,28 @@ import { captureIo } from '../helpers/cliIo';
 import { waitFor } from '../helpers/waitFor';
 
 const SECRET = 'test-secret-that-is-at-least-32-bytes-long';
-// serve and simulate open a real PGlite engine (2-3 s each).
-jest.setTimeout(60_000);
+// serve and simulate open a real PGlite engine (2-3 s each on an idle machine; 30 s and more were
+// seen on a loaded one): the bounds below only stop a hung run.
+jest.setTimeout(300_000);
+const STARTUP_MS = 180_000;
+
+/**
+ * Runs `body` against a started `serve`; if it fails, still stops serve (signal, then its exit), so
+ * a failed test leaves no server or engine running into the next one.
+ */
+async function withServe(cli: ReturnType<typeof captureIo>, exit: Promise<number>, body: () => Promise<void>): Promise<void> {
+  let exited = false;
+  void exit.finally(() => (exited = true)).catch(() => undefined);
+  try {
+    await body();
+  } finally {
+    if (!exited) {
+      await waitFor(() => exited || cli.listening(), STARTUP_MS).catch(() => undefined);
+      cli.signal('SIGTERM');
+      await exit.catch(() => undefined);
+    }
+  }
+}
 
 /** Decodes an HS256 JWT after checking its signature with `secret`. */
 function verifyHs256(token: string, secret: string): Record<string, unknown> {
@@ -107,22 +127,23 @@ describe('wavegate (CLI main)', () => {
     it('starts on port 0 with the simulator, prints the banner with working tokens, answers /healthz, and stops on SIGTERM', async () => {
       const cli = captureIo({ WAVEGATE_PORT: '0', WAVEGATE_SIM_RATE: '50', WAVEGATE_SIM_SEED: '1' });
       const exit = main(['serve'], cli.io);
-      const url = String(await waitFor(() => /GraphiQL \(open in a browser\):\s+(\S+)/.exec(cli.out.stderr)?.[1], 30_000));
-      const health = await fetch(new URL('/healthz', url));
-      expect(health.status).toBe(200);
+      await withServe(cli, exit, async () => {
+        const url = String(await waitFor(() => /GraphiQL \(open in a browser\):\s+(\S+)/.exec(cli.out.stderr)?.[1], STARTUP_MS));
+        const health = await fetch(new URL('/healthz', url));
+        expect(health.status).toBe(200);
 
-      // The banner's tokens are valid for this run's generated secret: ops sees the simulator's rides.
-      const ops = /ops\s+\(ops\):\s+(\S+)/.exec(cli.out.stderr)?.[1];
-      expect(ops).toBeDefined();
-      const query = async (token: string | undefined) => fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
-        body: JSON.stringify({ query: '{ trips(first: 5) { edges { node { id status } } } }' }),
+        // The banner's tokens are valid for this run's generated secret: ops sees the simulator's rides.
+        const ops = /ops\s+\(ops\):\s+(\S+)/.exec(cli.out.stderr)?.[1];
+        expect(ops).toBeDefined();
+        const query = async (token: string | undefined) => fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify({ query: '{ trips(first: 5) { edges { node { id status } } } }' }),
       });
       const edges = await waitFor(async () => {
         const body = (await (await query(ops)).json()) as { data?: { trips: { edges: unknown[] } } };
         return body.data?.trips.edges.length ? body.data.trips.edges : undefined;
-      }, 15_000);
+      }, 60_000);
       expect(edges?.[0]).toMatchObject({ node: { id: expect.stringMatching(/^ride-/) } });
       expect((await query(undefined)).status).toBe(401);
 
@@ -138,15 +159,18 @@ describe('wavegate (CLI main)', () => {
       expect(cli.listening()).toBe(false);
       await expect(fetch(new URL('/healthz', url))).rejects.toThrow();
       expect(cli.log.lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['simulator stopped', 'wavegate stopped']));
+      });
     });
 
     it('prints no tokens when the secret is configured', async () => {
       const cli = captureIo({ WAVEGATE_PORT: '0', WAVEGATE_JWT_SECRET: SECRET, WAVEGATE_SIMULATE: 'off' });
       const exit = main(['serve'], cli.io);
-      await waitFor(() => cli.log.lines.some((l) => l.msg === 'wavegate is serving'), 30_000);
-      expect(cli.out.stderr).toBe('');
-      cli.signal('SIGINT');
-      expect(await exit).toBe(0);
+      await withServe(cli, exit, async () => {
+        await waitFor(() => cli.log.lines.some((l) => l.msg === 'wavegate is serving'), STARTUP_MS);
+        expect(cli.out.stderr).toBe('');
+        cli.signal('SIGINT');
+        expect(await exit).toBe(0);
+      });
     });
   });
 });

@@ -11,7 +11,9 @@ let engine: EmbeddedEngine;
 const seen: ChangeEvent[] = [];
 
 beforeAll(async () => {
-  engine = await EmbeddedEngine.create({ log: silentLogger, changeRetention: 100 });
+  // No pruning timer: the retention test counts what its own prune() call deletes (issue 10: the
+  // engine's 10 s timer had pruned first on a loaded machine, and prune() returned 0).
+  engine = await EmbeddedEngine.create({ log: silentLogger, changeRetention: 100, pruneIntervalMs: 0 });
   engine.feed.subscribe((batch) => void seen.push(...batch));
 });
 afterAll(async () => engine.close());
@@ -100,10 +102,27 @@ describe('embedded engine (PGlite + pg_ivm)', () => {
     expect(replayed.every((e) => e.view === 'trip_history' && e.key['trip_id'] === 'ride-2')).toBe(true);
     for (let i = 0; i < 20; i++) await ride(`ride-bulk-${i}`, `rider-b${i}`, 'driver-2', '3.00');
     await waitFor(() => seen.some((e) => e.key['trip_id'] === 'ride-bulk-19'));
-    // The engine's own pruner (every 10 s) may have pruned these already on a busy machine: what
-    // must hold either way is that the old cursor is expired afterwards.
-    await engine.prune();
+    // 21 rides of 7 events: more change-log rows than the retention (100) keeps, and nothing else prunes.
+    expect(await engine.prune()).toBeGreaterThan(0);
+    expect(await engine.prune()).toBe(0);
     const expired = await replayAll(engine.feed, 'trip_history', '0').catch((e: unknown) => e);
     expect(isGatewayError(expired, GatewayErrorCode.CURSOR_EXPIRED)).toBe(true);
+  });
+
+  it('prunes by itself every pruneIntervalMs, and refuses a bad interval', async () => {
+    const own = await EmbeddedEngine.create({ log: silentLogger, changeRetention: 1, pruneIntervalMs: 20 });
+    try {
+      await own.transaction((tx) => writeEvents(tx, [
+        { type: 'RideRequested', aggregateId: 'ride-p', payload: { rider_id: 'rider-p', pickup: P1, dropoff: P2 } },
+        { type: 'DriverAssigned', aggregateId: 'ride-p', payload: { driver_id: 'driver-p', eta_seconds: 60 } },
+      ]));
+      const changes = async () => Number((await own.query<{ n: number }>('SELECT count(*)::int AS n FROM wavegate.changes'))[0]?.n);
+      await waitFor(async () => (await changes()) === 1, 30_000);
+    } finally {
+      await own.close();
+    }
+    const bad = await EmbeddedEngine.create({ log: silentLogger, pruneIntervalMs: -1 }).catch((e: unknown) => e);
+    expect(isGatewayError(bad, GatewayErrorCode.BAD_CONFIG)).toBe(true);
+    expect((bad as Error).message).toContain('pruneIntervalMs');
   });
 });

@@ -6,7 +6,7 @@ import { writeEvents } from '../../src/outbox/writer';
 import { defineEngineSuite } from '../conformance/engine';
 import { createPgDatabase, createRisingWaveStandIn, writeUpstream } from '../conformance/databases';
 
-// One suite, every engine (STYLE.md practice 6).
+// One suite, every engine, so the embedded engine cannot drift from RisingWave.
 
 defineEngineSuite('embedded engine (PGlite + pg_ivm)', async () => {
   const engine = await EmbeddedEngine.create({ log: silentLogger });

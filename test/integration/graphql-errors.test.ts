@@ -3,10 +3,9 @@
  * malformed bodies, masked internal errors. After each, a good query still answers.
  */
 import { getIntrospectionQuery } from 'graphql';
-import type { Engine } from '../../src/engine/types';
 import { GatewayError, GatewayErrorCode } from '../../src/errors';
 import { recordingLogger, type RecordingLogger } from '../../src/log';
-import { startTestGateway, writeRides, type GqlResponse, type TestGateway } from '../helpers/gateway';
+import { startTestGateway, withQuery, writeRides, type GqlResponse, type TestGateway } from '../helpers/gateway';
 
 let t: TestGateway;
 let ops: string;
@@ -18,16 +17,10 @@ beforeAll(async () => {
   t = await startTestGateway({
     log,
     limits: { maxDepth: 4, maxCost: 500 },
-    wrapEngine: (engine): Engine => ({
-      kind: engine.kind,
-      feed: engine.feed,
-      ready: () => engine.ready(),
-      close: () => engine.close(),
-      query: (sql, params) => {
-        const err = failNext;
-        failNext = undefined;
-        return err !== undefined ? Promise.reject(err) : engine.query(sql, params);
-      },
+    wrapEngine: (engine) => withQuery(engine, (sql, params) => {
+      const err = failNext;
+      failNext = undefined;
+      return err !== undefined ? Promise.reject(err) : engine.query(sql, params);
     }),
   });
   ops = await t.token('ops-1', 'ops');

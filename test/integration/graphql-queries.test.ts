@@ -2,8 +2,7 @@
  * Queries over real PGlite through real HTTP: every query, pagination edge cases, filters, row
  * security per role, and DataLoader batching (engine.query calls counted through a wrapper).
  */
-import type { Engine } from '../../src/engine/types';
-import { startTestGateway, writeRides, type GqlResponse, type RideSpec, type TestGateway } from '../helpers/gateway';
+import { startTestGateway, withQuery, writeRides, type GqlResponse, type RideSpec, type TestGateway } from '../helpers/gateway';
 
 let t: TestGateway;
 const sqlLog: string[] = [];
@@ -13,15 +12,9 @@ const D = (iso: string) => new Date(iso);
 
 beforeAll(async () => {
   t = await startTestGateway({
-    wrapEngine: (engine): Engine => ({
-      kind: engine.kind,
-      feed: engine.feed,
-      ready: () => engine.ready(),
-      close: () => engine.close(),
-      query: (sql, params) => {
-        sqlLog.push(sql);
-        return engine.query(sql, params);
-      },
+    wrapEngine: (engine) => withQuery(engine, (sql, params) => {
+      sqlLog.push(sql);
+      return engine.query(sql, params);
     }),
   });
   const rides: RideSpec[] = [

@@ -1,7 +1,8 @@
 /**
  * Snapshot then live on the RisingWave engine, in the order RisingWave's Kafka sink really allows:
  * a change reaches Kafka (and the gateway's feed) BEFORE a batch read can see it, because the sink
- * writes it as soon as the view emits it while reads see only committed epochs (docs/SUBSCRIPTIONS.md §3).
+ * writes it as soon as the view emits it while reads see only committed epochs
+ * (docs/SUBSCRIPTIONS.md, "Snapshot, then live (no race)").
  *
  * Stand-ins: the fake RisingWave frontend (test/conformance/fakeRisingWaveServer.ts) in front of a
  * PostgreSQL database, where "not yet committed for reads" is an open transaction holding the

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { EmbeddedEngine } from '../../src/engine/embedded/engine';
+import { openPassthroughEngine } from '../../src/engine/open';
 import { RisingWaveEngine } from '../../src/engine/risingwave/engine';
 import { IdleFeed } from '../../src/engine/risingwave/idleFeed';
 import type { Engine } from '../../src/engine/types';
@@ -56,9 +57,12 @@ function asRisingWave(engine: Engine): Engine {
 
 const TARGETS: ReadonlyArray<[string, () => Promise<Target>]> = [
   ['embedded engine (PGlite)', async () => {
+    // As `wavegate serve` opens it: the passthrough reads the worker's copy (src/engine/embedded/isolated/).
     const engine = await EmbeddedEngine.create({ log: silentLogger });
     for (const ride of FIXTURE_RIDES) await engine.transaction((tx) => writeEvents(tx, ride));
-    return { engine, close: () => engine.close() };
+    const opened = await openPassthroughEngine({ databaseUrl: undefined }, { kind: 'embedded', engine, close: () => engine.close() },
+      { log: silentLogger, statementTimeoutMs: 120_000 });
+    return { engine: opened.engine, close: async () => { await opened.close(); await engine.close(); } };
   }],
   ['PostgreSQL standing in for RisingWave', async () => {
     const { db, engine } = await standIn();

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { RisingWaveEngine } from '../../src/engine/risingwave/engine';
 import { IdleFeed } from '../../src/engine/risingwave/idleFeed';
-import { GatewayErrorCode, isGatewayError, type GatewayError } from '../../src/errors';
+import { GatewayErrorCode } from '../../src/errors';
+import { failure } from '../helpers/failure';
 import { recordingLogger, silentLogger } from '../../src/log';
 import { createPgDatabase, withDatabase, type PgTestDatabase } from '../conformance/databases';
 import { closedPort, TcpProxy } from '../conformance/proxy';
@@ -30,12 +31,6 @@ async function engineFor(url: string, extra: Partial<Parameters<typeof RisingWav
     healthIntervalMs: 60_000, connectTimeoutMs: 1_000, retryDelayMs: 10, ...extra });
   engines.push(e);
   return e;
-}
-
-async function failure(p: Promise<unknown>): Promise<GatewayError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  if (!isGatewayError(err)) throw new Error(`expected a GatewayError, got ${String(err)}`);
-  return err;
 }
 
 describe('risingwave engine read path (PostgreSQL 15 standing in for RisingWave)', () => {

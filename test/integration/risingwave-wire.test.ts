@@ -8,7 +8,8 @@ import pg from 'pg';
 import { RisingWaveEngine } from '../../src/engine/risingwave/engine';
 import { EngineSqlError } from '../../src/engine/risingwave/errors';
 import { IdleFeed } from '../../src/engine/risingwave/idleFeed';
-import { GatewayErrorCode, isGatewayError, type GatewayError } from '../../src/errors';
+import { GatewayErrorCode } from '../../src/errors';
+import { failure } from '../helpers/failure';
 import { recordingLogger, silentLogger } from '../../src/log';
 import { createPgDatabase, type PgTestDatabase } from '../conformance/databases';
 import { FakeRisingWaveServer } from '../conformance/fakeRisingWaveServer';
@@ -38,12 +39,6 @@ async function engineOn(url: string, extra: Partial<Parameters<typeof RisingWave
   const e = await RisingWaveEngine.create({ databaseUrl: url, feed: new IdleFeed(), log: silentLogger, healthIntervalMs: 60_000, ...extra });
   engines.push(e);
   return e;
-}
-
-async function failure(p: Promise<unknown>): Promise<GatewayError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  if (!isGatewayError(err)) throw new Error(`expected a GatewayError, got ${String(err)}`);
-  return err;
 }
 
 /** PostgreSQL backends of this test database running pg_sleep (the fake's held statements). */

@@ -127,7 +127,9 @@ describe('ride-hailing services read through the views (router stands in for CDC
 
     const t = traffic(rideUrl, { seed: 42, maxRides: RIDES, cancelRate: 0.35 });
     t.start();
-    const stats = await t.settled(RIDES, 25_000);
+    // One driver serves the rides one after another through Kafka: a loaded machine takes a while
+    // (25 s was too short once, under --detectOpenHandles); the bound only stops a hung run.
+    const stats = await t.settled(RIDES, 150_000);
     expect(stats).toMatchObject({ requested: RIDES, failed: 0, gaveUp: 0, aborted: 0, httpErrors: 0, inFlight: 0 });
     expect(stats.completed + stats.cancelled).toBe(RIDES);
     const planned = t.rides();
@@ -256,14 +258,16 @@ describe('ride-hailing services read through the views (router stands in for CDC
       trips: count(mine, (r) => r['status'] === 'completed'),
       gross: sumCents(mine.map((r) => payments.get(r['id'] as string))),
     }])));
-  });
+  }, 240_000);
 
   it('counts one cancellation per cancelled ride and shows the quote as the fare: a rider cancelling while no driver is free, a match timeout, a trip charged more than quoted', async () => {
     await addDrivers(dbs.driver, drivers(1)); // driver-001
     const driver = await started(createDriverService(options('driver')));
     const payment = await started(createPaymentService(options('payment')));
     const notification = await started(createNotificationService(options('notification')));
-    const { ride, url } = await loop.startRide(); // the 60 s match timeout: the test backdates a ride past it
+    // The 60 s match timeout and no sweeper of its own: the test backdates a ride past the timeout,
+    // and only the test's sweep may cancel it (the sweeper, every 5 s, could otherwise come first).
+    const { ride, url } = await loop.startRide({ sweepEveryMs: 0 });
     await startRouter();
     const request = async (id: string, rider: string) =>
       expect((await post(`${url}/rides`, { rider_id: rider, pickup: { lat: 52.52, lng: 13.405 }, dropoff: { lat: 52.51, lng: 13.38 }, ride_id: id })).status).toBe(201);

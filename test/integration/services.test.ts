@@ -30,7 +30,8 @@ afterEach(async () => loop?.cleanup(), 60_000);
 const options = (name: ServiceName) => loop.options(name);
 const started = <S extends Service>(service: S) => loop.started(service);
 const startRouter = () => loop.startRouter();
-const startRide = (matchTimeoutMs?: number) => loop.startRide(matchTimeoutMs === undefined ? {} : { matchTimeoutMs });
+const startRide = (matchTimeoutMs?: number, sweepEveryMs?: number) => loop.startRide({
+  ...(matchTimeoutMs === undefined ? {} : { matchTimeoutMs }), ...(sweepEveryMs === undefined ? {} : { sweepEveryMs }) });
 
 /** An HTTP answer of the Ride service. */
 type Answer = { status: number; body: Record<string, unknown> };
@@ -166,7 +167,8 @@ describe('ride-hailing services (tests play RisingWave: sink-format records, and
 
   it('writes exactly one RideCancelled per ride when riders cancel while the match-timeout sweep cancels (2 × 20 rides, fired together)', async () => {
     const RIDES = 20;
-    const { ride, url } = await startRide(3_600_000); // the sweeper's own runs (every 5 s) find nothing: the test sweeps
+    // No sweeper of its own: the rides below are past the timeout, and only the test's sweep may cancel them.
+    const { ride, url } = await startRide(3_600_000, 0);
 
     /** RIDES rides past the match timeout, then one sweep and the riders' cancels at once; both lock each ride, one wins it. */
     const race = async (prefix: string, riders: (cancels: Array<() => Promise<Answer>>) => Promise<Answer[]>) => {

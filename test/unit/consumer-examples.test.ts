@@ -35,6 +35,8 @@ describe('ride-hailing runner environment', () => {
     const o = { db: undefined as unknown as Pool, brokers: [], log: silentLogger };
     expect(() => createRideService(o, { matchTimeoutMs: 0 })).toThrow('matchTimeoutMs must be a positive number of milliseconds, got 0');
     expect(() => createRideService(o, { matchTimeoutMs: Number.NaN })).toThrow('matchTimeoutMs');
+    expect(() => createRideService(o, { sweepEveryMs: -1 })).toThrow('sweepEveryMs must be a whole number of milliseconds >= 0, got -1');
+    expect(() => createRideService(o, { sweepEveryMs: 0.5 })).toThrow('sweepEveryMs');
   });
 
   it('starts the router (the RisingWave stand-in) from ROUTER_SOURCES', () => {

@@ -1,7 +1,8 @@
 /**
  * The bytes of RisingWave's append-only event sinks (src/consumer/sinkFormat.ts): FORMAT PLAIN
  * ENCODE JSON (force_append_only, timestamptz utc_string, jsonb dynamic) KEY ENCODE TEXT, per
- * [SINK2] and [SINK3] in docs/RISINGWAVE.md §7 and migration 6 in test/golden/risingwave/plan-mysql.sql.
+ * [SINK2] and [SINK3] in docs/RISINGWAVE.md, "RisingWave behaviours Wavegate depends on" and
+ * migration 6 in test/golden/risingwave/plan-mysql.sql.
  */
 import { DeadLetterReason, decodeSinkRecord, encodeSinkRecord, SinkDecodeError, topicEventType, utcString, type OutboxRow } from '../../src/consumer';
 

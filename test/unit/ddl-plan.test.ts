@@ -227,7 +227,7 @@ describe('docs/RISINGWAVE.md', () => {
       ...readdirSync(join(root, 'src'), { recursive: true }).map((f) => join('src', String(f))).filter((f) => f.endsWith('.ts')),
       ...readdirSync(join(root, 'docs')).map((f) => join('docs', f)),
       ...readdirSync(join(root, 'test', 'golden', 'risingwave')).map((f) => join('test', 'golden', 'risingwave', f)),
-      'docker-compose.yml', 'migrations/source/mysql/0001_create_outbox.sql',
+      'docker-compose.yml', 'migrations/source/mysql/0001_create_outbox.sql', 'migrations/source/postgres/0001_create_outbox.sql',
     ];
     const cited = new Set(files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/\[((?:CDC|SQL|SINK|READ|OPS)\d+)\]/g)].map((m) => m[1]!)));
     expect(cited.size).toBeGreaterThan(10);

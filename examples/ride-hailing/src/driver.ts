@@ -12,14 +12,13 @@
  * this service gave up would write two.
  *
  * Events of different types come from different topics, so their order across types is not
- * guaranteed (docs/CONSUMERS.md §6): a RideCancelled can arrive before its RideRequested. The
- * `assignments` row per ride records what happened, so a late RideRequested for a cancelled ride
- * assigns nobody.
+ * guaranteed (docs/CONSUMERS.md, "Offsets, ordering, groups"): a RideCancelled can arrive before
+ * its RideRequested. The `assignments` row per ride records what happened, so a late RideRequested
+ * for a cancelled ride assigns nobody.
  */
 import type { RowDataPacket } from 'mysql2/promise';
-import { retriableError, type TransactionExecutor } from '../../../src/consumer';
-import type { GeoPoint, OutboxEvent } from '../../../src/outbox/events';
-import { inTransaction, writeEvent } from '../../../src/outbox/mysql';
+import { retriableError, type TransactionExecutor } from 'wavegate/consumer';
+import { inTransaction, mysqlOutbox, type GeoPoint, type OutboxEvent } from 'wavegate/outbox';
 import { consumerService, haversineKm, migrateCommon, runStatements, serviceConsumer, type Service, type ServiceOptions } from './service';
 
 /** The Driver service's own tables. */
@@ -67,7 +66,7 @@ export async function addDrivers(o: Pick<ServiceOptions, 'db'>, drivers: Readonl
   for (const d of drivers) {
     await inTransaction(o.db, async (conn) => {
       await conn.execute('INSERT INTO drivers (id, lat, lng) VALUES (?, ?, ?)', [d.id, d.lat, d.lng]);
-      await assignWaiting(conn, d.id, (e) => writeEvent(conn, e));
+      await assignWaiting(conn, d.id, (e) => mysqlOutbox.writeEvent(conn, e));
     });
   }
 }

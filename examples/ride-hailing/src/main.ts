@@ -28,9 +28,9 @@
  *   node -r ./examples/ride-hailing/register.js examples/ride-hailing/src/main.ts
  */
 import type { Pool } from 'mysql2/promise';
-import { DEFAULT_EVENT_TOPIC_PREFIX } from '../../../src/kafka/topics';
-import { createLogger, type Logger, type LogLevel } from '../../../src/log';
-import { createMysqlPool } from '../../../src/outbox/mysql';
+import { createLogger, type Logger, type LogLevel } from 'wavegate/consumer';
+import { DEFAULT_EVENT_TOPIC_PREFIX } from 'wavegate/kafka';
+import { createMysqlPool } from 'wavegate/outbox';
 import { addDrivers, createDriverService, migrateDriver } from './driver';
 import { createNotificationService, migrateNotification } from './notification';
 import { createPaymentService, migratePayment } from './payment';

@@ -1,12 +1,13 @@
 /**
  * Notification service: records in `notifications` what the rider would be told for each event of
  * their ride (a real one would push or text). It learns the rider from RideRequested; an event that
- * overtakes its RideRequested (another topic, docs/CONSUMERS.md §6) is recorded without a rider,
+ * overtakes its RideRequested (another topic, docs/CONSUMERS.md,
+ * "Offsets, ordering, groups") is recorded without a rider,
  * filled in when the request arrives. It emits no events.
  */
 import type { RowDataPacket } from 'mysql2/promise';
-import type { EventType } from '../../../src/outbox/events';
-import type { AnyConsumedEvent, ConsumedEvent, TransactionExecutor } from '../../../src/consumer';
+import type { EventType } from 'wavegate/outbox';
+import type { AnyConsumedEvent, ConsumedEvent, TransactionExecutor } from 'wavegate/consumer';
 import { consumerService, migrateCommon, runStatements, serviceConsumer, type Service, type ServiceOptions } from './service';
 
 /** The Notification service's own tables. */

@@ -17,9 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { RowDataPacket } from 'mysql2/promise';
-import { GatewayErrorCode, isGatewayError } from '../../../src/errors';
-import { validateEvent, type OutboxEvent } from '../../../src/outbox/events';
-import { inTransaction, writeEvent } from '../../../src/outbox/mysql';
+import { GatewayErrorCode, inTransaction, isGatewayError, mysqlOutbox, validateEvent, type OutboxEvent } from 'wavegate/outbox';
 import { consumerService, migrateCommon, runStatements, serviceConsumer, type Service, type ServiceOptions } from './service';
 
 /** The Ride service's own tables. */
@@ -74,6 +72,12 @@ export interface RideOptions {
    * by `system`, "no driver available". Must be > 0. @default 60_000 // 1 minute
    */
   matchTimeoutMs?: number;
+  /**
+   * Milliseconds between the sweeper's own sweeps; 0 runs no sweeper (only {@link RideService.sweep}
+   * calls sweep, as tests that count what their sweep cancelled need).
+   * @default sweepIntervalMs(matchTimeoutMs) // a quarter of the match timeout, within 50 ms … 5 s
+   */
+  sweepEveryMs?: number;
 }
 
 /** The sweeper's period for `matchTimeoutMs`: a quarter of it, within 50 ms … 5 s. */
@@ -86,6 +90,8 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
   const log = o.log.child('ride');
   const matchTimeoutMs = options.matchTimeoutMs ?? 60_000;
   if (!Number.isFinite(matchTimeoutMs) || matchTimeoutMs <= 0) throw new Error(`matchTimeoutMs must be a positive number of milliseconds, got ${matchTimeoutMs}`);
+  const sweepEveryMs = options.sweepEveryMs ?? sweepIntervalMs(matchTimeoutMs);
+  if (!Number.isSafeInteger(sweepEveryMs) || sweepEveryMs < 0) throw new Error(`sweepEveryMs must be a whole number of milliseconds >= 0, got ${sweepEveryMs}`);
   const consumer = serviceConsumer('ride', o)
     .onEvent('DriverAssigned', async ({ event, tx }) => {
       // Only a ride still waiting takes the driver; one cancelled meanwhile keeps its status (the
@@ -104,7 +110,7 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
       const e = event(ride);
       validateEvent(e);
       await conn.execute('UPDATE rides SET status = ? WHERE id = ?', [to, id]);
-      const written = await writeEvent(conn, e);
+      const written = await mysqlOutbox.writeEvent(conn, e);
       return { ride_id: id, status: to, event_id: written.id };
     });
 
@@ -143,6 +149,7 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
     });
     return sweeping;
   };
+  let started = false;
   let sweeper: NodeJS.Timeout | undefined;
 
   const trace = (req: Request) => {
@@ -167,7 +174,7 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
         if ((err as { code?: unknown }).code === 'ER_DUP_ENTRY') throw new HttpError(409, `ride ${id} exists`);
         throw err;
       }
-      const written = await writeEvent(conn, e);
+      const written = await mysqlOutbox.writeEvent(conn, e);
       return { ride_id: id, status: 'requested', event_id: written.id };
     });
     res.status(201).json(result);
@@ -215,11 +222,13 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
 
   let server: Server | undefined;
   const start = async (): Promise<void> => {
-    if (sweeper !== undefined) return;
+    if (started) return;
     await consumer.start();
+    started = true;
     stopping = false;
+    if (sweepEveryMs === 0) return;
     // sweep() never rejects, so the timer's promise needs no handler.
-    sweeper = setInterval(() => void sweep(), sweepIntervalMs(matchTimeoutMs));
+    sweeper = setInterval(() => void sweep(), sweepEveryMs);
     sweeper.unref();
   };
   return {
@@ -239,6 +248,7 @@ export function createRideService(o: ServiceOptions, options: RideOptions = {}):
     },
     async stop() {
       stopping = true;
+      started = false;
       if (sweeper !== undefined) clearInterval(sweeper);
       sweeper = undefined;
       await sweeping;

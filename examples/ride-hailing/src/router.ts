@@ -15,9 +15,8 @@
  */
 import { crc32 } from 'node:zlib';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { createKafkaClient, DEFAULT_EVENT_TOPIC_PREFIX, eventTopic, javaCompatiblePartitioner } from '../../../src/kafka';
-import { encodeSinkRecord, type OutboxRow } from '../../../src/consumer';
-import type { Logger } from '../../../src/log';
+import { createKafkaClient, DEFAULT_EVENT_TOPIC_PREFIX, eventTopic, javaCompatiblePartitioner } from 'wavegate/kafka';
+import { encodeSinkRecord, type Logger, type OutboxRow } from 'wavegate/consumer';
 
 /** One service database whose outbox the router forwards. */
 export interface RouterSource {

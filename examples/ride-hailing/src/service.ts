@@ -3,10 +3,8 @@
  * database has (outbox + processed_events) and money/geo arithmetic.
  */
 import type { Pool } from 'mysql2/promise';
-import { createEventConsumer, migrateProcessedEvents, type EventConsumer, type EventConsumerOptions } from '../../../src/consumer';
-import type { Logger } from '../../../src/log';
-import { sourceMigrations } from '../../../src/outbox/dialect';
-import type { GeoPoint } from '../../../src/outbox/events';
+import { createEventConsumer, migrateProcessedEvents, type EventConsumer, type EventConsumerOptions, type Logger } from 'wavegate/consumer';
+import { sourceMigrations, type GeoPoint } from 'wavegate/outbox';
 
 /** The example's service names (also their consumer groups and `dlq.<name>` topics). */
 export const SERVICE_NAMES = ['ride', 'driver', 'payment', 'notification'] as const;

@@ -24,10 +24,9 @@
  * changes what ride n is.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../../../src/log';
-import type { GeoPoint } from '../../../src/outbox/events';
-import { Prng } from '../../../src/simulator/prng';
-import { CITY_CENTRE, riderId } from '../../../src/simulator/rides';
+import type { Logger } from 'wavegate/consumer';
+import type { GeoPoint } from 'wavegate/outbox';
+import { CITY_CENTRE, Prng, riderId } from 'wavegate/simulator';
 import { fromHundredths, haversineKm } from './service';
 
 /** Options of {@link createTraffic}. Durations are in milliseconds. */

@@ -13,9 +13,8 @@
  *     node -r ./examples/ride-hailing/register.js examples/ride-hailing/test/crash-consumer.ts
  */
 import type { RowDataPacket } from 'mysql2/promise';
-import { createEventConsumer } from '../../../src/consumer';
-import { silentLogger } from '../../../src/log';
-import { createMysqlPool } from '../../../src/outbox/mysql';
+import { createEventConsumer, silentLogger } from 'wavegate/consumer';
+import { createMysqlPool } from 'wavegate/outbox';
 
 interface CrashConfig {
   brokers: string[];

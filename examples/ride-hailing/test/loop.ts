@@ -6,8 +6,8 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { silentLogger } from '../../../src/log';
-import { EVENT_TYPES } from '../../../src/outbox/events';
+import { silentLogger } from 'wavegate/consumer';
+import { EVENT_TYPES } from 'wavegate/outbox';
 import { migrateDriver } from '../src/driver';
 import { migrateNotification } from '../src/notification';
 import { migratePayment } from '../src/payment';

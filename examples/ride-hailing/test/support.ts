@@ -12,11 +12,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { encodeSinkRecord, readDeadLetter, utcString, type OutboxRow, type ReadDeadLetter } from '../../../src/consumer';
-import { createKafkaClient, createTopicsAndWait, deadLetterTopic, DEFAULT_EVENT_TOPIC_PREFIX, eventTopic, javaCompatiblePartitioner, type Kafka } from '../../../src/kafka';
-import { silentLogger } from '../../../src/log';
-import type { EventPayloads, EventType } from '../../../src/outbox/events';
-import { createMysqlPool } from '../../../src/outbox/mysql';
+import { encodeSinkRecord, readDeadLetter, silentLogger, utcString, type OutboxRow, type ReadDeadLetter } from 'wavegate/consumer';
+import { createKafkaClient, createTopicsAndWait, deadLetterTopic, DEFAULT_EVENT_TOPIC_PREFIX, eventTopic, javaCompatiblePartitioner, type Kafka } from 'wavegate/kafka';
+import { createMysqlPool, type EventPayloads, type EventType } from 'wavegate/outbox';
 import { createMysqlDatabase, type MysqlTestDatabase } from '../../../test/conformance/databases';
 import { KAFKA_BROKERS, requireBroker } from '../../../test/helpers/kafka';
 import { waitFor } from '../../../test/helpers/waitFor';

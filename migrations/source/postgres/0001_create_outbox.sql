@@ -1,9 +1,9 @@
 -- The transactional outbox every service writes in the same transaction as its business rows.
 -- Postgres dialect; the embedded engine (PGlite) applies this file too.
--- Column notes (RisingWave CDC, ../shared/reference/risingwave.md §1.1-1.3):
---   id is the event id (UUID text): RisingWave's CDC table must declare the same primary key;
---   payload JSONB maps to JSONB; occurred_at TIMESTAMPTZ maps to TIMESTAMPTZ;
---   NOT NULL / DEFAULT stay upstream only (RisingWave rejects them on CDC tables).
+-- RisingWave CDC notes ([ID] = a row of the table of RisingWave behaviours in docs/RISINGWAVE.md):
+--   [CDC2] id is the event id (UUID text): RisingWave's CDC table declares exactly this primary key;
+--        NOT NULL / DEFAULT stay upstream only (RisingWave rejects them on CDC tables).
+--   payload JSONB maps to JSONB; occurred_at TIMESTAMPTZ maps to TIMESTAMPTZ.
 CREATE TABLE IF NOT EXISTS outbox (
   id             VARCHAR(36)  PRIMARY KEY,
   aggregate_type VARCHAR(64)  NOT NULL,

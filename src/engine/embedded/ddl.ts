@@ -1,5 +1,4 @@
-import type { ViewDef } from '../../views/registry';
-import type { ViewSql } from '../../views/registry';
+import { splitBaseCte, type ViewDef, type ViewSql } from '../../views/registry';
 
 /**
  * DDL the embedded engine generates for one view:
@@ -47,19 +46,22 @@ const INDEXES: Partial<Record<ViewDef['name'], readonly string[]>> = {
   ],
 };
 
-/** Builds the DDL for `view` from its schema SQL. */
+/** Builds the DDL for `view` from its schema SQL. Needs the view parser loaded (views/registry.ts loadViewParser). */
 export function embeddedViewDdl(view: ViewDef, sql: ViewSql): EmbeddedViewDdl {
   const name = ident(view.name);
   const baseName = `${name}__base`;
-  const projection = sql.projection === undefined
+  // `WITH base AS (<aggregate>) <projection>`; a statement without that CTE is all base.
+  const split = splitBaseCte(sql.text);
+  const base = split?.base ?? sql.text;
+  const projection = split === undefined
     ? `SELECT ${view.columns.map((c) => ident(c.name)).join(', ')} FROM ${baseName}`
     // The projection's FROM names the CTE `base`; point it at the IMMV instead.
-    : sql.projection.replace(/\bFROM\s+base\b/i, `FROM public.${baseName}`);
+    : split.projection.replace(/\bFROM\s+base\b/i, `FROM public.${baseName}`);
   const keyMatch = view.key.map((k) => `v.${ident(k)} = NEW.${ident(k)}`).join(' AND ');
   const oldCols = [...new Set([...view.key, ...view.indexed])];
   return {
     baseName,
-    createBase: `SELECT pgivm.create_immv('${baseName}', $wg$${sql.base}$wg$)`,
+    createBase: `SELECT pgivm.create_immv('${baseName}', $wg$${base}$wg$)`,
     createView: `CREATE VIEW public.${name} AS ${projection}`,
     createIndexes: (INDEXES[view.name] ?? []).map((cols, i) => `CREATE INDEX ${baseName}_q${i} ON public.${baseName} (${cols})`),
     trigger: (baseColumns) => {

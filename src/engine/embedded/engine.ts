@@ -1,16 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite, types, type Transaction } from '@electric-sql/pglite';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { pg_ivm } from '@electric-sql/pglite-pg_ivm';
+import { wholeOption } from '../../config/env';
 import { GatewayError, GatewayErrorCode } from '../../errors';
 import type { Logger } from '../../log';
 import { projectRoot } from '../../paths';
-import { loadViewSql, VIEW_LIST } from '../../views/registry';
+import { loadViewParser, loadViewSql, VIEW_LIST } from '../../views/registry';
 import type { SqlExecutor } from '../../db/types';
+import { stripLineComments } from '../../outbox/dialect';
 import type { Engine, QueryOptions } from '../types';
 import { embeddedViewDdl, WAVEGATE_SCHEMA } from './ddl';
 import { EmbeddedFeed } from './feed';
+import { PGLITE_PARSERS } from './parsers';
 
 /** Options for {@link EmbeddedEngine.create}. */
 export interface EmbeddedEngineOptions {
@@ -18,19 +21,22 @@ export interface EmbeddedEngineOptions {
   dataDir?: string;
   /** Change-log rows kept for subscription resume. @default 100_000 */
   changeRetention?: number;
+  /**
+   * How often the engine prunes the change log by itself, in milliseconds; 0 turns the timer off
+   * (then only {@link EmbeddedEngine.prune} calls prune, as tests that count pruned rows need).
+   * @default 10_000 // 10 seconds
+   */
+  pruneIntervalMs?: number;
   log: Logger;
 }
 
-/** Raw text for timestamps and dates: normalizeRow turns them into canonical strings. */
-const PARSERS = {
-  [types.TIMESTAMPTZ]: (v: string) => v,
-  [types.TIMESTAMP]: (v: string) => v,
-  [types.DATE]: (v: string) => v,
-};
+/** {@link EmbeddedEngineOptions.pruneIntervalMs}'s default. */
+export const DEFAULT_PRUNE_INTERVAL_MS = 10_000;
 
 function schemaHash(): string {
   const h = createHash('sha256');
-  h.update(readFileSync(join(projectRoot(), 'migrations/source/postgres/0001_create_outbox.sql')));
+  // Comments left out, as for the view SQL: rewording a comment must not rebuild anyone's views.
+  h.update(stripLineComments(readFileSync(join(projectRoot(), 'migrations/source/postgres/0001_create_outbox.sql'), 'utf8')));
   for (const v of VIEW_LIST) h.update(loadViewSql(v.name).text);
   h.update(WAVEGATE_SCHEMA);
   // The generated DDL too: a change to the triggers or the registry's key/indexed columns rebuilds.
@@ -61,21 +67,26 @@ export class EmbeddedEngine implements Engine {
 
   /** Opens (or creates) the database, applies the outbox and views, and starts the feed. */
   static async create(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
+    const retention = wholeOption('changeRetention', options.changeRetention, 100_000, 1);
+    const pruneIntervalMs = wholeOption('pruneIntervalMs', options.pruneIntervalMs, DEFAULT_PRUNE_INTERVAL_MS, 0, 2 ** 31 - 1);
     const log = options.log.child('engine.embedded');
     const started = Date.now();
+    await loadViewParser(); // the view DDL splits each view's SQL with the Postgres parser
     const db = await PGlite.create({
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
       extensions: { pg_ivm },
-      parsers: PARSERS,
+      parsers: PGLITE_PARSERS,
     });
     try {
       const epoch = await EmbeddedEngine.applySchema(db, log);
       const { rows: [head] } = await db.query<{ max: number | null }>('SELECT max(seq) AS max FROM wavegate.changes');
       const feed = new EmbeddedFeed(db, epoch, Number(head?.max ?? 0), log);
-      const engine = new EmbeddedEngine(db, feed, options.changeRetention ?? 100_000, log);
+      const engine = new EmbeddedEngine(db, feed, retention, log);
       engine.unlisten = await db.listen('wavegate_changes', () => void feed.poke());
-      engine.pruneTimer = setInterval(() => void engine.prune(), 10_000);
-      engine.pruneTimer.unref();
+      if (pruneIntervalMs > 0) {
+        engine.pruneTimer = setInterval(() => void engine.prune(), pruneIntervalMs);
+        engine.pruneTimer.unref();
+      }
       log.info({ ms: Date.now() - started, dataDir: options.dataDir ?? 'memory' }, 'embedded engine ready');
       return engine;
     } catch (err) {

@@ -40,10 +40,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * The RisingWave engine's read path: a `pg` pool on the RisingWave frontend. Reads retry only on
  * transient connection errors; an unreachable engine is ENGINE_UNAVAILABLE (retriable), a statement
  * timeout is ENGINE_UNAVAILABLE with `details.reason = 'timeout'` (not retriable: the same query
- * will likely time out again), anything else (bad SQL) is a masked internal error whose cause is the
- * error in PostgreSQL's terms (errors.ts). Readiness follows a periodic `SELECT version()`, which
- * also identifies the server: RisingWave before 3.0 is refused (server.ts). `snapshot` FLUSHes
- * before reading (docs/SUBSCRIPTIONS.md §3); `start` runs a statement that `KILL` can stop.
+ * will likely time out again), anything else (bad SQL) is a masked internal error whose cause is
+ * the error in PostgreSQL's terms (errors.ts). Readiness follows a periodic `SELECT version()`,
+ * which also identifies the server: RisingWave before 3.0 is refused (server.ts). `snapshot`
+ * FLUSHes before reading (docs/SUBSCRIPTIONS.md, "Snapshot, then live (no race)"); `start` runs a
+ * statement that `KILL` can stop.
  */
 export class RisingWaveEngine implements Engine {
   readonly kind = 'risingwave' as const;
@@ -153,7 +154,8 @@ export class RisingWaveEngine implements Engine {
 
   async snapshot<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<Snapshot<R>> {
     // Everything the feed delivered so far passed RisingWave's views before the FLUSH below is requested,
-    // so it belongs to an epoch that FLUSH commits before it returns (docs/SUBSCRIPTIONS.md §3).
+    // so it belongs to an epoch that FLUSH commits before it returns
+    // (docs/SUBSCRIPTIONS.md, "Snapshot, then live (no race)").
     const cursor = this.feed.head();
     const rows = await this.attempt(async () => {
       if ((await this.serverInfo()).kind !== 'risingwave') return (await this.pool.query(sql, params as unknown[])).rows as R[];

@@ -1,10 +1,11 @@
 /**
  * Shared FLUSHes. A snapshot read needs a FLUSH that was *requested after* it took its feed cursor
- * (docs/SUBSCRIPTIONS.md §3 says why); each FLUSH forces a checkpoint barrier on RisingWave
- * (https://github.com/risingwavelabs/risingwave/blob/v3.0.3/src/meta/src/barrier/schedule.rs, `flush`),
- * so concurrent reads share them: a read joins a FLUSH that has not been sent yet, and never one
- * already in flight (that one may have been requested before the read's cursor). So at most one
- * FLUSH runs and one waits per group at any time, however many reads arrive.
+ * (docs/SUBSCRIPTIONS.md, "Snapshot, then live (no race)", says why); each FLUSH forces a
+ * checkpoint barrier on RisingWave
+ * (https://github.com/risingwavelabs/risingwave/blob/v3.0.3/src/meta/src/barrier/schedule.rs,
+ * `flush`), so concurrent reads share them: a read joins a FLUSH that has not been sent yet, and
+ * never one already in flight (that one may have been requested before the read's cursor). So at
+ * most one FLUSH runs and one waits per group at any time, however many reads arrive.
  *
  * A group is one RisingWave frontend: FLUSH waits until *its* frontend's snapshot has the flushed
  * epoch (https://github.com/risingwavelabs/risingwave/blob/v3.0.3/src/frontend/src/handler/flush.rs),

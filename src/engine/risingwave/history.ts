@@ -6,10 +6,10 @@ import type { AppliedObject, CatalogObject, Migration, Step } from './plan';
  * What `wavegate migrate` records in RisingWave, and the catalog/version look-ups it needs.
  *
  * RisingWave DDL is not transactional (only read-only transactions exist, [READ7] in
- * docs/RISINGWAVE.md §7), so a migration is applied statement by statement and each statement is
- * recorded right after it succeeds; a rerun resumes after the last recorded one. Records are
- * append-only INSERTs, each followed by FLUSH so it is durable and visible to the next read (reads
- * see committed epochs only, [SINK7]).
+ * docs/RISINGWAVE.md, "RisingWave behaviours Wavegate depends on"), so a migration is applied
+ * statement by statement and each statement is recorded right after it succeeds; a rerun resumes
+ * after the last recorded one. Records are append-only INSERTs, each followed by FLUSH so it is
+ * durable and visible to the next read (reads see committed epochs only, [SINK7]).
  */
 
 /** The bookkeeping tables (migrate ignores them when looking for foreign objects). */
@@ -67,10 +67,11 @@ export async function serverVersion(db: SqlExecutor): Promise<{ text: string; ri
 
 /**
  * Relations in schema `public` of the current database.
- * rw_catalog.rw_relations (id, name, relation_type, schema_id, ...) and rw_catalog.rw_schemas
- * (id, name, ...), as RisingWave v3.0.3 defines them ([READ6] in docs/RISINGWAVE.md §7;
- * rw_relations is the UNION ALL of the relation kinds with relation_type 'table', 'system table',
- * 'source', 'index', 'sink', 'subscription', 'materialized view', 'view').
+ * rw_catalog.rw_relations (id, name, relation_type, schema_id, ...) and rw_catalog.rw_schemas (id,
+ * name, ...), as RisingWave v3.0.3 defines them ([READ6] in docs/RISINGWAVE.md, "RisingWave
+ * behaviours Wavegate depends on"; rw_relations is the UNION ALL of the relation kinds with
+ * relation_type 'table', 'system table', 'source', 'index', 'sink', 'subscription', 'materialized
+ * view', 'view').
  */
 export async function listCatalog(db: SqlExecutor): Promise<CatalogObject[]> {
   const { rows } = await db.query<{ name: string; relation_type: string }>(

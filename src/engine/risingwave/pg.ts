@@ -89,16 +89,6 @@ export async function connectClient(o: PoolOptions): Promise<OneClient> {
   };
 }
 
-/** An executor over a pool (each query on any free connection). */
-export function poolExecutor(pool: pg.Pool): SqlExecutor {
-  return {
-    query: async <R>(sql: string, params: readonly unknown[] = []) => {
-      const res = await pool.query(sql, params as unknown[]);
-      return { rows: res.rows as R[] };
-    },
-  };
-}
-
 /** SQLSTATE of a pg error, if any. */
 export function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;

@@ -11,14 +11,17 @@ import type { SqlUser } from '../users';
 /** Which protocol carried a statement. */
 export type QueryProtocol = 'simple' | 'extended';
 
-/** Logs a successful login. */
-export function auditLogin(audit: Logger, user: SqlUser, pid: number, remote: string, tls: boolean): void {
-  audit.info({ user: user.name, role: user.role, pid, remote, tls, outcome: 'ok' }, 'sql login');
+/** Logs a successful login; `delayMs` = how long the login back-off held the answer (omitted when 0). */
+export function auditLogin(audit: Logger, user: SqlUser, pid: number, remote: string, tls: boolean, delayMs = 0): void {
+  audit.info({ user: user.name, role: user.role, pid, remote, tls, outcome: 'ok', ...(delayMs > 0 ? { delayMs } : {}) }, 'sql login');
 }
 
-/** Logs a refused login (wrong password and unknown user alike; `reason` tells them apart in the log only). */
-export function auditLoginRefused(audit: Logger, user: string, remote: string, reason: string): void {
-  audit.warn({ user, remote, reason, outcome: 'auth_failed' }, 'sql login refused');
+/**
+ * Logs a refused login (wrong password and unknown user alike; `reason` tells them apart in the log
+ * only); `delayMs` = how long the login back-off held the answer (omitted when 0).
+ */
+export function auditLoginRefused(audit: Logger, user: string, remote: string, reason: string, delayMs = 0): void {
+  audit.warn({ user, remote, reason, outcome: 'auth_failed', ...(delayMs > 0 ? { delayMs } : {}) }, 'sql login refused');
 }
 
 /** The statement lines of one authenticated session. */

@@ -1,8 +1,10 @@
 import type { Logger } from '../../log';
 import type { StatementExecutor } from '../executor';
+import type { LoginThrottle } from '../throttle';
 import type { SqlUser } from '../users';
 import type { StatementAudit } from './audit';
 import type { LocalStatements } from './localStatements';
+import type { TotalMemory } from './memory';
 import type { Output } from './output';
 import type { StatementRunner } from './runner';
 import type { Session } from './session';
@@ -26,8 +28,15 @@ export interface SessionTransport {
   startTls?: (answer: Buffer) => Promise<void>;
   /** Whether the connection is already encrypted. */
   readonly encrypted: boolean;
-  /** Peer address, for logs. */
+  /** Peer address and port, for logs. */
   readonly remote: string;
+  /** The key the login back-off counts this peer's failures under (admission.ts addressKey). */
+  readonly address: string;
+  /**
+   * The login succeeded: take an authenticated slot. Returns why not (the listener's session limit
+   * is reached: FATAL 53300), or undefined when the session may start.
+   */
+  admit(): string | undefined;
   /** Stop / resume reading from the client (backpressure when it sends faster than we answer). */
   pause(): void;
   resume(): void;
@@ -64,6 +73,12 @@ export interface SessionOptions {
   readonly maxMessageBytes: number;
   /** Time allowed from connect to authenticated, in milliseconds. */
   readonly authTimeoutMs: number;
+  /** Failed-login counters shared by the listener's sessions (back-off before answering a proof). */
+  readonly throttle: LoginThrottle;
+  /** The memory budget of all sessions (prepared statements and portals). */
+  readonly memory: TotalMemory;
+  /** The memory budget of one session, in bytes. */
+  readonly sessionMemoryBytes: number;
   /** ParameterStatus values reported at startup (server_version, TimeZone, ...). */
   readonly serverParams: Readonly<Record<string, string>>;
 }

@@ -142,8 +142,8 @@ export class ExtendedQuery {
     const s = portal.prepared.statement;
     if (s.kind === 'select') {
       // Run now: the RowDescription then reflects the real result, and Execute streams it.
-      portal.result ??= await this.runPortal(portal, s);
-      this.ctx.out.push(encode.rowDescription(fields(portal.result.columns, portal.resultFormats)));
+      const result = await this.portalResult(portal, s);
+      this.ctx.out.push(encode.rowDescription(fields(result.columns, portal.resultFormats)));
     } else if (s.kind === 'show') {
       this.ctx.out.push(encode.rowDescription(fields(showColumns(s.name), portal.resultFormats)));
     } else {
@@ -159,13 +159,21 @@ export class ExtendedQuery {
     const s = prepared.statement;
     if (s.kind === 'select') {
       const { columns } = await this.ctx.executor.describe(s, prepared.paramTypes.length);
-      prepared.described = columns;
+      this.store.describe(prepared, columns);
       this.ctx.out.push(encode.rowDescription(fields(columns, [])));
     } else if (s.kind === 'show') {
       this.ctx.out.push(encode.rowDescription(fields(showColumns(s.name), [])));
     } else {
       this.ctx.out.push(encode.noData());
     }
+  }
+
+  /** The result of a SELECT portal: run once, then held by the portal (charged to the memory budgets). */
+  private async portalResult(portal: Portal, s: SelectStatement): Promise<QueryResult> {
+    if (portal.result !== undefined) return portal.result;
+    const result = await this.runPortal(portal, s);
+    this.store.setResult(portal, result);
+    return result;
   }
 
   private async runPortal(portal: Portal, s: SelectStatement): Promise<QueryResult> {
@@ -196,10 +204,10 @@ export class ExtendedQuery {
       return;
     }
     if (s.kind === 'select') {
-      portal.result ??= await this.runPortal(portal, s);
-      const total = portal.result.rows.length;
+      const result = await this.portalResult(portal, s);
+      const total = result.rows.length;
       const end = maxRows > 0 ? Math.min(total, portal.sent + maxRows) : total;
-      await this.ctx.out.rows(portal.result, portal.sent, end, portal.resultFormats);
+      await this.ctx.out.rows(result, portal.sent, end, portal.resultFormats);
       const count = end - portal.sent;
       portal.sent = end;
       this.ctx.out.push(end < total ? encode.portalSuspended() : encode.commandComplete(`SELECT ${count}`));

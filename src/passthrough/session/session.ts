@@ -1,11 +1,12 @@
 import type { Logger } from '../../log';
-import { decodeFrontend, encode, Framer, type FrontendMessage, ProtocolError } from '../protocol';
+import { decodeFrontend, encode, Framer, type FrontendMessage, MAX_AUTH_MESSAGE_BYTES, ProtocolError } from '../protocol';
 import { SqlRefusal, SqlState } from '../sqlstate';
 import type { SqlUser } from '../users';
 import { auditLogin, StatementAudit } from './audit';
 import type { BackendKey, QueryContext, SessionOptions, SessionTransport } from './context';
 import { ExtendedQuery } from './extendedQuery';
 import { LocalStatements } from './localStatements';
+import { SessionMemory } from './memory';
 import { Output } from './output';
 import { PreparedStore } from './portals';
 import { StatementRunner } from './runner';
@@ -23,7 +24,12 @@ import { TransactionState } from './transaction';
  *   initial ──SSLRequest──▶ initial (after 'S' + TLS, or 'N')
  *      │  └─CancelRequest──▶ closed (cancels the statement of that backend key)
  *      └─StartupMessage──▶ auth (SCRAM-SHA-256, startup.ts) ──ok──▶ ready ──Terminate / FATAL──▶ closed
- *                                 └──fail──▶ closed (28P01)
+ *                                 ├──fail──▶ closed (28P01)
+ *                                 └──ok, but the session limit is reached──▶ closed (53300)
+ *
+ * Before `ready` the connection is on the listener's pending budget: the auth timeout runs, typed
+ * messages are limited to {@link MAX_AUTH_MESSAGE_BYTES}, and the answer to a SCRAM proof waits
+ * for the login back-off (throttle.ts) of that user and address.
  *
  * In `ready`, messages are handled strictly in order (one at a time, like a Postgres backend) by
  * simpleQuery.ts and extendedQuery.ts, which share settings.ts, transaction.ts, localStatements.ts,
@@ -47,6 +53,12 @@ type SessionState =
 
 /** Frames queued before the transport is paused. */
 const MAX_BACKLOG = 256;
+/**
+ * Bytes of queued frames before the transport is paused: without it, 256 pipelined messages of
+ * the maximum size (8 MiB each) could be held at once. One message of any allowed size still goes
+ * through (it is queued, handled, then reading resumes).
+ */
+const MAX_BACKLOG_BYTES = 1024 * 1024;
 
 /** One client connection of the SQL passthrough. */
 export class Session {
@@ -55,15 +67,25 @@ export class Session {
   private queue: Promise<void> = Promise.resolve();
   /** Frames received and not handled yet. */
   private backlog = 0;
+  /** Bytes of the frames in {@link backlog}. */
+  private backlogBytes = 0;
+  /** True while reading is paused because of the backlog. */
+  private paused = false;
   private readonly out: Output;
   private readonly settings: SessionSettings;
   private readonly runner: StatementRunner;
   private readonly tx = new TransactionState();
   private readonly authTimer: NodeJS.Timeout;
   private readonly log: Logger;
+  /** Prepared statements and portals, once authenticated (released when the session ends). */
+  private store: PreparedStore | undefined;
+  /** The byte stream could not be framed: everything after is ignored. */
+  private broken = false;
+  /** Ends the login back-off wait early (the connection closed meanwhile). */
+  private wake: (() => void) | undefined;
 
   constructor(private readonly t: SessionTransport, private readonly o: SessionOptions) {
-    this.framer = new Framer(o.maxMessageBytes);
+    this.framer = new Framer(Math.min(o.maxMessageBytes, MAX_AUTH_MESSAGE_BYTES));
     this.log = o.log;
     this.out = new Output(t, () => this.state.phase === 'closed');
     this.settings = new SessionSettings(o.statementTimeoutMs);
@@ -81,17 +103,24 @@ export class Session {
 
   /** Bytes from the client. Never throws: failures end this connection only. */
   receive(data: Buffer): void {
-    if (this.state.phase === 'closed') return;
+    if (this.state.phase === 'closed' || this.broken) return;
     let frames;
     try {
       frames = this.framer.push(data);
     } catch (err) {
+      // Nothing after a bad frame is read (or buffered): the messages before it are answered, then FATAL.
+      this.broken = true;
+      this.t.pause();
       this.queue = this.queue.then(() => this.fatal(SqlState.PROTOCOL_VIOLATION, err instanceof Error ? err.message : 'invalid message'));
       return;
     }
     // A client that pipelines faster than statements run is paused, so queued work stays bounded.
     this.backlog += frames.length;
-    if (this.backlog > MAX_BACKLOG) this.t.pause();
+    for (const f of frames) this.backlogBytes += f.body.length;
+    if (!this.paused && (this.backlog > MAX_BACKLOG || this.backlogBytes > MAX_BACKLOG_BYTES)) {
+      this.paused = true;
+      this.t.pause();
+    }
     for (const f of frames) {
       this.queue = this.queue.then(async () => {
         if (this.state.phase === 'closed') return;
@@ -105,7 +134,12 @@ export class Session {
             await this.fatal(SqlState.INTERNAL_ERROR, 'internal error');
           }
         } finally {
-          if (--this.backlog === MAX_BACKLOG / 8) this.t.resume();
+          this.backlog--;
+          this.backlogBytes -= f.body.length;
+          if (this.paused && this.backlog <= MAX_BACKLOG / 8 && this.backlogBytes <= MAX_BACKLOG_BYTES / 8) {
+            this.paused = false;
+            this.t.resume();
+          }
         }
       });
     }
@@ -122,8 +156,15 @@ export class Session {
     const key = this.state.phase === 'ready' ? this.state.key : undefined;
     this.state = { phase: 'closed', key };
     clearTimeout(this.authTimer);
+    this.wake?.();
     this.runner.abort('closed');
+    this.store?.clearAll();
     if (key !== undefined) this.o.registry.unregister(key.pid);
+  }
+
+  /** The listener turns this connection away (evicted from the pending budget): FATAL `code`, then close. */
+  refuse(code: string, message: string): Promise<void> {
+    return this.fatal(code, message);
   }
 
   /** Listener shutdown: tell the client, then close. */
@@ -190,18 +231,37 @@ export class Session {
   }
 
   private async password(login: ScramLogin, body: Buffer): Promise<void> {
-    const step = login.step(body);
+    const proof = login.awaitingProof;
+    // The back-off comes before the proof is checked and does not depend on it (throttle.ts).
+    const delayMs = proof ? this.o.throttle.delayMs(login.name, this.t.address) : 0;
+    if (delayMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+      if (this.state.phase === 'closed') return;
+    }
+    const step = login.step(body, delayMs);
     switch (step.kind) {
       case 'continue':
         return this.out.flush();
       case 'refused':
+        if (proof) this.o.throttle.failed(login.name, this.t.address);
         return this.fatal(step.code, step.message);
       case 'ok': {
+        this.o.throttle.succeeded(login.name);
+        const full = this.t.admit();
+        if (full !== undefined) return this.fatal(SqlState.TOO_MANY_CONNECTIONS, full);
         clearTimeout(this.authTimer);
+        this.framer.maxMessageBytes = this.o.maxMessageBytes;
         const key = this.o.registry.register(this);
         this.state = { phase: 'ready', key, handlers: this.handlers(step.user, key) };
         welcome(this.out, this.settings, step.serverFinal, key, this.tx.status);
-        auditLogin(this.o.audit, step.user, key.pid, this.t.remote, this.t.encrypted);
+        auditLogin(this.o.audit, step.user, key.pid, this.t.remote, this.t.encrypted, delayMs);
         return this.out.flush();
       }
     }
@@ -209,7 +269,8 @@ export class Session {
 
   /** The query handlers of the authenticated `user`. */
   private handlers(user: SqlUser, key: BackendKey): Ready {
-    const store = new PreparedStore();
+    const store = new PreparedStore(new SessionMemory(this.o.memory, this.o.sessionMemoryBytes));
+    this.store = store;
     const ctx: QueryContext = {
       user, maxRows: this.o.maxRows, executor: this.o.executor, log: this.log, out: this.out, tx: this.tx, runner: this.runner,
       audit: new StatementAudit(this.o.audit, user, key.pid),
@@ -218,11 +279,18 @@ export class Session {
     return { simple: new SimpleQuery(ctx), extended: new ExtendedQuery(ctx, store) };
   }
 
-  private async fatal(code: string, message: string): Promise<void> {
-    if (this.state.phase === 'closed') return;
+  /**
+   * Sends FATAL `code` and closes. Does not wait for the client to read it: the write is queued
+   * before the transport's close (end, then destroy after a short linger), so a client that never
+   * reads cannot keep a refused or shut-down connection open.
+   */
+  private fatal(code: string, message: string): Promise<void> {
+    if (this.state.phase === 'closed') return Promise.resolve();
     this.out.push(encode.error({ severity: 'FATAL', code, message }));
-    await this.out.flush().catch(() => undefined);
+    // flush() hands the bytes to the transport synchronously; its promise waits for a drain we do not need.
+    void this.out.flush().catch(() => undefined);
     this.close();
+    return Promise.resolve();
   }
 
   private close(): void {

@@ -128,8 +128,16 @@ export class ScramLogin {
     private readonly ctx: StartupContext,
   ) {}
 
-  /** Handles a 'p' message body (SASLInitialResponse, then SASLResponse). Throws {@link ProtocolError}. */
-  step(body: Buffer): LoginStep {
+  /** True when the next message is the SASLResponse carrying the proof (the one the login back-off delays). */
+  get awaitingProof(): boolean {
+    return this.expecting === 'response';
+  }
+
+  /**
+   * Handles a 'p' message body (SASLInitialResponse, then SASLResponse); `delayMs` is how long the
+   * answer was held back (logged). Throws {@link ProtocolError}.
+   */
+  step(body: Buffer, delayMs = 0): LoginStep {
     let step;
     if (this.expecting === 'initial-response') {
       // SASLInitialResponse: mechanism, int32 length (-1 = none), client-first-message.
@@ -148,7 +156,7 @@ export class ScramLogin {
       return { kind: 'continue' };
     }
     if (step.kind === 'fail') {
-      auditLoginRefused(this.ctx.options.audit, this.name, this.ctx.transport.remote, step.reason);
+      auditLoginRefused(this.ctx.options.audit, this.name, this.ctx.transport.remote, step.reason, delayMs);
       return { kind: 'refused', code: SqlState.INVALID_PASSWORD, message: `password authentication failed for user "${this.name}"` };
     }
     return { kind: 'ok', user: this.user!, serverFinal: step.serverFinal };

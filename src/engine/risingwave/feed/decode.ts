@@ -1,8 +1,8 @@
 /**
  * Decodes RisingWave Kafka-sink messages into engine-neutral changes. Pure: no kafkajs, no I/O.
  *
- * Formats (docs/SUBSCRIPTIONS.md §7; RisingWave's encoder and formatters: [SINK1], [SINK2], [SINK6]
- * in docs/RISINGWAVE.md §7):
+ * Formats (docs/SUBSCRIPTIONS.md, "Byte formats decoded"; RisingWave's encoder and formatters:
+ * [SINK1], [SINK2], [SINK6] in docs/RISINGWAVE.md, "RisingWave behaviours Wavegate depends on"):
  * - `upsert`  — FORMAT UPSERT ENCODE JSON: key = JSON of the key columns; value = the whole row, or
  *   null (tombstone) for a delete. No op is sent, so a value is an `update` meaning "upsert".
  *   `schemas.enable='true'` ({schema, payload} wrapping) is unwrapped.
