@@ -91,7 +91,7 @@ export interface SqlPassthroughOptions {
   readonly totalMemoryBytes?: number;
   /**
    * Embedded engine only: largest planner cost a statement may have (`WAVEGATE_SQL_EMBEDDED_MAX_COST`);
-   * PGlite cannot be interrupted once a statement runs. @default 1_000_000
+   * the worker that runs statements (src/engine/embedded/isolated/) saves the work of plans over it. @default 1_000_000
    */
   readonly embeddedMaxPlanCost?: number;
 }
