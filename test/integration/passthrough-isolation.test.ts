@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { IsolatedEngine, WorkerSqlError } from '../../src/engine/embedded/isolated/engine';
 import { openPassthroughEngine, type PassthroughEngine } from '../../src/engine/open';
+import { GatewayErrorCode } from '../../src/errors';
 import { silentLogger } from '../../src/log';
 import { writeEvents } from '../../src/outbox/writer';
 import { startSqlPassthrough, type SqlPassthrough } from '../../src/passthrough';
@@ -169,4 +170,17 @@ describe('SQL passthrough isolation on the embedded engine (issue 11 item 3)', (
     expect(await outcome(c.query("SELECT format('%200000000s', '')")).done).toMatchObject({ code: '54000' });
     expect(await countTrips(c)).toBe(4);
   }, 120_000);
+  // Last: it adds a trip, and the tests above count four.
+  it('closes while a statement runs and a change batch waits behind it in the worker (SIGTERM of serve with the simulator on)', async () => {
+    const own = new IsolatedEngine({ source: gw.engine, log: silentLogger, statementTimeoutMs: 600_000 });
+    await own.whenServing();
+    const runaway = own.query(RUNAWAY).then(() => 'finished', (e: unknown) => e);
+    await waitFor(() => own.stats().running, 120_000);
+    // A change rings the copy's doorbell: the catch-up posts a batch the busy worker cannot apply yet.
+    await writeRides(gw.engine, [{ id: 'ride-close-1', rider: 'rider-close', driver: 'driver-close' }]);
+    await waitFor(() => own.stats().applying > 0, 120_000);
+    await own.close(); // hung for good before: the catch-up waited for an 'applied' a terminated worker never sends
+    expect(await runaway).toMatchObject({ code: GatewayErrorCode.ENGINE_UNAVAILABLE });
+    expect(own.stats()).toMatchObject({ running: false, applying: 0 });
+  }, 300_000);
 });

@@ -76,6 +76,8 @@ export interface IsolatedEngineStats {
   readonly running: boolean;
   /** Statements waiting for the worker. */
   readonly queued: number;
+  /** Change batches posted to the worker and not yet applied (at most one is in flight). */
+  readonly applying: number;
 }
 
 interface Job {
@@ -163,7 +165,7 @@ export class IsolatedEngine implements Engine {
   stats(): IsolatedEngineStats {
     return {
       workersStarted: this.started, workersStopped: this.stopped, serving: this.state.phase === 'serving',
-      running: this.running !== undefined, queued: this.queue.length,
+      running: this.running !== undefined, queued: this.queue.length, applying: this.applyWaiters.length,
     };
   }
 
@@ -196,6 +198,10 @@ export class IsolatedEngine implements Engine {
     if (this.running !== undefined) this.finishRunning(err);
     const worker = this.state.phase === 'down' ? undefined : this.state.worker;
     this.state = { phase: 'down' };
+    // A catch-up or a load may wait for the worker's 'applied' or 'ready', which a terminated worker
+    // never sends: release them (they see the worker is no longer current and stop).
+    for (const w of this.applyWaiters.splice(0)) w();
+    this.readyWaiter?.();
     await worker?.terminate();
     await this.tailing;
   }
