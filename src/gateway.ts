@@ -98,6 +98,7 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   try {
     const subs = config.subscriptions;
     hub = new SubscriptionHub(engine.feed, {
+      views: engine.views,
       queueLimit: subs.queueLimit,
       conflateLimit: subs.conflateLimit,
       replayPageSize: subs.replayPageSize,

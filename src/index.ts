@@ -26,4 +26,5 @@ export type { SqlExecutor } from './db/types';
 export { createMetrics, type GatewayMetrics } from './metrics';
 export { errors, GatewayError, GatewayErrorCode, isGatewayError, type GatewayErrorOptions } from './errors';
 export { createLogger, silentLogger, type Logger, type LogLevel } from './log';
-export { VIEW_LIST, VIEWS, type ColumnType, type Row, type ViewDef, type ViewName } from './views/registry';
+export { bundledRegistry, loadRegistry } from './views/load';
+export type { ColumnType, Registry, Row, ViewModel } from './views/model';

@@ -63,7 +63,13 @@ export async function startServe(config: Config, io: CliIo, log: Logger): Promis
   try {
     if (sqlSetup !== undefined) {
       const { settings, options } = sqlSetup;
-      sqlEngine = await openPassthroughEngine(config, opened, { log, statementTimeoutMs: settings.statementTimeoutMs });
+      sqlEngine = await openPassthroughEngine(config, opened, {
+        log,
+        statementTimeoutMs: settings.statementTimeoutMs,
+        workerHeapMb: settings.embeddedWorkerHeapMb,
+        workerMemoryMb: settings.embeddedWorkerMemoryMb,
+        maxResultMb: settings.embeddedMaxResultMb,
+      });
       sql = await startSqlPassthrough({ ...options, engine: sqlEngine.engine, log });
       log.info({ host: settings.host, port: sql.port, users: options.users.length }, 'SQL passthrough listening');
     }

@@ -26,6 +26,9 @@ export const SQL_PASSTHROUGH_ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'WAVEGATE_SQL_SESSION_MEMORY_BYTES', default: '33554432', description: 'Estimated bytes one passthrough session\'s prepared statements and portals may hold (54000 beyond)' },
   { name: 'WAVEGATE_SQL_TOTAL_MEMORY_BYTES', default: '268435456', description: 'Estimated bytes all passthrough sessions\' prepared statements and portals may hold together (53200 beyond)' },
   { name: 'WAVEGATE_SQL_EMBEDDED_MAX_COST', default: '1000000', description: 'Embedded engine: largest planner cost a passthrough statement may have (54000 beyond)' },
+  { name: 'WAVEGATE_SQL_EMBEDDED_WORKER_HEAP_MB', default: '256', description: 'Embedded engine: JS heap of the passthrough worker, in MiB (a statement over it is stopped, 53200)' },
+  { name: 'WAVEGATE_SQL_EMBEDDED_WORKER_MEMORY_MB', default: '512', description: 'Embedded engine: how much a running passthrough statement may grow the process (RSS), in MiB; beyond, the worker is terminated (53200)' },
+  { name: 'WAVEGATE_SQL_EMBEDDED_MAX_RESULT_MB', default: '32', description: 'Embedded engine: largest passthrough result the worker hands back, in MiB (54000 beyond)' },
   { name: 'WAVEGATE_SQL_TLS_CERT', default: '-', description: 'PEM certificate for TLS on the passthrough (with WAVEGATE_SQL_TLS_KEY); without it SSLRequest is refused' },
   { name: 'WAVEGATE_SQL_TLS_KEY', default: '-', description: 'PEM private key for WAVEGATE_SQL_TLS_CERT' },
 ];
@@ -72,6 +75,9 @@ export function loadSqlPassthroughSettings(env: Env): SqlPassthroughSettings {
     sessionMemoryBytes,
     totalMemoryBytes,
     embeddedMaxPlanCost: envInt(env, 'WAVEGATE_SQL_EMBEDDED_MAX_COST', 1_000_000, 1, Number.MAX_SAFE_INTEGER),
+    embeddedWorkerHeapMb: envInt(env, 'WAVEGATE_SQL_EMBEDDED_WORKER_HEAP_MB', 256, 64, 16_384),
+    embeddedWorkerMemoryMb: envInt(env, 'WAVEGATE_SQL_EMBEDDED_WORKER_MEMORY_MB', 512, 64, 65_536),
+    embeddedMaxResultMb: envInt(env, 'WAVEGATE_SQL_EMBEDDED_MAX_RESULT_MB', 32, 1, 1_024),
     ...(cert !== undefined && key !== undefined ? { tls: { certPath: cert, keyPath: key } } : {}),
   };
 }

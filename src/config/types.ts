@@ -1,3 +1,5 @@
+import type { Registry } from '../views/model';
+
 /** Which engine serves the views. */
 export type EngineKind = 'embedded' | 'risingwave';
 
@@ -94,7 +96,7 @@ export interface KafkaConfig {
   brokers: string[];
   /**
    * A view's topic is `topicPrefix + view name` (`WAVEGATE_KAFKA_TOPIC_PREFIX`). `wavegate migrate`
-   * sinks the views to `view.<view>`, so change it only when the topics are named otherwise.
+   * reads the same variable, so its sinks write the topics the feed reads.
    * @default 'view.'
    */
   topicPrefix: string;
@@ -145,6 +147,12 @@ export interface SqlPassthroughSettings {
   readonly totalMemoryBytes: number;
   /** `WAVEGATE_SQL_EMBEDDED_MAX_COST`: embedded engine plan-cost cap. @default 1_000_000 */
   readonly embeddedMaxPlanCost: number;
+  /** `WAVEGATE_SQL_EMBEDDED_WORKER_HEAP_MB`: the passthrough worker's V8 old-generation heap, MiB. @default 256 */
+  readonly embeddedWorkerHeapMb: number;
+  /** `WAVEGATE_SQL_EMBEDDED_WORKER_MEMORY_MB`: RSS growth a running statement may cause, MiB. @default 512 */
+  readonly embeddedWorkerMemoryMb: number;
+  /** `WAVEGATE_SQL_EMBEDDED_MAX_RESULT_MB`: largest result the worker hands back, MiB. @default 32 */
+  readonly embeddedMaxResultMb: number;
   /** `WAVEGATE_SQL_TLS_CERT` + `WAVEGATE_SQL_TLS_KEY` (PEM file paths): both or neither. */
   readonly tls?: { readonly certPath: string; readonly keyPath: string };
 }
@@ -164,6 +172,11 @@ export interface CorsConfig {
 
 /** Full gateway configuration. */
 export interface Config {
+  /**
+   * The views served, migrated and sunk, with their roles and permissions: the declarations of
+   * `WAVEGATE_SCHEMA_DIR` (docs/VIEWS.md), loaded once. @default bundledRegistry() (the bundled schema/)
+   */
+  views: Registry;
   /** HTTP host to bind (`WAVEGATE_HOST`). @default '127.0.0.1' */
   host: string;
   /** HTTP port (`WAVEGATE_PORT`); 0 picks a free port. @default 4000 */

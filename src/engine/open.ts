@@ -10,13 +10,14 @@
 import type { Config } from '../config/types';
 import type { Logger } from '../log';
 import { EmbeddedEngine } from './embedded/engine';
+import { IsolatedEngine } from './embedded/isolated/engine';
 import { RisingWaveEngine } from './risingwave/engine';
 import { IdleFeed } from './risingwave/idleFeed';
 import { openRisingWave, type OpenedRisingWave, type OpenRisingWaveOptions } from './risingwave/open';
 import type { Engine } from './types';
 
 /** The part of the configuration that says which engine to open and where. */
-export type EngineConfig = Pick<Config, 'engine' | 'dataDir' | 'changeRetention' | 'databaseUrl' | 'kafka'>;
+export type EngineConfig = Pick<Config, 'engine' | 'dataDir' | 'changeRetention' | 'databaseUrl' | 'kafka' | 'views'>;
 
 /** What {@link openEngine} takes besides the configuration. */
 export interface OpenEngineDeps {
@@ -34,10 +35,11 @@ export type OpenedEngine =
   | ({ readonly kind: 'risingwave' } & OpenedRisingWave);
 
 /** Opens the embedded engine `config` describes (in memory unless `dataDir` is set). */
-export function openEmbedded(config: Pick<Config, 'dataDir' | 'changeRetention'>, log: Logger): Promise<EmbeddedEngine> {
+export function openEmbedded(config: Pick<Config, 'dataDir' | 'changeRetention' | 'views'>, log: Logger): Promise<EmbeddedEngine> {
   return EmbeddedEngine.create({
     ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
     changeRetention: config.changeRetention,
+    views: config.views,
     log,
   });
 }
@@ -75,17 +77,50 @@ export interface PassthroughEngine {
   close(): Promise<void>;
 }
 
+/** What the passthrough's engine is opened with (from `WAVEGATE_SQL_*`). */
+export interface PassthroughEngineOptions {
+  readonly log: Logger;
+  /** Longest statement, ms: RisingWave's server-side statement_timeout; the embedded worker's hard deadline. */
+  readonly statementTimeoutMs: number;
+  /** Embedded: the worker's JS heap, MiB. @default 256 */
+  readonly workerHeapMb?: number;
+  /** Embedded: RSS growth a running statement may cause, MiB. @default 512 */
+  readonly workerMemoryMb?: number;
+  /** Embedded: largest result the worker hands back, MiB. @default 32 */
+  readonly maxResultMb?: number;
+}
+
 /**
  * The engine for the SQL passthrough next to `opened`. On RisingWave it is a pool of its own whose
  * server-side statement timeout is the passthrough's, so slow BI queries are cancelled by RisingWave
- * and never starve the GraphQL pool; it reads only (no change feed). The embedded engine is shared.
+ * and never starve the GraphQL pool; it reads only (no change feed). On the embedded engine it is a
+ * worker thread with its own PGlite read copy of the views (IsolatedEngine), so a passthrough
+ * statement never runs on the main thread's PGlite and can be stopped by terminating the worker.
  */
 export async function openPassthroughEngine(
-  config: Pick<Config, 'databaseUrl'>, opened: OpenedEngine, o: { readonly log: Logger; readonly statementTimeoutMs: number },
+  config: Pick<Config, 'databaseUrl'>, opened: OpenedEngine, o: PassthroughEngineOptions,
 ): Promise<PassthroughEngine> {
-  if (opened.kind === 'embedded' || config.databaseUrl === undefined) return { engine: opened.engine, close: async () => undefined };
+  if (opened.kind === 'embedded') {
+    const engine = new IsolatedEngine({
+      source: opened.engine,
+      log: o.log,
+      statementTimeoutMs: o.statementTimeoutMs,
+      ...(o.workerHeapMb !== undefined ? { heapMb: o.workerHeapMb } : {}),
+      ...(o.workerMemoryMb !== undefined ? { memoryMb: o.workerMemoryMb } : {}),
+      ...(o.maxResultMb !== undefined ? { maxResultBytes: o.maxResultMb * 1024 * 1024 } : {}),
+    });
+    try {
+      await engine.whenServing();
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    return { engine, close: () => engine.close() };
+  }
+  if (config.databaseUrl === undefined) return { engine: opened.engine, close: async () => undefined };
   const engine = await RisingWaveEngine.create({
     databaseUrl: config.databaseUrl, feed: new IdleFeed(), log: o.log, statementTimeoutMs: o.statementTimeoutMs, maxConnections: 5,
+    views: opened.engine.views,
   });
   return { engine, close: () => engine.close() };
 }

@@ -5,7 +5,9 @@
  * inlined, validated integer because RisingWave needs a constant there (no `LIMIT $n`).
  */
 import type { RowPredicate } from '../auth/policy';
-import { VIEWS, type ViewName } from '../views/registry';
+import type { ViewName } from '../auth/policy';
+import { viewNamed } from '../views/find';
+import { bundledRegistry } from '../views/load';
 import type { PageCursor } from './cursors';
 import { isWholeInRange } from '../util/integer';
 
@@ -30,7 +32,8 @@ class Params {
 }
 
 function columns(view: ViewName): string {
-  return VIEWS[view].columns.map((c) => c.name).join(', ');
+  // The bundled view these hand-written statements read (the generated schema reads `engine.views`).
+  return viewNamed(bundledRegistry(), view).columns.map((c) => c.name).join(', ');
 }
 
 function limit(n: number): string {

@@ -36,7 +36,7 @@ export async function fetchTopicOffsets(admin: Pick<Admin, 'fetchTopicOffsets'>,
  * kafkajs' own `waitForLeaders` gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker
  * answers while the new topic's metadata propagates: that is waited out here.
  */
-export async function createTopicsAndWait(admin: Admin, topics: ReadonlyArray<{ topic: string; numPartitions: number }>, timeoutMs = 30_000): Promise<void> {
+export async function createTopicsAndWait(admin: Admin, topics: ReadonlyArray<{ topic: string; numPartitions: number; configEntries?: Array<{ name: string; value: string }> }>, timeoutMs = 30_000): Promise<void> {
   await admin.createTopics({ topics: topics.map((t) => ({ ...t })), waitForLeaders: false });
   const deadline = Date.now() + timeoutMs;
   for (let delay = 20; ; delay = Math.min(500, delay * 2)) {

@@ -6,11 +6,11 @@
  * src/kafka/ is the only part of src/ that imports kafkajs; the types other modules need
  * (consumers, batches, messages) are re-exported from here so they never import it themselves.
  */
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type ISocketFactory } from 'kafkajs';
 import type { Logger } from '../log';
 import { kafkaLogCreator } from './log';
 
-export type { Admin, Consumer, ConsumerConfig, ConsumerRunConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+export type { Admin, Consumer, ConsumerConfig, ConsumerRunConfig, EachBatchPayload, ISocketFactory, Kafka, KafkaMessage, Producer } from 'kafkajs';
 
 /** kafkajs request retries: `retries` attempts, backoff from `initialMs` doubling up to `maxMs`. */
 export interface KafkaRetry {
@@ -44,6 +44,8 @@ export interface KafkaClientOptions {
   readonly requestTimeoutMs?: number;
   /** Request retries. @default { retries: 5, initialMs: 300, maxMs: 30_000 } */
   readonly retry?: Partial<KafkaRetry>;
+  /** Makes the client's sockets (kafkajs `socketFactory`). @default kafkajs' (plain TCP or TLS, keep-alive) */
+  readonly socketFactory?: ISocketFactory;
 }
 
 /** The kafkajs client configured for Wavegate: logs through `log`, never the console. */
@@ -61,6 +63,7 @@ export function createKafkaClient(o: KafkaClientOptions): Kafka {
     },
     logLevel: logLevel.INFO,
     logCreator: kafkaLogCreator(o.log),
+    ...(o.socketFactory !== undefined ? { socketFactory: o.socketFactory } : {}),
   });
 }
 

@@ -8,7 +8,7 @@
  * - admin.ts: admin calls that wait out partition leadership moving;
  * - log.ts: kafkajs logs into the Logger.
  */
-export { createKafkaClient, javaCompatiblePartitioner, KAFKA_CLIENT_DEFAULTS, type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaClientOptions, type KafkaMessage, type KafkaRetry, type Producer } from './client';
+export { createKafkaClient, javaCompatiblePartitioner, KAFKA_CLIENT_DEFAULTS, type Admin, type Consumer, type EachBatchPayload, type ISocketFactory, type Kafka, type KafkaClientOptions, type KafkaMessage, type KafkaRetry, type Producer } from './client';
 export { ResilientConsumer, type Assignment, type ConsumerFactory, type ConsumerHandle, type ConsumerPhase, type ResilientConsumerOptions } from './resilientConsumer';
 export * from './topics';
 export { createTopicsAndWait, fetchTopicOffsets, type TopicOffsets } from './admin';

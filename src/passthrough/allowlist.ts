@@ -11,9 +11,10 @@
  * (query_to_xml, table_to_xml, cursor_to_xml, ts_stat), definitions of hidden objects
  * (pg_get_viewdef, pg_get_ruledef, pg_get_triggerdef), name-probing helpers (to_regclass,
  * has_table_privilege) and value generators that can exhaust memory or block the embedded engine
- * (generate_series, repeat, lpad, rpad). `generate_series` is accepted only in the bounded forms
- * pgjdbc sends (guard/boundedSeries.ts), and the functions here that take an object's OID only with
- * a catalog column (guard/objectRefs.ts).
+ * (generate_series, repeat). `generate_series` is accepted only in the bounded forms pgjdbc sends
+ * (guard/boundedSeries.ts); `lpad`, `rpad`, `format`, `generate_subscripts` and `unnest` only within
+ * the bounds of guard/boundedOutput.ts; and the functions here that take an object's OID only with a
+ * catalog column (guard/objectRefs.ts).
  */
 
 const AGGREGATES = [
@@ -36,7 +37,7 @@ const TEXT = ['lower', 'upper', 'initcap', 'length', 'char_length', 'character_l
   'translate', 'trim', 'btrim', 'ltrim', 'rtrim', 'split_part', 'regexp_replace', 'regexp_match',
   'regexp_matches', 'regexp_split_to_array', 'regexp_like', 'regexp_count', 'regexp_substr', 'regexp_instr',
   'starts_with', 'format', 'quote_ident', 'quote_literal', 'quote_nullable', 'md5', 'sha256', 'encode', 'decode',
-  'to_hex', 'ascii', 'chr', 'reverse', 'string_to_array', 'array_to_string', 'like_escape', 'overlay',
+  'to_hex', 'ascii', 'chr', 'reverse', 'lpad', 'rpad', 'string_to_array', 'array_to_string', 'like_escape', 'overlay',
   'to_tsvector', 'to_tsquery', 'plainto_tsquery', 'websearch_to_tsquery', 'ts_rank', 'ts_headline'];
 
 const ARRAYS = ['unnest', 'array_length', 'array_lower', 'array_upper', 'cardinality', 'array_position',

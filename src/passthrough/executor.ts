@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Engine } from '../engine/types';
 import { GatewayErrorCode, isGatewayError } from '../errors';
 import type { Logger } from '../log';
+import type { Registry } from '../views/model';
 import type { CatalogFlavor } from './catalog';
 import type { ResultDescriber } from './describe/describer';
 import { describeStatically } from './describe/staticDescription';
@@ -21,10 +22,11 @@ import { oidFromValues, toText } from './values';
  *   `KILL '<worker>:<pid>'` (RisingWave) or pg_cancel_backend (Postgres); see
  *   src/engine/risingwave/sessions.ts. The engine's own statement_timeout (startup options) is the
  *   backstop;
- * - on the embedded engine a running statement cannot be interrupted (PGlite runs in this thread's
- *   WASM, and ignores statement_timeout), so statements are refused up front when their planned cost
- *   exceeds `maxPlanCost`. A statement abandoned by the timer still finishes on PGlite before the
- *   next one starts;
+ * - on the embedded engine the passthrough's engine is a worker thread with its own PGlite read copy
+ *   (src/engine/embedded/isolated/): `start().cancel()` terminates the worker, which stops the
+ *   statement and frees its memory. Statements are also refused up front when their planned cost
+ *   exceeds `maxPlanCost` (the planner's estimate, which set-returning functions can fool: the
+ *   worker's deadline is what holds then);
  * - WITH RECURSIVE is refused on the embedded engine and on RisingWave ({@link recursiveRefusal});
  * - the statement's SQL is the guard's rewrite for the engine's catalog (PostgreSQL's or
  *   RisingWave's: catalog.ts).
@@ -98,6 +100,11 @@ export class StatementExecutor {
 
   constructor(private readonly o: ExecutorOptions) {}
 
+  /** The published views the statements may read (the engine's). */
+  get views(): Registry {
+    return this.o.engine.views;
+  }
+
   /** Names, types and parameter types of a statement, without running it (Describe). */
   async describe(stmt: SelectStatement, paramCount: number): Promise<{ columns: ResultColumn[]; paramTypes: ReadonlyMap<number, number> }> {
     const flavor = await this.engineFlavor();
@@ -119,7 +126,11 @@ export class StatementExecutor {
     const sql = shape.positional && shape.names !== undefined
       ? `SELECT * FROM (\n${engineSql}\n) AS __wg_u(${shape.names.map((_, i) => `c${i}`).join(', ')})`
       : engineSql;
-    if (flavor === 'embedded') await this.race(this.costGate(sql, params), signal, undefined);
+    if (flavor === 'embedded') {
+      // The plan can be costly too (constant folding runs functions): stop it with the statement.
+      const gate = new AbortController();
+      await this.race(this.costGate(sql, params, gate.signal), signal, () => gate.abort());
+    }
     const running = this.o.engine.start?.<Record<string, unknown>>(sql, params);
     const rows = running === undefined
       ? await this.race(this.o.engine.query<Record<string, unknown>>(sql, params), signal, undefined)
@@ -165,7 +176,7 @@ export class StatementExecutor {
 
   private async computeShape(stmt: SelectStatement, sql: string, paramCount: number, flavor: Flavor): Promise<Shape> {
     const catalog = await this.o.describer.catalogColumns(stmt.tree);
-    const stat = describeStatically(stmt.tree, catalog, catalogFlavor(flavor));
+    const stat = describeStatically(stmt.tree, catalog, catalogFlavor(flavor), this.o.engine.views);
     const nulls = Array.from({ length: paramCount }, () => null);
     let names = stat.columns?.map((c) => c.name);
     let types: Array<number | undefined> = stat.columns?.map((c) => c.typeOid) ?? [];
@@ -193,10 +204,10 @@ export class StatementExecutor {
   }
 
   /** Embedded engine: refuse statements whose plan is too costly to run on the event loop's thread. */
-  private async costGate(sql: string, params: ReadonlyArray<string | null>): Promise<void> {
+  private async costGate(sql: string, params: ReadonlyArray<string | null>, stop: AbortSignal): Promise<void> {
     let cost: number;
     try {
-      const [row] = await this.o.engine.query<Record<string, unknown>>(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+      const [row] = await this.o.engine.query<Record<string, unknown>>(`EXPLAIN (FORMAT JSON) ${sql}`, params, { signal: stop });
       const plan = row?.['QUERY PLAN'];
       const parsed = typeof plan === 'string' ? JSON.parse(plan) as unknown : plan;
       cost = Number((parsed as Array<{ Plan?: { 'Total Cost'?: number } }>)[0]?.Plan?.['Total Cost']);
@@ -215,8 +226,10 @@ export class StatementExecutor {
     let off: () => void = () => undefined;
     const stopped = new Promise<never>((_, reject) => {
       off = signal.onAbort(() => {
-        onStop?.();
+        // Settle first: stopping may fail the statement at once (the embedded worker is terminated
+        // synchronously), and the client must see why it was stopped, not the engine's echo of it.
         reject(canceled(signal.reason));
+        onStop?.();
       });
     });
     // A statement abandoned by the timer may still fail later: that rejection is expected.
@@ -238,15 +251,17 @@ function catalogFlavor(flavor: Flavor): CatalogFlavor {
 }
 
 /**
- * WITH RECURSIVE runs only where a runaway recursion can be stopped and the engine supports it:
- * PostgreSQL (standing in for RisingWave). The embedded engine cannot interrupt a statement, and
- * RisingWave refuses recursive CTEs ("RECURSIVE CTE is not supported",
- * https://github.com/risingwavelabs/risingwave/blob/v3.0.3/src/frontend/src/binder/query.rs).
+ * WITH RECURSIVE runs only on PostgreSQL (standing in for RisingWave). RisingWave refuses recursive
+ * CTEs ("RECURSIVE CTE is not supported",
+ * https://github.com/risingwavelabs/risingwave/blob/v3.0.3/src/frontend/src/binder/query.rs), and
+ * the embedded engine refuses them too, so that a query that works locally works on RisingWave
+ * (the passthrough worker could stop a runaway recursion, but the engine's own PGlite, which
+ * tests may hand the listener directly, could not).
  */
 function recursiveRefusal(flavor: 'embedded' | 'risingwave'): SqlRefusal {
   return flavor === 'embedded'
     ? new SqlRefusal(SqlState.FEATURE_NOT_SUPPORTED, 'WITH RECURSIVE is not supported by the embedded engine',
-      { hint: 'The embedded engine cannot interrupt a running statement, so it does not run recursive queries.' })
+      { hint: 'RisingWave does not support recursive CTEs, and the embedded engine refuses them alike.' })
     : new SqlRefusal(SqlState.FEATURE_NOT_SUPPORTED, 'WITH RECURSIVE is not supported by the RisingWave engine',
       { hint: 'RisingWave does not support recursive CTEs.' });
 }

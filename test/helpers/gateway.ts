@@ -2,6 +2,7 @@
  * A real gateway for integration tests: EmbeddedEngine (PGlite), HTTP and websockets on port 0,
  * the {@link TEST_SECRET}, a silent (or given) logger. Dispose it in afterAll.
  */
+import { bundledRegistry } from '../../src/views/load';
 import { signToken } from '../../src/auth/token';
 import type { Role } from '../../src/auth/viewer';
 import { DEFAULT_LIMITS, DEFAULT_SUBSCRIPTIONS } from '../../src/config/load';
@@ -31,7 +32,7 @@ export interface TestGatewayOverrides {
 
 /** `engine` with its `query` (and, when given, its feed) replaced, for `wrapEngine`; the rest passes through. */
 export function withQuery(engine: Engine, query: Engine['query'], feed: ChangeFeed = engine.feed): Engine {
-  return { kind: engine.kind, feed, ready: () => engine.ready(), close: () => engine.close(), query };
+  return { kind: engine.kind, views: engine.views, feed, ready: () => engine.ready(), close: () => engine.close(), query };
 }
 
 /** An engine kept busy by its first query until the request's deadline aborts it. */
@@ -86,6 +87,7 @@ export interface TestGateway extends GatewayClient {
 /** The configuration a test gateway runs with. */
 export function testConfig(o: TestGatewayOverrides = {}): Config {
   return {
+    views: bundledRegistry(),
     host: '127.0.0.1',
     port: 0,
     engine: 'embedded',

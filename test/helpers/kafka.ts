@@ -10,8 +10,7 @@ import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { silentLogger, type Logger } from '../../src/log';
-import { createKafkaClient, DEFAULT_VIEW_TOPIC_PREFIX, viewTopic, type Admin, type Kafka, type Producer } from '../../src/kafka';
-import type { ViewName } from '../../src/views/registry';
+import { createKafkaClient, createTopicsAndWait, DEFAULT_VIEW_TOPIC_PREFIX, fetchTopicOffsets, viewTopic, type Admin, type Kafka, type Producer } from '../../src/kafka';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -65,6 +64,21 @@ export interface SinkRecord {
   readonly value: Buffer | null;
 }
 
+/**
+ * The producer tests write with: idempotent, as RisingWave's sinks are (`properties.enable.idempotence`,
+ * docs/RISINGWAVE.md). kafkajs sends one produce request per broker and, when any partition in it
+ * fails with a retriable error, retries the whole request: without idempotence the partitions that
+ * were appended the first time are appended again, at new offsets. Right after a broker restart the
+ * broker leads some partitions of a topic but not yet the others (NOT_LEADER_OR_FOLLOWER), so a
+ * test producing then would write part of its records twice. The feed rightly delivers those as new
+ * changes (docs/SUBSCRIPTIONS.md, "Duplicates"), and a test counting changes would take them for a
+ * feed bug. With idempotence the broker recognises the retried batch and answers with its first
+ * offsets. {@link KafkaTestClient.records} checks what the log holds.
+ */
+export function testProducer(kafka: Kafka): Producer {
+  return kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+}
+
 /** Admin + producer on a broker, remembering the topics it created so cleanup() deletes them. */
 export class KafkaTestClient {
   private readonly partitionCounts = new Map<string, number>();
@@ -74,16 +88,17 @@ export class KafkaTestClient {
   static async connect(brokers: readonly string[] = KAFKA_BROKERS, log: Logger = silentLogger): Promise<KafkaTestClient> {
     const kafka = createKafkaClient({ brokers, clientId: 'wavegate-test', log, connectionTimeoutMs: 1_000, retry: { initialMs: 100, maxMs: 1_000, retries: 8 } });
     const admin = kafka.admin();
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    const producer = testProducer(kafka);
     await admin.connect();
     await producer.connect();
     return new KafkaTestClient(kafka, admin, producer);
   }
 
   /** Creates `<prefix><view>` for each view and waits for its partition leaders. */
-  async createViewTopics(prefix: string, views: readonly ViewName[], numPartitions = 3, configEntries: Array<{ name: string; value: string }> = []): Promise<string[]> {
+  async createViewTopics(prefix: string, views: readonly string[], numPartitions = 3, configEntries: Array<{ name: string; value: string }> = []): Promise<string[]> {
     const topics = views.map((v) => viewTopic(v, prefix));
-    await this.admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions, configEntries })), waitForLeaders: true });
+    // Not kafkajs' waitForLeaders: it gives up on UNKNOWN_TOPIC_OR_PARTITION while a KRaft broker propagates the new topic.
+    await createTopicsAndWait(this.admin, topics.map((topic) => ({ topic, numPartitions, configEntries })));
     for (const t of topics) this.partitionCounts.set(t, numPartitions);
     return topics;
   }
@@ -107,6 +122,15 @@ export class KafkaTestClient {
       seen.set(r.partition, i + 1);
       return { partition: r.partition, offset: base.get(r.partition)! + i };
     });
+  }
+
+  /**
+   * Records a topic's log holds, summed over partitions (end minus start offset). A test that
+   * produced each record once expects its own count: more means a record was written twice.
+   */
+  async records(topic: string): Promise<number> {
+    const offsets = await fetchTopicOffsets(this.admin, topic);
+    return offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
   }
 
   /** Deletes the records of a partition below `offset` (moves its low watermark, as retention does). */

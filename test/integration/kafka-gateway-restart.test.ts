@@ -4,7 +4,7 @@
  * name, ports and data directory, as kafka-restart.test.ts does), so stopping it disturbs no other
  * test. Its topics, database and consumer groups go with it.
  */
-import { VIEW_LIST } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
 import { createPgDatabase, createRisingWaveStandIn, type PgTestDatabase } from '../conformance/databases';
 import { upsertRecord } from '../fixtures/risingwave/encode';
 import { KafkaTestClient, OwnBroker, requireBroker, uniquePrefix } from '../helpers/kafka';
@@ -28,7 +28,7 @@ beforeAll(async () => {
   broker = await OwnBroker.create();
   await broker.start();
   kafka = await KafkaTestClient.connect(broker.brokers); // its clients reconnect after the restart
-  await kafka.createViewTopics(prefix, VIEW_LIST.map((v) => v.name), 3);
+  await kafka.createViewTopics(prefix, bundledRegistry().views.map((v) => v.name), 3);
   db = await createPgDatabase();
   await createRisingWaveStandIn(db);
   // recentLimit 0: a resume reads the topic from the (restarted) broker rather than the feed's memory.
@@ -96,6 +96,11 @@ describe('gateway on the risingwave engine across a Kafka broker restart (Postgr
     const placed = await kafka.produce(topic, batch(150));
     await waitFor(async () => (await g.readyz()).status === 200, 90_000, 200);
     await delivered(g, topic, placed, 60_000);
+    // The log holds each change once. The test producer is idempotent (test/helpers/kafka.ts
+    // testProducer): a plain one, retrying a request the restarted broker accepted for some partitions
+    // and refused for others (their leaders not yet in place), appended those partitions twice, and the
+    // feed rightly delivered the copies as new changes.
+    expect(await kafka.records(topic)).toBe(300);
 
     // The steady subscriber got all 300 once each, in order per trip.
     await waitFor(() => steady.events.length >= 300, 30_000);

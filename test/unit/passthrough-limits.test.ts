@@ -1,4 +1,5 @@
 import { loadSqlPassthroughSettings } from '../../src/config/sql';
+import { bundledRegistry } from '../../src/views/load';
 import { Admission, addressKey } from '../../src/passthrough/admission';
 import { SessionMemory, TotalMemory } from '../../src/passthrough/session/memory';
 import { PreparedStore } from '../../src/passthrough/session/portals';
@@ -98,7 +99,7 @@ describe('login back-off', () => {
 describe('prepared statement memory', () => {
   const [user] = parseSqlUsers('olga:pw:ops');
   beforeAll(async () => loadSqlParser());
-  const statement = (sql: string) => checkSql(sql, { user: user!, maxRows: 100 })[0]!;
+  const statement = (sql: string) => checkSql(sql, { user: user!, maxRows: 100, views: bundledRegistry() })[0]!;
 
   it('charges statements and portals, refuses beyond the session (54000) and the total (53200), and gives all back', () => {
     const big = statement(`SELECT trip_id FROM trip_history WHERE trip_id <> '${'x'.repeat(10_000)}'`);

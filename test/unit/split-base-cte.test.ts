@@ -1,15 +1,16 @@
 /**
- * splitBaseCte (src/views/registry.ts): the embedded engine's split of a view's SQL into the `base`
+ * splitBaseCte (src/views/split.ts): the embedded engine's split of a view's SQL into the `base`
  * CTE (a pg_ivm IMMV) and the projection over it, read with libpg-query's parser and scanner.
  */
-import { loadViewParser, loadViewSql, splitBaseCte, VIEW_LIST } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
+import { loadViewParser, splitBaseCte } from '../../src/views/split';
 
 beforeAll(loadViewParser);
 
 describe('splitBaseCte', () => {
   it('splits every view of schema/ into a SELECT over outbox and a projection over base, losing nothing', () => {
-    for (const v of VIEW_LIST) {
-      const { text } = loadViewSql(v.name);
+    for (const v of bundledRegistry().views) {
+      const text = v.sql;
       const split = splitBaseCte(text);
       expect(split).toBeDefined();
       expect(split!.base).toMatch(/^SELECT\b/i);

@@ -1,6 +1,6 @@
 import { eventTopic, viewTopic } from '../../kafka/topics';
 import { EVENT_TYPES, type EventType } from '../../outbox/events';
-import type { ViewDef } from '../../views/registry';
+import type { ViewModel } from '../../views/model';
 import { ddlObject, ident, type DdlObject } from './objects';
 import type { SinkSettings } from './settings';
 
@@ -45,7 +45,7 @@ function kafkaWith(sink: SinkSettings, topic: string, primaryKey: readonly strin
 }
 
 /** The notes on value encodings a consumer of `view` must decode [SINK2]. */
-function encodingNotes(view: ViewDef): string[] {
+function encodingNotes(view: ViewModel): string[] {
   const types = new Set(view.columns.map((c) => c.type));
   const notes = [
     'Consumer contract [SINK1] [SINK2]: key = JSON object of the key columns; value = JSON object of all',
@@ -61,16 +61,16 @@ function encodingNotes(view: ViewDef): string[] {
   return notes;
 }
 
-/** The upsert sink of one view: topic `view.<name>` (src/kafka/topics.ts viewTopic), keyed by the view's key columns. */
-export function viewSink(view: ViewDef, sink: SinkSettings, group: string): DdlObject {
+/** The upsert sink of one view: topic `<WAVEGATE_KAFKA_TOPIC_PREFIX><name>`, `view.<name>` by default (src/kafka/topics.ts viewTopic), keyed by the view's key columns. */
+export function viewSink(view: ViewModel, sink: SinkSettings, group: string): DdlObject {
   const name = ident(view.name);
   return ddlObject({
     name: `${name}_sink`, kind: 'sink', group, dependsOn: [name],
-    notes: [`Upsert stream of ${name} on topic ${viewTopic(name)}.`, ...encodingNotes(view), ...OPTION_NOTES,
+    notes: [`Upsert stream of ${name} on topic ${viewTopic(name, sink.viewTopicPrefix)}.`, ...encodingNotes(view), ...OPTION_NOTES,
       'primary_key = the stream key: no per-barrier buffering [SINK1].'],
     create: [
       `CREATE SINK ${name}_sink FROM ${name}`,
-      kafkaWith(sink, viewTopic(name), view.key),
+      kafkaWith(sink, viewTopic(name, sink.viewTopicPrefix), view.key),
       'FORMAT UPSERT ENCODE JSON (',
       "  timestamptz.handling.mode = 'utc_string',",
       "  jsonb.handling.mode = 'dynamic'",
@@ -81,7 +81,7 @@ export function viewSink(view: ViewDef, sink: SinkSettings, group: string): DdlO
 }
 
 /**
- * One append-only sink per event type: topic `events.<EventType>`, Kafka key = the ride id
+ * One append-only sink per event type: topic `<WAVEGATE_EVENT_TOPIC_PREFIX><EventType>` (`events.` by default), Kafka key = the ride id
  * (aggregate_id) as plain text (`KEY ENCODE TEXT`, one varchar key column, [SINK3]). Keying by the
  * aggregate sends one ride's events through one sink writer to one partition, in order [SINK4], so
  * consumers can process them ordered per ride; the event id travels in the value for de-duplication.
@@ -95,7 +95,7 @@ export function eventSinks(outboxColumns: readonly string[], sink: SinkSettings)
     return ddlObject({
       name, kind: 'sink', group: 'event_sinks', dependsOn: ['outbox'],
       notes: [
-        `${type} events on topic ${eventTopic(type)}: value = the outbox row as JSON (payload embedded,`,
+        `${type} events on topic ${eventTopic(type, sink.eventTopicPrefix)}: value = the outbox row as JSON (payload embedded,`,
         'occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, [SINK4]).',
         'At-least-once: consumers de-duplicate by the event id in the value [SINK5].',
         'force_append_only: the outbox is a CDC table, never append-only [SINK3]; updates become new messages,',
@@ -106,7 +106,7 @@ export function eventSinks(outboxColumns: readonly string[], sink: SinkSettings)
         `CREATE SINK ${name} AS`,
         `SELECT ${outboxColumns.map(ident).join(', ')}`,
         `FROM outbox WHERE event_type = '${type}'`,
-        kafkaWith(sink, eventTopic(type), ['aggregate_id']),
+        kafkaWith(sink, eventTopic(type, sink.eventTopicPrefix), ['aggregate_id']),
         'FORMAT PLAIN ENCODE JSON (',
         "  force_append_only = 'true',",
         "  timestamptz.handling.mode = 'utc_string',",

@@ -3,7 +3,11 @@ import { assertCanReadOwner, canReadTrip, rowAllow, rowPredicate, tripSubscripti
 import { errors } from '../../errors';
 import type { Delivery, SubscriptionFilter } from '../../subscriptions/hub';
 import { normalizeRow } from '../../views/normalize';
-import { VIEWS } from '../../views/registry';
+import { viewNamed } from '../../views/find';
+import { bundledRegistry } from '../../views/load';
+
+/** The bundled view this hand-written resolver serves (the generated schema reads `engine.views`). */
+const VIEW = (name: string) => viewNamed(bundledRegistry(), name);
 import { changeView, mapAsyncIterator } from '../changes';
 import type { GraphQLContext } from '../context';
 import { decodeFeedCursor } from '../cursors';
@@ -56,7 +60,7 @@ async function subscribeTrips({ args, context: ctx }: Data): Promise<AsyncIterab
     allow: (row) => canReadTrip(ctx.viewer, row),
   }, (d) => {
     const c = changeView(feedId, d);
-    const trip = c.row === null ? null : tripFromRow(normalizeRow(VIEWS.trip_history, c.row));
+    const trip = c.row === null ? null : tripFromRow(normalizeRow(VIEW('trip_history'), c.row));
     return { kind: c.kind, tripId: c.key === null ? null : String(c.key['trip_id']), trip, cursor: c.cursor };
   });
 }
@@ -78,7 +82,7 @@ async function subscribeEarnings({ args, context: ctx }: Data): Promise<AsyncIte
       kind: c.kind,
       driverId,
       day: c.key === null ? null : String(c.key['day']),
-      earnings: c.row === null ? null : earningsDayFromRow(normalizeRow(VIEWS.driver_earnings_daily, c.row)),
+      earnings: c.row === null ? null : earningsDayFromRow(normalizeRow(VIEW('driver_earnings_daily'), c.row)),
       cursor: c.cursor,
     };
   });
@@ -95,7 +99,7 @@ async function subscribeDriverStats({ args, context: ctx }: Data): Promise<Async
     allow: rowAllow(ctx.viewer, 'driver_stats'),
   }, (d) => {
     const c = changeView(feedId, d);
-    return { kind: c.kind, driverId, stats: c.row === null ? null : driverStatsFromRow(normalizeRow(VIEWS.driver_stats, c.row)), cursor: c.cursor };
+    return { kind: c.kind, driverId, stats: c.row === null ? null : driverStatsFromRow(normalizeRow(VIEW('driver_stats'), c.row)), cursor: c.cursor };
   });
 }
 

@@ -4,6 +4,7 @@ import {
 } from '../allowlist';
 import { type AstObject, constText, isObj, list, only, sval } from '../ast';
 import { SqlRefusal, SqlState } from '../sqlstate';
+import { outputRefusal } from './boundedOutput';
 import { seriesRefusal } from './boundedSeries';
 import { checkRegName, isVisibleObjectRef, OBJECT_OID_ARGS, type RefScope, regTypeOf } from './objectRefs';
 import type { ScanToken } from './parse';
@@ -12,7 +13,7 @@ import type { GuardContext } from './statements';
 /**
  * The checks the SELECT walker (selectWalker.ts) applies to expressions: functions, operators,
  * types and collations against the allowlists (allowlist.ts), the narrow `generate_series` forms
- * (boundedSeries.ts), and the rules for object OIDs and `reg*` casts (objectRefs.ts). On a
+ * (boundedSeries.ts), bounds on what string and set functions may produce (boundedOutput.ts), and the rules for object OIDs and `reg*` casts (objectRefs.ts). On a
  * PostgreSQL catalog an allowed `reg*` cast is also rewritten so that its value can never meet a
  * string literal (which Postgres would resolve as a name, an existence oracle): a looked-up name
  * becomes its `oid`, a catalog column's value its printed `text`.
@@ -67,6 +68,8 @@ export class ExpressionRules {
       this.host.refuse(SqlState.INSUFFICIENT_PRIVILEGE, `function ${shown} is not allowed through the SQL passthrough`, loc,
         'Only allowlisted functions can be called (docs/SQL.md).');
     }
+    const bound = name === undefined || schema === 'information_schema' || this.host.verifying ? undefined : outputRefusal(name, f);
+    if (bound !== undefined) this.host.refuse(bound.state, `${bound.message} through the SQL passthrough`, loc, 'See docs/SQL.md, "Limits".');
     if (name === 'current_setting') {
       const setting = constText(list(f['args'])[0])?.toLowerCase();
       if (setting === undefined || !READABLE_SETTINGS.has(setting)) {
@@ -122,7 +125,7 @@ export class ExpressionRules {
     let kind: 'name' | 'column';
     if (literal !== undefined && !isArray) {
       try {
-        checkRegName(reg, literal, this.host.ctx.catalog ?? 'postgres');
+        checkRegName(reg, literal, this.host.ctx.catalog ?? 'postgres', this.host.ctx.views);
       } catch (err) {
         const at = Number(arg?.[1]['location'] ?? -1);
         if (err instanceof SqlRefusal) this.host.refuse(err.sqlState, err.message, at);

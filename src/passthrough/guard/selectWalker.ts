@@ -1,4 +1,4 @@
-import { VIEWS, type ViewName } from '../../views/registry';
+import { findView } from '../../views/find';
 import { viewSubquery } from '../access';
 import { type AstObject, isObj, list, only } from '../ast';
 import { catalogRelationMissing, catalogRule, catalogSubquery, type CatalogSchema } from '../catalog';
@@ -268,9 +268,8 @@ export class SelectWalker {
 
   /** The subquery that replaces a reference to `schema.name`, or a refusal. */
   private replacement(schema: string | undefined, name: string, loc: number): { text: string; ref: RefKind } {
-    const view = VIEWS[name as ViewName];
-    const isView = view !== undefined && Object.prototype.hasOwnProperty.call(VIEWS, name);
-    if ((schema === undefined || schema === 'public') && isView) return { text: viewSubquery(this.ctx.user, view), ref: OTHER };
+    const view = findView(this.ctx.views, name);
+    if ((schema === undefined || schema === 'public') && view !== undefined) return { text: viewSubquery(this.ctx.user, view), ref: OTHER };
     if (schema === 'pg_catalog' || schema === 'information_schema' || (schema === undefined && name.startsWith('pg_'))) {
       const s: CatalogSchema = schema === 'information_schema' ? schema : 'pg_catalog';
       const flavor = this.ctx.catalog ?? 'postgres';
@@ -280,7 +279,7 @@ export class SelectWalker {
         this.refuse(SqlState.INSUFFICIENT_PRIVILEGE, `permission denied for ${s === 'pg_catalog' ? 'table' : 'view'} ${name}`, loc,
           'The SQL passthrough exposes the published views and the catalog entries describing them (docs/SQL.md).');
       }
-      return { text: catalogSubquery(s, name, rule), ref: { kind: 'catalog' } };
+      return { text: catalogSubquery(s, name, rule, this.ctx.views), ref: { kind: 'catalog' } };
     }
     return this.missing(schema, name, loc);
   }
@@ -289,7 +288,7 @@ export class SelectWalker {
   private missing(schema: string | undefined, name: string, loc: number): never {
     const shown = schema === undefined ? name : `${schema}.${name}`;
     return this.refuse(SqlState.UNDEFINED_TABLE, `relation "${shown}" does not exist`, loc,
-      'The SQL passthrough serves the published views: trip_history, rider_stats, driver_stats, driver_earnings_daily.');
+      `The SQL passthrough serves the published views: ${this.ctx.views.views.map((v) => v.name).join(', ')}.`);
   }
 
   /** Byte span of a (possibly qualified) relation name starting at `loc`, from the scanner. */
