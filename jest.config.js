@@ -12,7 +12,10 @@ const common = {
 };
 module.exports = {
   maxWorkers: 2,
-  testTimeout: 60000,
+  // Only a guard against a hung test: on a loaded machine (load average 30 on 2 cores was seen)
+  // starting a gateway in beforeAll took over 60 s, and a hook that times out leaves what it was
+  // starting running (its afterAll has nothing to close), which kept Jest workers from exiting.
+  testTimeout: 300000,
   globalSetup: '<rootDir>/test/globalSetup.js',
   globalTeardown: '<rootDir>/test/globalTeardown.js',
   projects: [
