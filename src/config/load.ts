@@ -34,6 +34,7 @@ export const DEFAULT_SUBSCRIPTIONS: Readonly<SubscriptionsConfig> = Object.freez
   maxReplays: 16,
   maxReplaysPerSubject: 4,
   maxReplaysPerSocket: 2,
+  keepAliveMs: 12_000,
 });
 
 /** Every variable Wavegate reads (the README's table is generated from this list). Keep in step with {@link loadConfig}. */
@@ -68,6 +69,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'WAVEGATE_QUERY_CONCURRENCY', default: '1 (embedded), 8 (risingwave)', description: 'Engine queries GraphQL runs at once over all viewers; waiting queries are served round-robin per viewer' },
   { name: 'WAVEGATE_VIEWER_QUERY_CONCURRENCY', default: '2', description: 'Engine queries one viewer (token subject) runs at once' },
   { name: 'WAVEGATE_VIEWER_QUEUE_LIMIT', default: '200', description: 'Engine queries of one viewer waiting for a slot; more are refused (TOO_MANY_REQUESTS)' },
+  { name: 'WAVEGATE_WS_KEEPALIVE_MS', default: '12000', description: 'Websocket keep-alive: a ping this often; a socket that does not answer within as long again is closed' },
   { name: 'WAVEGATE_SUB_QUEUE_LIMIT', default: '1000', description: 'Changes buffered per subscriber before conflation' },
   { name: 'WAVEGATE_MAX_SUBSCRIPTIONS_PER_SOCKET', default: '100', description: 'Active subscriptions on one websocket (TOO_MANY_REQUESTS beyond)' },
   { name: 'WAVEGATE_MAX_SOCKETS_PER_SUBJECT', default: '20', description: 'Open websockets of one token subject; more are closed with 4429 (raise it for service accounts that share a subject)' },
@@ -203,5 +205,6 @@ function loadSubscriptions(env: Env): SubscriptionsConfig {
     maxReplays: envInt(env, 'WAVEGATE_MAX_REPLAYS', d.maxReplays, 1, 100_000),
     maxReplaysPerSubject: envInt(env, 'WAVEGATE_MAX_REPLAYS_PER_SUBJECT', d.maxReplaysPerSubject, 1, 100_000),
     maxReplaysPerSocket: envInt(env, 'WAVEGATE_MAX_REPLAYS_PER_SOCKET', d.maxReplaysPerSocket, 1, 100_000),
+    keepAliveMs: envInt(env, 'WAVEGATE_WS_KEEPALIVE_MS', d.keepAliveMs, 1_000, 600_000),
   };
 }

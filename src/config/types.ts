@@ -85,6 +85,11 @@ export interface SubscriptionsConfig {
   maxReplaysPerSubject: number;
   /** Resumes running at once on one websocket (`WAVEGATE_MAX_REPLAYS_PER_SOCKET`). @default 2 */
   maxReplaysPerSocket: number;
+  /**
+   * Websocket keep-alive (`WAVEGATE_WS_KEEPALIVE_MS`): a ping this often, and a socket whose pong
+   * does not come within as long again is closed. @default 12_000 (as graphql-ws)
+   */
+  keepAliveMs: number;
 }
 
 /** Kafka as the gateway's change feed reaches it (the risingwave engine's live changes). */

@@ -265,7 +265,7 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
     onError(_ctx, _id, _payload, errs) {
       return errs.map((e) => o.formatError(e.toJSON(), e));
     },
-  }, wss, log);
+  }, wss, log, o.config.subscriptions.keepAliveMs);
 
   return {
     get connections() {

@@ -20,11 +20,9 @@ export interface SocketExtra {
   readonly request: IncomingMessage;
 }
 
-/** Interval of keep-alive pings, and how long a pong may take, in ms. @default 12_000 (as graphql-ws) */
-const KEEP_ALIVE_MS = 12_000;
 
 /** Serves the graphql-ws protocol on every socket `wss` accepts. Returns its dispose (closes sockets with 1001). */
-export function serveGraphqlWs(options: ServerOptions<Record<string, unknown>, SocketExtra>, wss: WebSocketServer, log: Logger): () => Promise<void> {
+export function serveGraphqlWs(options: ServerOptions<Record<string, unknown>, SocketExtra>, wss: WebSocketServer, log: Logger, keepAliveMs: number): () => Promise<void> {
   const server = makeServer<Record<string, unknown>, SocketExtra>(options);
   wss.options.handleProtocols = handleProtocols;
   wss.on('error', (err) => log.warn({ err }, 'websocket server error'));
@@ -36,10 +34,10 @@ export function serveGraphqlWs(options: ServerOptions<Record<string, unknown>, S
     let pongWait: NodeJS.Timeout | undefined;
     const ping = setInterval(() => {
       if (socket.readyState !== socket.OPEN) return;
-      pongWait = setTimeout(() => socket.terminate(), KEEP_ALIVE_MS);
+      pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
       socket.once('pong', () => clearTimeout(pongWait));
       socket.ping();
-    }, KEEP_ALIVE_MS);
+    }, keepAliveMs);
     const closed = server.opened({
       protocol: socket.protocol,
       // Never rejects: a socket that cannot take a message is closing, and its close ends its subscriptions.

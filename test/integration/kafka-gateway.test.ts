@@ -196,7 +196,7 @@ describe('gateway on the risingwave engine (PostgreSQL standing in for RisingWav
   it('keeps a client that does not read within its buffer bound, then hands it the latest value of every key', async () => {
     const queueLimit = 10;
     const keys = ['slow-0', 'slow-1', 'slow-2'];
-    const slow = await startRwGateway({ db, brokers: KAFKA_BROKERS, topicPrefix: prefix, env: { WAVEGATE_SUB_QUEUE_LIMIT: String(queueLimit) } });
+    const slow = await startRwGateway({ db, brokers: KAFKA_BROKERS, topicPrefix: prefix, env: { WAVEGATE_SUB_QUEUE_LIMIT: String(queueLimit), WAVEGATE_WS_KEEPALIVE_MS: '600000' } });
     try {
       expect(slow.config.subscriptions.queueLimit).toBe(queueLimit);
       const c = await connectAs(slow, 'rider-slow', 'rider');
@@ -205,8 +205,8 @@ describe('gateway on the risingwave engine (PostgreSQL standing in for RisingWav
       let maxBuffered = 0;
       const off = slow.rw.feed.subscribe(() => void (maxBuffered = Math.max(maxBuffered, slow.gateway.hub.buffered.max)));
       // Stop reading: what graphql-ws sends piles up in the socket buffers, and it pulls from the hub
-      // only as fast as those accept. (graphql-ws pings every 12 s and drops a client that does not
-      // answer within 12 s more: this phase takes a few seconds.)
+      // only as fast as those accept. (The keep-alive would drop a client that does not answer its
+      // ping: set to 10 minutes here, so a slow machine cannot end the test that way.)
       c.socket()!.pause();
       let seq = 0;
       const finals = new Map<string, number>();

@@ -346,11 +346,11 @@ describe('ride-hailing services read through the views (router stands in for CDC
     // Ride 2's id is taken already: its POST /rides gets a 409 on the first attempt.
     await dbs.ride.db.execute("INSERT INTO rides (id, rider_id, status, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng) VALUES (?, 'rider-0001', 'completed', 52.5, 13.4, 52.5, 13.4)", [`${kafka.scope}ride-000002`]);
     t.start();
-    await waitFor(() => log.lines.some((l) => l.msg.startsWith('ride service unreachable')), 5_000);
+    await waitFor(() => log.lines.some((l) => l.msg.startsWith('ride service unreachable')), 60_000);
     expect(t.stats()).toMatchObject({ requested: 0, inFlight: 1 }); // no new rides while it is down
     await startRide(port);
 
-    const stats = await t.settled(3, 20_000);
+    const stats = await t.settled(3, 240_000);
     expect(stats).toMatchObject({ requested: 2, completed: 2, failed: 1, httpErrors: 1, gaveUp: 0 });
     expect(t.rides().map((r) => r.outcome)).toEqual(['completed', 'failed', 'completed']);
     expect(log.lines.filter((l) => l.msg.startsWith('ride service unreachable'))).toHaveLength(1);
