@@ -17,12 +17,14 @@ import type { Engine } from './engine/types';
 import type { ContextDeps } from './graphql/context';
 import { createErrorFormatter } from './graphql/errors';
 import { createApolloServer } from './graphql/apollo';
+import { getSchema } from './graphql/executableSchema';
 import { attachWebSocketServer, type WebSocketHandle } from './graphql/websocket';
 import type { Logger } from './log';
 import { createMetrics, type GatewayMetrics } from './metrics';
 import { createHttpApp } from './http/app';
 import type { Readiness } from './http/health';
 import { SubscriptionHub } from './subscriptions/hub';
+import { bundledRegistry } from './views/load';
 
 /** What the gateway is given rather than creates. */
 export interface GatewayDeps {
@@ -89,6 +91,9 @@ function urlHost(host: string): string {
 /** Starts the gateway on `config.host:config.port`. Throws BAD_CONFIG for a bad auth setup before opening anything. */
 export async function startGateway(config: Config, deps: GatewayDeps): Promise<Gateway> {
   const log = deps.log.child('gateway');
+  // The views served; their GraphQL schema is generated (and checked: BAD_CONFIG) before anything opens.
+  const registry = bundledRegistry();
+  getSchema(registry);
   const verifier = createTokenVerifier(config.auth, deps.log.child('auth'));
   const metrics = deps.metrics ?? createMetrics();
   const { engine, close: closeEngine } = await engineToServe(config, deps, metrics);
@@ -115,7 +120,7 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   const formatError = createErrorFormatter(deps.log.child('graphql'), metrics.graphqlError);
   const { queryConcurrency, viewerQueryConcurrency, viewerQueueLimit } = config.limits;
   const scheduler = new QueryScheduler({ concurrency: queryConcurrency, perKey: viewerQueryConcurrency, queueLimit: viewerQueueLimit });
-  const contextDeps: ContextDeps = { engine, hub, scheduler, limits: config.limits, log: deps.log };
+  const contextDeps: ContextDeps = { engine, hub, scheduler, registry, limits: config.limits, log: deps.log };
   const readiness = (): Readiness => {
     if (state.phase !== 'running') return { ready: false, reason: `gateway is ${state.phase}` };
     if (!engine.ready()) return { ready: false, reason: 'engine not ready' };
@@ -127,7 +132,7 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   // Idle keep-alive connections outlive the clients' and load balancers' own idle timeouts (60 s on
   // common ones), so the server never closes a connection a client is just reusing (ECONNRESET).
   const httpServer = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 });
-  const apollo = createApolloServer({ httpServer, limits: config.limits, formatError, log: deps.log });
+  const apollo = createApolloServer({ httpServer, limits: config.limits, registry, formatError, log: deps.log });
   let ws: WebSocketHandle | undefined;
   try {
     await apollo.start();

@@ -6,6 +6,8 @@ import type { Engine, QueryOptions } from '../engine/types';
 import { errors } from '../errors';
 import type { Logger } from '../log';
 import type { Delivery, SubscriptionFilter, SubscriptionHub } from '../subscriptions/hub';
+import type { Registry } from '../views/model';
+import { NO_LOOKUPS, type LookupSets } from './build/permissionsShim';
 import { RequestDeadline } from './deadline';
 import { createLoaders, type Loaders } from './loaders';
 
@@ -23,6 +25,10 @@ export interface GraphQLContext {
   readonly engine: RequestEngine;
   readonly hub: SubscriptionSource;
   readonly loaders: Loaders;
+  /** The views served (the schema was generated from it). */
+  readonly registry: Registry;
+  /** Membership sets of the `lookup` row predicates, for subscriptions' row tests. */
+  readonly lookups: LookupSets;
   readonly limits: LimitsConfig;
   readonly log: Logger;
   /** Correlates log lines of one request. */
@@ -45,6 +51,8 @@ export interface ContextDeps {
   readonly hub: SubscriptionHub;
   /** Shares engine queries fairly between viewers (one per gateway). */
   readonly scheduler: QueryScheduler;
+  /** The views served. */
+  readonly registry: Registry;
   readonly limits: LimitsConfig;
   readonly log: Logger;
 }
@@ -102,12 +110,14 @@ export function createContext(deps: ContextDeps, viewer: Viewer, transport: 'htt
     viewer,
     engine,
     hub: { subscribe: (filter) => deps.hub.subscribe(filter, scope) },
+    registry: deps.registry,
+    lookups: NO_LOOKUPS,
     limits: deps.limits,
     log: deps.log.child('graphql'),
     requestId,
     transport,
     report: options.report ?? {},
     deadline,
-    loaders: createLoaders(engine, viewer, { cache: transport === 'http' }),
+    loaders: createLoaders(engine, viewer, deps.registry, { cache: transport === 'http' }),
   };
 }

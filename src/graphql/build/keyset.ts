@@ -82,7 +82,7 @@ export function keysetSql(cols: readonly KeysetColumn[], values: readonly Cursor
     const v = values[i] ?? null;
     const after = afterSql(c, v, add);
     if (after !== undefined) terms.push(equal.length === 0 ? after : `(${[...equal, after].join(' AND ')})`);
-    equal.push(v === null ? `${c.column} IS NULL` : `${c.column} = ${add(v)}${PARAM_CAST[c.type]}`);
+    if (i < cols.length - 1) equal.push(v === null ? `${c.column} IS NULL` : `${c.column} = ${add(v)}${PARAM_CAST[c.type]}`);
   });
   return terms.length === 0 ? 'FALSE' : `(${terms.join(' OR ')})`;
 }

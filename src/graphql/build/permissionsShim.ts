@@ -20,6 +20,9 @@ export interface LookupSets {
   has(p: Extract<Predicate, { kind: 'lookup' }>, viewer: Viewer, value: string): boolean;
 }
 
+/** Lookup sets that hold nothing: rows behind a `lookup` predicate are not delivered (until the hub keeps the sets). */
+export const NO_LOOKUPS: LookupSets = { has: () => false };
+
 /** What `role` may read of `view`; undefined: nothing. */
 export function permissionOf(view: ViewModel, role: string): Permission | undefined {
   return Object.hasOwn(view.permissions, role) ? view.permissions[role] : undefined;

@@ -14,7 +14,7 @@ import type { Viewer } from '../../auth/viewer';
 import { readWithFeedCursor } from '../../engine/snapshot';
 import { errors } from '../../errors';
 import type { Delivery, SubscriptionFilter } from '../../subscriptions/hub';
-import type { ColumnModel, FilterModel, Permission, Predicate, Row, ViewGraphql, ViewModel } from '../../views/model';
+import type { ColumnModel, FilterModel, Permission, Predicate, Registry, Row, ViewGraphql, ViewModel } from '../../views/model';
 import type { ViewName } from '../../views/registry';
 import { changeView, mapAsyncIterator } from '../changes';
 import type { GraphQLContext } from '../context';
@@ -25,7 +25,7 @@ import { forbidden, pinnedValue, pinsOf, requirePermission, type Pins } from './
 import { decodePageCursor, encodePageCursor, type CursorValue, type KeysetColumn } from './keyset';
 import { maskRow, permissionOf, rowTest, selectList } from './permissionsShim';
 import { normalizeColumnValue, normalizeColumns, rowColumns, type RowColumns } from './rows';
-import { pageSql, type FilterValue, type Policy } from './statements';
+import { pageSql, type FilterValue, type Policy, type SqlStatement } from './statements';
 
 type Args = Readonly<Record<string, unknown>>;
 type Resolver = GraphQLFieldResolver<unknown, GraphQLContext, Args>;
@@ -236,23 +236,42 @@ export interface Page {
   readonly feedCursor: string;
 }
 
+/** What a page reads: its statement, page size and whether it continues a previous page. */
+interface PageRead {
+  readonly sql: SqlStatement;
+  readonly first: number;
+  readonly after: readonly CursorValue[] | undefined;
+  readonly plan: Plan;
+}
+
+/**
+ * The statement of a connection page for `viewer` (the resolver's, and the benchmarks' "same SQL"):
+ * `first` checked, pinned filters, cursor decoded, the selection's plan (`planOf(perm, role)`).
+ */
+function pageRead(shape: Shape, conn: NonNullable<ViewGraphql['connection']>, order: readonly KeysetColumn[], viewer: Viewer,
+  registry: Registry, maxPageSize: number, args: Args, planOf: (perm: Permission, role: string) => Plan): PageRead {
+  const { view } = shape;
+  const role = viewer.role;
+  const max = Math.min(conn.maxFirst, maxPageSize);
+  const first = (opt(args, 'first') as number | undefined) ?? conn.defaultFirst;
+  if (!Number.isSafeInteger(first) || first < 1 || first > max) throw errors.badInput(`first must be from 1 to ${max}`, { first, max });
+  const perm = requirePermission(view, permissionOf(view, role), role);
+  if (order.some((c) => perm.masks[c.column] !== undefined)) throw forbidden.noAccess(view, role);
+  const filters = filterValues(view, role, pinsFor(perm.rows, viewer), conn.filters, args);
+  const afterArg = opt(args, 'after');
+  const after = afterArg === undefined ? undefined : decodePageCursor(order, String(afterArg));
+  const plan = planOf(perm, role);
+  checkColumns(plan, view, role);
+  const sql = pageSql(view, plan.query.select, filters, order, after, first + 1, { registry, viewer, perm });
+  return { sql, first, after, plan };
+}
+
 /** `trips(first, after, filters)`: a keyset page in the declared order, with the feed cursor it is complete up to. */
 export function connectionResolver(shape: Shape, conn: NonNullable<ViewGraphql['connection']>, order: readonly KeysetColumn[]): Resolver {
-  const { view } = shape;
   const orderColumns = order.map((c) => c.column);
   return async (_src, args, ctx, info): Promise<Page> => {
-    const role = ctx.viewer.role;
-    const max = Math.min(conn.maxFirst, ctx.limits.maxPageSize);
-    const first = (opt(args, 'first') as number | undefined) ?? conn.defaultFirst;
-    if (!Number.isSafeInteger(first) || first < 1 || first > max) throw errors.badInput(`first must be from 1 to ${max}`, { first, max });
-    const perm = viewerPermission(view, ctx);
-    if (orderColumns.some((c) => perm.masks[c] !== undefined)) throw forbidden.noAccess(view, role);
-    const filters = filterValues(view, role, pinsFor(perm.rows, ctx.viewer), conn.filters, args);
-    const afterArg = opt(args, 'after');
-    const after = afterArg === undefined ? undefined : decodePageCursor(order, String(afterArg));
-    const plan = planFor(info, shape, ['edges', 'node'], perm, role, orderColumns);
-    checkColumns(plan, view, role);
-    const sql = pageSql(view, plan.query.select, filters, order, after, first + 1, policy(ctx, perm));
+    const { sql, first, after, plan } = pageRead(shape, conn, order, ctx.viewer, ctx.registry, ctx.limits.maxPageSize, args,
+      (perm, role) => planFor(info, shape, ['edges', 'node'], perm, role, orderColumns));
     // feedCursor: every change it covers is in the rows (readWithFeedCursor; a FLUSH on RisingWave, so only when asked for).
     const read = selectsField(info, 'feedCursor')
       ? await readWithFeedCursor(ctx.engine, sql.text, sql.params)
@@ -275,6 +294,16 @@ export function connectionResolver(shape: Shape, conn: NonNullable<ViewGraphql['
       feedCursor: encodeFeedCursor(ctx.engine.feed.id, read.cursor),
     };
   };
+}
+
+/**
+ * The statement a connection field sends for `viewer`, `args` and the node fields `nodeFields`
+ * (what the benchmarks' bare servers send, so they compare the same SQL).
+ */
+export function connectionStatement(shape: Shape, conn: NonNullable<ViewGraphql['connection']>, order: readonly KeysetColumn[], viewer: Viewer,
+  registry: Registry, args: Args, nodeFields: readonly string[], maxPageSize = conn.maxFirst): SqlStatement {
+  const orderColumns = order.map((c) => c.column);
+  return pageRead(shape, conn, order, viewer, registry, maxPageSize, args, (perm, role) => makePlan(shape, perm, role, nodeFields, orderColumns)).sql;
 }
 
 // ---------------------------------------------------------------------------------------------

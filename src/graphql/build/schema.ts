@@ -7,13 +7,14 @@ import {
   GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString,
   type GraphQLFieldConfigArgumentMap, type GraphQLFieldConfigMap,
 } from 'graphql';
+import type { Viewer } from '../../auth/viewer';
 import { errors } from '../../errors';
 import type { FilterModel, Registry, ViewModel } from '../../views/model';
 import type { GraphQLContext } from '../context';
 import { wavegateCost } from '../cost';
 import { keysetColumns } from './keyset';
-import { connectionResolver, listResolver, lookupResolver, subscriptionSubscriber } from './resolvers';
-import { MAX_SQL_LIMIT } from './statements';
+import { connectionResolver, connectionStatement, listResolver, lookupResolver, subscriptionSubscriber } from './resolvers';
+import { MAX_SQL_LIMIT, type SqlStatement } from './statements';
 import { TypeBuilder } from './types';
 
 type Fields = GraphQLFieldConfigMap<unknown, GraphQLContext>;
@@ -118,6 +119,16 @@ export function buildGraphqlSchema(registry: Registry): GraphQLSchema {
     query: new GraphQLObjectType({ name: 'Query', fields: query }),
     ...(Object.keys(subscription).length > 0 ? { subscription: new GraphQLObjectType({ name: 'Subscription', fields: subscription }) } : {}),
   });
+}
+
+/** The statement `trips(<args>) { edges { node { <nodeFields> } } }` sends for `viewer` (benchmarks compare the same SQL). */
+export function connectionStatementOf(registry: Registry, viewName: string, viewer: Viewer, args: Readonly<Record<string, unknown>>,
+  nodeFields: readonly string[]): SqlStatement {
+  const types = new TypeBuilder(registry);
+  const view = types.view(viewName);
+  const conn = view.graphql?.connection;
+  if (conn === undefined) throw errors.badConfig(`${viewName} has no connection`);
+  return connectionStatement(types.object(view).shape, conn, keysetColumns(view, conn.ordering), viewer, registry, args, nodeFields);
 }
 
 const schemas = new WeakMap<Registry, GraphQLSchema>();

@@ -299,6 +299,7 @@ export class TypeBuilder {
       fields[changeKeyField(k)] = required.has(k) ? { type: new GraphQLNonNull(t) } : { type: t, description: 'Null on RESYNC.' };
     }
     fields[sub.nodeField] = { type, description: `The ${noun.one} after the change; null on DELETE and RESYNC.` };
-    return new GraphQLObjectType({ name: this.claim(sub.changeType), description: `A change to one ${noun.one}.`, fields });
+    const what = noun.one === noun.many ? noun.one : `one ${noun.one}`;
+    return new GraphQLObjectType({ name: this.claim(sub.changeType), description: `A change to ${what}.`, fields });
   }
 }
