@@ -20,7 +20,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import { rowPredicate, tripScope } from '../src/auth/policy';
+import { tripScope } from '../src/graphql/policy';
 import type { Viewer } from '../src/auth/viewer';
 import { EmbeddedEngine } from '../src/engine/embedded/engine';
 import type { Engine } from '../src/engine/types';
@@ -53,7 +53,7 @@ async function seed(engine: EmbeddedEngine): Promise<number> {
 
 /** The statement the trips resolver sends for `trips(first: 20)` and this viewer (trip.resolver.ts). */
 function tripsStatement(viewer: Viewer): SqlStatement {
-  return tripsPageSql(rowPredicate(viewer, 'trip_history'), tripScope(viewer, {}), PAGE + 1);
+  return tripsPageSql(viewer, tripScope(viewer, {}), PAGE + 1);
 }
 
 async function main(): Promise<void> {
@@ -76,8 +76,8 @@ async function main(): Promise<void> {
     },
   };
   const gateway = await startGateway(benchConfig('embedded'), { log: silentLogger, engine: observed });
-  const ops: Viewer = { sub: 'ops-bench', role: 'ops' };
-  const rider: Viewer = { sub: 'rider-7', role: 'rider' };
+  const ops: Viewer = { sub: 'ops-bench', role: 'ops', claims: {} };
+  const rider: Viewer = { sub: 'rider-7', role: 'rider', claims: {} };
   const statements = { '/ops': tripsStatement(ops), '/rider': tripsStatement(rider) };
   const bare = await startBare(engine, statements);
   const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;

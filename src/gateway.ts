@@ -23,6 +23,7 @@ import { createMetrics, type GatewayMetrics } from './metrics';
 import { createHttpApp } from './http/app';
 import type { Readiness } from './http/health';
 import { SubscriptionHub } from './subscriptions/hub';
+import { bundledRegistry } from './views/load';
 
 /** What the gateway is given rather than creates. */
 export interface GatewayDeps {
@@ -89,7 +90,8 @@ function urlHost(host: string): string {
 /** Starts the gateway on `config.host:config.port`. Throws BAD_CONFIG for a bad auth setup before opening anything. */
 export async function startGateway(config: Config, deps: GatewayDeps): Promise<Gateway> {
   const log = deps.log.child('gateway');
-  const verifier = createTokenVerifier(config.auth, deps.log.child('auth'));
+  // TODO(12a merge): config.views once configuration carries the registry.
+  const verifier = createTokenVerifier(config.auth, bundledRegistry(), deps.log.child('auth'));
   const metrics = deps.metrics ?? createMetrics();
   const { engine, close: closeEngine } = await engineToServe(config, deps, metrics);
   let state: GatewayState = { phase: 'starting' };

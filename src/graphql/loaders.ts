@@ -1,5 +1,4 @@
 import DataLoader from 'dataloader';
-import { rowPredicate } from '../auth/policy';
 import type { Viewer } from '../auth/viewer';
 import type { Engine } from '../engine/types';
 import { normalizePartial, normalizeRow } from '../views/normalize';
@@ -35,12 +34,12 @@ export function createLoaders(engine: Pick<Engine, 'query'>, viewer: Viewer, opt
   const cache = options.cache ?? true;
   return {
     riderStats: new DataLoader<string, Row | null>(async (ids) => {
-      const sql = riderStatsByIdsSql(rowPredicate(viewer, 'rider_stats'), ids);
+      const sql = riderStatsByIdsSql(viewer, ids);
       const rows = await engine.query(sql.text, sql.params);
       return byKey(ids, rows.map((r) => normalizeRow(VIEWS.rider_stats, r)), 'rider_id');
     }, { cache }),
     driverProfile: new DataLoader<string, Row | null>(async (ids) => {
-      const sql = driverProfilesByIdsSql(ids);
+      const sql = driverProfilesByIdsSql(viewer, ids);
       const rows = await engine.query(sql.text, sql.params);
       return byKey(ids, rows.map((r) => normalizePartial(VIEWS.driver_stats, r)), 'driver_id');
     }, { cache }),

@@ -4,9 +4,11 @@
  * values travel as `$n` parameters; identifiers come only from the view registry; LIMIT is an
  * inlined, validated integer because RisingWave needs a constant there (no `LIMIT $n`).
  */
-import type { RowPredicate } from '../auth/policy';
+import type { Viewer } from '../auth/viewer';
+import { SqlParams as Params } from '../permissions/compile';
 import { VIEWS, type ViewName } from '../views/registry';
 import type { PageCursor } from './cursors';
+import { policySql } from './policy';
 
 /** A statement and its positional parameters. */
 export interface SqlStatement {
@@ -20,14 +22,6 @@ export const MAX_SQL_LIMIT = 10_000;
 /** Days returned by one driverEarnings query at most (narrow `from`/`to` for more). */
 export const MAX_EARNINGS_DAYS = 1000;
 
-class Params {
-  readonly values: unknown[] = [];
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
-
 function columns(view: ViewName): string {
   return VIEWS[view].columns.map((c) => c.name).join(', ');
 }
@@ -37,27 +31,15 @@ function limit(n: number): string {
   return `LIMIT ${n}`;
 }
 
-/** Renders a policy predicate; undefined when every row is allowed. Columns come from policy.ts (registry names). */
-function policySql(p: RowPredicate, params: Params): string | undefined {
-  switch (p.kind) {
-    case 'all':
-      return undefined;
-    case 'none':
-      return 'FALSE';
-    case 'eq':
-      return `${p.column} = ${params.add(p.value)}`;
-  }
-}
-
 function where(conditions: ReadonlyArray<string | undefined>): string {
   const c = conditions.filter((x): x is string => x !== undefined);
   return c.length === 0 ? '' : `WHERE ${c.join(' AND ')}`;
 }
 
 /** One trip by id, if the policy allows it. */
-export function tripByIdSql(policy: RowPredicate, tripId: string): SqlStatement {
+export function tripByIdSql(viewer: Viewer, tripId: string): SqlStatement {
   const p = new Params();
-  const text = `SELECT ${columns('trip_history')} FROM trip_history ${where([`trip_id = ${p.add(tripId)}`, policySql(policy, p)])}`;
+  const text = `SELECT ${columns('trip_history')} FROM trip_history ${where([`trip_id = ${p.add(tripId)}`, policySql('trip_history', viewer, p)])}`;
   return { text, params: p.values };
 }
 
@@ -81,7 +63,7 @@ export interface TripPageFilter {
  * `after`. Selects `cursor_ts`, requested_at as text with full precision, for the next cursor
  * (a JS Date would drop microseconds and skip rows that share the millisecond).
  */
-export function tripsPageSql(policy: RowPredicate, f: TripPageFilter, rows: number): SqlStatement {
+export function tripsPageSql(viewer: Viewer, f: TripPageFilter, rows: number): SqlStatement {
   const p = new Params();
   const conditions = [
     f.riderId !== undefined ? `rider_id = ${p.add(f.riderId)}` : undefined,
@@ -90,7 +72,7 @@ export function tripsPageSql(policy: RowPredicate, f: TripPageFilter, rows: numb
     f.from !== undefined ? `requested_at >= ${p.add(f.from)}::timestamptz` : undefined,
     f.to !== undefined ? `requested_at < ${p.add(f.to)}::timestamptz` : undefined,
     f.after !== undefined ? keysetSql(f.after, p) : undefined,
-    policySql(policy, p),
+    policySql('trip_history', viewer, p),
   ];
   const text = `SELECT ${columns('trip_history')}, CAST(requested_at AS varchar) AS cursor_ts FROM trip_history ${where(conditions)} ` +
     `ORDER BY requested_at DESC NULLS LAST, trip_id DESC ${limit(rows)}`;
@@ -106,32 +88,37 @@ function keysetSql(c: PageCursor, p: Params): string {
 }
 
 /** rider_stats rows for a batch of rider ids (DataLoader). */
-export function riderStatsByIdsSql(policy: RowPredicate, riderIds: readonly string[]): SqlStatement {
+export function riderStatsByIdsSql(viewer: Viewer, riderIds: readonly string[]): SqlStatement {
   const p = new Params();
-  const text = `SELECT ${columns('rider_stats')} FROM rider_stats ${where([`rider_id = ANY(${p.add(riderIds)}::text[])`, policySql(policy, p)])}`;
+  const text = `SELECT ${columns('rider_stats')} FROM rider_stats ${where([`rider_id = ANY(${p.add(riderIds)}::text[])`, policySql('rider_stats', viewer, p)])}`;
   return { text, params: p.values };
 }
 
-/** Public driver profiles (policy.PUBLIC_DRIVER_COLUMNS only) for a batch of driver ids (DataLoader). */
-export function driverProfilesByIdsSql(driverIds: readonly string[]): SqlStatement {
-  return { text: 'SELECT driver_id, rating, completed_trips FROM driver_stats WHERE driver_id = ANY($1::text[])', params: [driverIds] };
+/**
+ * Public driver profiles (driver_id, rating, completed_trips) for a batch of driver ids (DataLoader),
+ * under the viewer's driver_stats permission (riders: the drivers of their own trips; schema/driver_stats.yaml).
+ */
+export function driverProfilesByIdsSql(viewer: Viewer, driverIds: readonly string[]): SqlStatement {
+  const p = new Params();
+  const text = `SELECT driver_id, rating, completed_trips FROM driver_stats ${where([`driver_id = ANY(${p.add(driverIds)}::text[])`, policySql('driver_stats', viewer, p)])}`;
+  return { text, params: p.values };
 }
 
 /** One driver's full driver_stats row. */
-export function driverStatsByIdSql(policy: RowPredicate, driverId: string): SqlStatement {
+export function driverStatsByIdSql(viewer: Viewer, driverId: string): SqlStatement {
   const p = new Params();
-  const text = `SELECT ${columns('driver_stats')} FROM driver_stats ${where([`driver_id = ${p.add(driverId)}`, policySql(policy, p)])}`;
+  const text = `SELECT ${columns('driver_stats')} FROM driver_stats ${where([`driver_id = ${p.add(driverId)}`, policySql('driver_stats', viewer, p)])}`;
   return { text, params: p.values };
 }
 
 /** One driver's daily earnings, `from`..`to` inclusive, oldest first. */
-export function driverEarningsSql(policy: RowPredicate, driverId: string, from: string | undefined, to: string | undefined): SqlStatement {
+export function driverEarningsSql(viewer: Viewer, driverId: string, from: string | undefined, to: string | undefined): SqlStatement {
   const p = new Params();
   const conditions = [
     `driver_id = ${p.add(driverId)}`,
     from !== undefined ? `day >= ${p.add(from)}::date` : undefined,
     to !== undefined ? `day <= ${p.add(to)}::date` : undefined,
-    policySql(policy, p),
+    policySql('driver_earnings_daily', viewer, p),
   ];
   const text = `SELECT ${columns('driver_earnings_daily')} FROM driver_earnings_daily ${where(conditions)} ORDER BY day ${limit(MAX_EARNINGS_DAYS)}`;
   return { text, params: p.values };

@@ -1,11 +1,11 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Ctx, Extensions, FieldResolver, Info, Query, Resolver, Root } from 'type-graphql';
-import { assertCanReadOwner, rowPredicate, tripScope } from '../../auth/policy';
 import { readWithFeedCursor } from '../../engine/snapshot';
 import { errors } from '../../errors';
 import { normalizeRow } from '../../views/normalize';
 import { VIEWS } from '../../views/registry';
 import type { GraphQLContext } from '../context';
+import { assertCanReadRow, tripScope } from '../policy';
 import { wavegateCost } from '../cost';
 import { IdScalar } from '../schema/scalars';
 import { decodePageCursor, encodeFeedCursor, encodePageCursor } from '../cursors';
@@ -22,7 +22,7 @@ export class TripResolver {
   @Query((_returns) => Trip, { nullable: true, description: 'One trip; null if it does not exist, FORBIDDEN if it is not yours.' })
   @Extensions(wavegateCost({ view: 'trip_history', kind: 'lookup', maxRows: 1 }))
   async trip(@Arg('id', (_type) => IdScalar) id: string, @Ctx() ctx: GraphQLContext): Promise<Trip | null> {
-    const byId = tripByIdSql(rowPredicate(ctx.viewer, 'trip_history'), id);
+    const byId = tripByIdSql(ctx.viewer, id);
     const [row] = await ctx.engine.query(byId.text, byId.params);
     if (row !== undefined) return tripFromRow(normalizeRow(VIEWS.trip_history, row));
     const exists = tripExistsSql(id);
@@ -50,7 +50,7 @@ export class TripResolver {
       ...(args.riderId != null ? { riderId: args.riderId } : {}),
       ...(args.driverId != null ? { driverId: args.driverId } : {}),
     });
-    const sql = tripsPageSql(rowPredicate(ctx.viewer, 'trip_history'), {
+    const sql = tripsPageSql(ctx.viewer, {
       ...scope,
       ...(args.status != null ? { status: args.status } : {}),
       ...(from !== undefined ? { from } : {}),
@@ -93,7 +93,7 @@ export class TripResolver {
   @Extensions(wavegateCost({ view: 'rider_stats', kind: 'relation', maxRows: 1 }))
   async riderStats(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): Promise<RiderStats | null> {
     if (trip.riderId === null) return null;
-    assertCanReadOwner(ctx.viewer, 'rider_stats', trip.riderId);
+    assertCanReadRow(ctx.viewer, 'rider_stats', { rider_id: trip.riderId });
     const row = await ctx.loaders.riderStats.load(trip.riderId);
     return row === null ? null : riderStatsFromRow(row);
   }
