@@ -373,7 +373,7 @@ async function main(): Promise<void> {
 
     engine = await RisingWaveEngine.create({ databaseUrl: db.url, feed: new IdleFeed(), log: silentLogger, maxConnections: flags.pool, healthIntervalMs: 60_000 });
     gateway = await startGateway(benchConfig('risingwave'), { log: silentLogger, engine });
-    const viewers: Record<Who, Viewer> = { ops: { sub: 'ops-bench', role: 'ops' }, rider: { sub: RIDER, role: 'rider' } };
+    const viewers: Record<Who, Viewer> = { ops: { sub: 'ops-bench', role: 'ops', claims: {} }, rider: { sub: RIDER, role: 'rider', claims: {} } };
     // The statement the trips resolver sends for `trips(first: 20)` and this viewer (as in queries.ts).
     const statements: Record<Who, SqlStatement> = {
       ops: tripsStatement(viewers.ops),

@@ -80,8 +80,8 @@ async function main(): Promise<void> {
     },
   };
   const gateway = await startGateway(benchConfig('embedded'), { log: silentLogger, engine: observed });
-  const ops: Viewer = { sub: 'ops-bench', role: 'ops' };
-  const rider: Viewer = { sub: 'rider-7', role: 'rider' };
+  const ops: Viewer = { sub: 'ops-bench', role: 'ops', claims: {} };
+  const rider: Viewer = { sub: 'rider-7', role: 'rider', claims: {} };
   const statements = { '/ops': tripsStatement(ops), '/rider': tripsStatement(rider) };
   const bare = await startBare(engine, statements);
   const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;

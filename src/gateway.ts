@@ -92,9 +92,10 @@ function urlHost(host: string): string {
 export async function startGateway(config: Config, deps: GatewayDeps): Promise<Gateway> {
   const log = deps.log.child('gateway');
   // The views served; their GraphQL schema is generated (and checked: BAD_CONFIG) before anything opens.
+  // TODO(12a merge): config.views once configuration carries the registry.
   const registry = bundledRegistry();
   getSchema(registry);
-  const verifier = createTokenVerifier(config.auth, deps.log.child('auth'));
+  const verifier = createTokenVerifier(config.auth, registry, deps.log.child('auth'));
   const metrics = deps.metrics ?? createMetrics();
   const { engine, close: closeEngine } = await engineToServe(config, deps, metrics);
   let state: GatewayState = { phase: 'starting' };

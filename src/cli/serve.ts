@@ -7,6 +7,7 @@ import type { Logger } from '../log';
 import { createMetrics } from '../metrics';
 import { createSimulator, outboxWriter, type Simulator } from '../simulator/simulator';
 import { parseOptions } from './args';
+import { bundledRegistry } from '../views/load';
 import { banner, wantsBanner } from './banner';
 import type { CliIo } from './io';
 
@@ -38,7 +39,9 @@ export interface RunningServe {
  * set-ups. The passthrough's user list is parsed first: a bad entry stops start-up before anything opens.
  */
 export async function startServe(config: Config, io: CliIo, log: Logger): Promise<RunningServe> {
-  const sqlSetup = config.sql?.enabled === true ? { settings: config.sql, options: sqlPassthroughOptions(config.sql) } : undefined;
+  // TODO(12a merge): config.views once configuration carries the registry.
+  const registry = bundledRegistry();
+  const sqlSetup = config.sql?.enabled === true ? { settings: config.sql, options: sqlPassthroughOptions(config.sql, registry) } : undefined;
   const metrics = createMetrics();
   const opened = await openEngine(config, { log, onPoison: (r) => metrics.feedPoison(r.reason) });
   let gateway;
@@ -73,7 +76,7 @@ export async function startServe(config: Config, io: CliIo, log: Logger): Promis
       simulator = createSimulator({ ...config.simulator, write: outboxWriter(opened.engine), log });
       simulator.start();
     }
-    if (wantsBanner(config)) io.stderr(await banner(config, gateway.url, simulator !== undefined));
+    if (wantsBanner(config)) io.stderr(await banner(config, gateway.url, simulator !== undefined, registry));
     log.info({ url: gateway.url, engine: config.engine, simulator: simulator !== undefined }, 'wavegate is serving');
   } catch (err) {
     await stop();

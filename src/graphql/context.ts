@@ -7,7 +7,7 @@ import { errors } from '../errors';
 import type { Logger } from '../log';
 import type { Delivery, SubscriptionFilter, SubscriptionHub } from '../subscriptions/hub';
 import type { Registry } from '../views/model';
-import { NO_LOOKUPS, type LookupSets } from './build/permissionsShim';
+import { NO_LOOKUPS, type LookupSets } from '../permissions/compile';
 import { RequestDeadline } from './deadline';
 import { createLoaders, type Loaders } from './loaders';
 

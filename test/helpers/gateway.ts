@@ -3,7 +3,6 @@
  * the {@link TEST_SECRET}, a silent (or given) logger. Dispose it in afterAll.
  */
 import { signToken } from '../../src/auth/token';
-import type { Role } from '../../src/auth/viewer';
 import { DEFAULT_LIMITS, DEFAULT_SUBSCRIPTIONS } from '../../src/config/load';
 import type { AuthConfig, Config, CorsConfig, LimitsConfig, SubscriptionsConfig } from '../../src/config/types';
 import { EmbeddedEngine } from '../../src/engine/embedded/engine';
@@ -47,7 +46,7 @@ export interface GatewayClient {
   /** http://127.0.0.1:<port> */
   readonly origin: string;
   /** A valid HS256 token. */
-  token(sub: string, role: Role, ttlSeconds?: number): Promise<string>;
+  token(sub: string, role: string, ttlSeconds?: number): Promise<string>;
   /** POSTs a GraphQL request, with `Authorization: Bearer <token>` when given. */
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResponse<T>>;
 }

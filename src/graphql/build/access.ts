@@ -11,18 +11,13 @@
  */
 import type { Viewer } from '../../auth/viewer';
 import { errors, type GatewayError } from '../../errors';
-import type { ClaimValue, Permission, Predicate, ViewModel } from '../../views/model';
+import { claimOf } from '../../permissions/compile';
+import type { Permission, Predicate, ViewModel } from '../../views/model';
 
 /** column → the only value the viewer may ask for (from `eq` predicates of the role). */
 export type Pins = ReadonlyMap<string, string>;
 
 const NO_PINS: Pins = new Map();
-
-function claimOf(viewer: Viewer, name: string): ClaimValue | undefined {
-  if (name === 'sub') return viewer.sub;
-  const claims = (viewer as { readonly claims?: Readonly<Record<string, ClaimValue>> }).claims;
-  return claims?.[name];
-}
 
 /** The columns `p` pins to one of the viewer's claims (top level, or conjuncts of an `and`). */
 export function pinsOf(p: Predicate, viewer: Viewer): Pins {

@@ -23,7 +23,7 @@ import { keyOf, type RowsQuery } from '../loaders';
 import { selectsField } from '../selection';
 import { forbidden, pinnedValue, pinsOf, requirePermission, type Pins } from './access';
 import { decodePageCursor, encodePageCursor, type CursorValue, type KeysetColumn } from './keyset';
-import { maskRow, permissionOf, rowTest, selectList } from './permissionsShim';
+import { maskRow, permissionOf, rowTest, selectList } from '../../permissions/compile';
 import { normalizeColumnValue, normalizeColumns, rowColumns, type RowColumns } from './rows';
 import { pageSql, type FilterValue, type Policy, type SqlStatement } from './statements';
 

@@ -8,7 +8,7 @@
 import type { Viewer } from '../../auth/viewer';
 import type { ColumnModel, ColumnType, Permission, Registry, ViewModel } from '../../views/model';
 import { PARAM_CAST, cursorSelectSql, keysetSql, orderBySql, type CursorValue, type KeysetColumn } from './keyset';
-import { SqlParams, predicateSql } from './permissionsShim';
+import { SqlParams, predicateSql } from '../../permissions/compile';
 
 /** A statement and its positional parameters. */
 export interface SqlStatement {

@@ -1,5 +1,4 @@
-import { VIEWS, type ViewName } from '../../views/registry';
-import { viewSubquery } from '../access';
+import { isPublishedView, viewSubquery } from '../access';
 import { type AstObject, isObj, list, only } from '../ast';
 import { catalogRelationMissing, catalogRule, catalogSubquery, type CatalogSchema } from '../catalog';
 import { SqlRefusal, SqlState } from '../sqlstate';
@@ -268,9 +267,9 @@ export class SelectWalker {
 
   /** The subquery that replaces a reference to `schema.name`, or a refusal. */
   private replacement(schema: string | undefined, name: string, loc: number): { text: string; ref: RefKind } {
-    const view = VIEWS[name as ViewName];
-    const isView = view !== undefined && Object.prototype.hasOwnProperty.call(VIEWS, name);
-    if ((schema === undefined || schema === 'public') && isView) return { text: viewSubquery(this.ctx.user, view), ref: OTHER };
+    if ((schema === undefined || schema === 'public') && isPublishedView(this.ctx.user, name)) {
+      return { text: viewSubquery(this.ctx.user, name), ref: OTHER };
+    }
     if (schema === 'pg_catalog' || schema === 'information_schema' || (schema === undefined && name.startsWith('pg_'))) {
       const s: CatalogSchema = schema === 'information_schema' ? schema : 'pg_catalog';
       const flavor = this.ctx.catalog ?? 'postgres';
