@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   let recording: SqlStatement[] | undefined;
   const observed: Engine = {
     kind: engine.kind,
+    views: engine.views,
     feed: engine.feed,
     ready: () => engine.ready(),
     close: () => engine.close(),

@@ -24,7 +24,6 @@ import { createMetrics, type GatewayMetrics } from './metrics';
 import { createHttpApp } from './http/app';
 import type { Readiness } from './http/health';
 import { SubscriptionHub } from './subscriptions/hub';
-import { bundledRegistry } from './views/load';
 
 /** What the gateway is given rather than creates. */
 export interface GatewayDeps {
@@ -92,8 +91,7 @@ function urlHost(host: string): string {
 export async function startGateway(config: Config, deps: GatewayDeps): Promise<Gateway> {
   const log = deps.log.child('gateway');
   // The views served; their GraphQL schema is generated (and checked: BAD_CONFIG) before anything opens.
-  // TODO(12a merge): config.views once configuration carries the registry.
-  const registry = bundledRegistry();
+  const registry = config.views;
   getSchema(registry);
   const verifier = createTokenVerifier(config.auth, registry, deps.log.child('auth'));
   const metrics = deps.metrics ?? createMetrics();
@@ -104,6 +102,7 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   try {
     const subs = config.subscriptions;
     hub = new SubscriptionHub(engine.feed, {
+      views: engine.views,
       queueLimit: subs.queueLimit,
       conflateLimit: subs.conflateLimit,
       replayPageSize: subs.replayPageSize,

@@ -15,7 +15,6 @@ import { readWithFeedCursor } from '../../engine/snapshot';
 import { errors } from '../../errors';
 import type { Delivery, SubscriptionFilter } from '../../subscriptions/hub';
 import type { ColumnModel, FilterModel, Permission, Predicate, Registry, Row, ViewGraphql, ViewModel } from '../../views/model';
-import type { ViewName } from '../../views/registry';
 import { changeView, mapAsyncIterator } from '../changes';
 import type { GraphQLContext } from '../context';
 import { decodeFeedCursor, encodeFeedCursor } from '../cursors';
@@ -431,8 +430,7 @@ export function subscriptionSubscriber(shape: Shape, sub: NonNullable<ViewGraphq
     const feedId = ctx.engine.feed.id;
     const after = afterArg === undefined ? undefined : decodeFeedCursor(feedId, String(afterArg));
     const filter: SubscriptionFilter = {
-      // The hub still names views by the old registry's type; any declared view name is accepted at run time.
-      view: view.name as ViewName,
+      view: view.name,
       ...(route !== undefined ? { column: route.column, value: route.value } : {}),
       allow,
       ...(after !== undefined ? { after } : {}),

@@ -279,7 +279,7 @@ export class SelectWalker {
         this.refuse(SqlState.INSUFFICIENT_PRIVILEGE, `permission denied for ${s === 'pg_catalog' ? 'table' : 'view'} ${name}`, loc,
           'The SQL passthrough exposes the published views and the catalog entries describing them (docs/SQL.md).');
       }
-      return { text: catalogSubquery(s, name, rule), ref: { kind: 'catalog' } };
+      return { text: catalogSubquery(s, name, rule, this.ctx.views), ref: { kind: 'catalog' } };
     }
     return this.missing(schema, name, loc);
   }
@@ -288,7 +288,7 @@ export class SelectWalker {
   private missing(schema: string | undefined, name: string, loc: number): never {
     const shown = schema === undefined ? name : `${schema}.${name}`;
     return this.refuse(SqlState.UNDEFINED_TABLE, `relation "${shown}" does not exist`, loc,
-      'The SQL passthrough serves the published views: trip_history, rider_stats, driver_stats, driver_earnings_daily.');
+      `The SQL passthrough serves the published views: ${this.ctx.views.views.map((v) => v.name).join(', ')}.`);
   }
 
   /** Byte span of a (possibly qualified) relation name starting at `loc`, from the scanner. */
