@@ -6,6 +6,7 @@ import type { Engine, QueryOptions } from '../engine/types';
 import { errors } from '../errors';
 import type { Logger } from '../log';
 import type { Delivery, SubscriptionFilter, SubscriptionHub } from '../subscriptions/hub';
+import type { LookupHub } from '../subscriptions/lookups';
 import { RequestDeadline } from './deadline';
 import { createLoaders, type Loaders } from './loaders';
 
@@ -22,6 +23,8 @@ export interface GraphQLContext {
   readonly viewer: Viewer;
   readonly engine: RequestEngine;
   readonly hub: SubscriptionSource;
+  /** Lookup sets for subscription row tests (src/subscriptions/lookups.ts); absent in some tests. */
+  readonly lookups?: LookupHub;
   readonly loaders: Loaders;
   readonly limits: LimitsConfig;
   readonly log: Logger;
@@ -43,6 +46,8 @@ export interface RequestReport {
 export interface ContextDeps {
   readonly engine: Engine;
   readonly hub: SubscriptionHub;
+  /** Lookup sets of subscriptions whose permission reads another view (acquire, then `release` in the filter). */
+  readonly lookups?: LookupHub;
   /** Shares engine queries fairly between viewers (one per gateway). */
   readonly scheduler: QueryScheduler;
   readonly limits: LimitsConfig;
@@ -102,6 +107,7 @@ export function createContext(deps: ContextDeps, viewer: Viewer, transport: 'htt
     viewer,
     engine,
     hub: { subscribe: (filter) => deps.hub.subscribe(filter, scope) },
+    ...(deps.lookups !== undefined ? { lookups: deps.lookups } : {}),
     limits: deps.limits,
     log: deps.log.child('graphql'),
     requestId,
