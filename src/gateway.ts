@@ -24,6 +24,7 @@ import { createMetrics, type GatewayMetrics } from './metrics';
 import { createHttpApp } from './http/app';
 import type { Readiness } from './http/health';
 import { SubscriptionHub } from './subscriptions/hub';
+import { LookupHub } from './subscriptions/lookups';
 
 /** What the gateway is given rather than creates. */
 export interface GatewayDeps {
@@ -99,9 +100,12 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   let state: GatewayState = { phase: 'starting' };
   const accepting = () => state.phase === 'running';
   let hub: SubscriptionHub;
+  // Subscriptions whose permission reads another view hold its sets here; the hub sees each batch
+  // of changes after the sets do.
+  const lookups = new LookupHub(engine, registry, { log: deps.log });
   try {
     const subs = config.subscriptions;
-    hub = new SubscriptionHub(engine.feed, {
+    hub = new SubscriptionHub(lookups.feedThrough(engine.feed), {
       views: engine.views,
       queueLimit: subs.queueLimit,
       conflateLimit: subs.conflateLimit,
@@ -120,7 +124,7 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   const formatError = createErrorFormatter(deps.log.child('graphql'), metrics.graphqlError);
   const { queryConcurrency, viewerQueryConcurrency, viewerQueueLimit } = config.limits;
   const scheduler = new QueryScheduler({ concurrency: queryConcurrency, perKey: viewerQueryConcurrency, queueLimit: viewerQueueLimit });
-  const contextDeps: ContextDeps = { engine, hub, scheduler, registry, limits: config.limits, log: deps.log };
+  const contextDeps: ContextDeps = { engine, hub, lookups, scheduler, registry, limits: config.limits, log: deps.log };
   const readiness = (): Readiness => {
     if (state.phase !== 'running') return { ready: false, reason: `gateway is ${state.phase}` };
     if (!engine.ready()) return { ready: false, reason: 'engine not ready' };
@@ -166,6 +170,7 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
     };
     await step('websockets', () => sockets.close());
     await step('hub', () => hub.close());
+    await step('lookups', () => lookups.close());
     await step('apollo', () => apollo.stop());
     if (closeEngine !== undefined) await step('engine', closeEngine);
     log.info({ failures: failures.length }, 'gateway stopped');

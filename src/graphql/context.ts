@@ -7,7 +7,7 @@ import { errors } from '../errors';
 import type { Logger } from '../log';
 import type { Delivery, SubscriptionFilter, SubscriptionHub } from '../subscriptions/hub';
 import type { Registry } from '../views/model';
-import { NO_LOOKUPS, type LookupSets } from '../permissions/compile';
+import type { LookupHub } from '../subscriptions/lookups';
 import { RequestDeadline } from './deadline';
 import { createLoaders, type Loaders } from './loaders';
 
@@ -24,11 +24,11 @@ export interface GraphQLContext {
   readonly viewer: Viewer;
   readonly engine: RequestEngine;
   readonly hub: SubscriptionSource;
+  /** Lookup sets for subscription row tests (src/subscriptions/lookups.ts); absent in some tests. */
+  readonly lookups?: LookupHub;
   readonly loaders: Loaders;
   /** The views served (the schema was generated from it). */
   readonly registry: Registry;
-  /** Membership sets of the `lookup` row predicates, for subscriptions' row tests. */
-  readonly lookups: LookupSets;
   readonly limits: LimitsConfig;
   readonly log: Logger;
   /** Correlates log lines of one request. */
@@ -49,6 +49,8 @@ export interface RequestReport {
 export interface ContextDeps {
   readonly engine: Engine;
   readonly hub: SubscriptionHub;
+  /** Lookup sets of subscriptions whose permission reads another view (acquire, then `release` in the filter). */
+  readonly lookups?: LookupHub;
   /** Shares engine queries fairly between viewers (one per gateway). */
   readonly scheduler: QueryScheduler;
   /** The views served. */
@@ -111,7 +113,7 @@ export function createContext(deps: ContextDeps, viewer: Viewer, transport: 'htt
     engine,
     hub: { subscribe: (filter) => deps.hub.subscribe(filter, scope) },
     registry: deps.registry,
-    lookups: NO_LOOKUPS,
+    ...(deps.lookups !== undefined ? { lookups: deps.lookups } : {}),
     limits: deps.limits,
     log: deps.log.child('graphql'),
     requestId,

@@ -22,7 +22,7 @@ import { keyOf, type RowsQuery } from '../loaders';
 import { selectsField } from '../selection';
 import { forbidden, pinnedValue, pinsOf, requirePermission, type Pins } from './access';
 import { decodePageCursor, encodePageCursor, type CursorValue, type KeysetColumn } from './keyset';
-import { maskRow, permissionOf, rowTest, selectList } from '../../permissions/compile';
+import { NO_LOOKUPS, maskRow, permissionOf, rowTest, selectList } from '../../permissions/compile';
 import { normalizeColumnValue, normalizeColumns, rowColumns, type RowColumns } from './rows';
 import { pageSql, type FilterValue, type Policy, type SqlStatement } from './statements';
 
@@ -424,16 +424,25 @@ export function subscriptionSubscriber(shape: Shape, sub: NonNullable<ViewGraphq
     }
     const route = byKey ?? eqs.find((e) => routable.has(e.column));
     const rest = eqs.filter((e) => e !== route);
-    const test = rowTest(perm.rows, ctx.viewer, ctx.lookups);
-    const allow = rest.length === 0 ? test : (row: Row) => test(row) && rest.every((e) => row[e.column] !== null && String(row[e.column]) === e.value);
     const afterArg = opt(args, 'after');
     const feedId = ctx.engine.feed.id;
     const after = afterArg === undefined ? undefined : decodeFeedCursor(feedId, String(afterArg));
+    // Lookup predicates (a rider's drivers) read sets the lookup hub keeps fresh; held until the subscription ends.
+    const held = ctx.lookups === undefined ? undefined : await ctx.lookups.acquire(perm.rows, ctx.viewer);
+    let test: (row: Row) => boolean;
+    try {
+      test = rowTest(perm.rows, ctx.viewer, held ?? NO_LOOKUPS);
+    } catch (err) {
+      held?.release(); // the hub never saw the filter, so it cannot release it
+      throw err;
+    }
+    const allow = rest.length === 0 ? test : (row: Row) => test(row) && rest.every((e) => row[e.column] !== null && String(row[e.column]) === e.value);
     const filter: SubscriptionFilter = {
       view: view.name,
       ...(route !== undefined ? { column: route.column, value: route.value } : {}),
       allow,
       ...(after !== undefined ? { after } : {}),
+      ...(held !== undefined ? { release: held.release } : {}),
     };
     const deliveries = await ctx.hub.subscribe(filter);
     ctx.log.debug({ requestId: ctx.requestId, view: view.name, column: route?.column, resume: after !== undefined }, 'subscribed');
