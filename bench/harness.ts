@@ -6,6 +6,7 @@
  * Benchmarks are not tests: each prints one JSON line, is bounded in count and time, stays on
  * loopback and stops by itself (docs/benchmarks.md).
  */
+import { bundledRegistry } from '../src/views/load';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -48,6 +49,7 @@ export function numberFlags<T extends Record<string, number>>(defaults: T, argv 
 /** The gateway configuration of the benches: loopback, port 0, auth on with {@link BENCH_SECRET}, default limits, silent. */
 export function benchConfig(engine: Config['engine']): Config {
   return {
+    views: bundledRegistry(),
     host: '127.0.0.1',
     port: 0,
     engine,

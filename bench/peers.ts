@@ -47,7 +47,8 @@ import type { Gateway } from '../src/gateway';
 import { tripsPageSql, type SqlStatement } from '../src/graphql/sql';
 import { silentLogger } from '../src/log';
 import { sourceMigrations } from '../src/outbox/dialect';
-import { loadViewSql, VIEW_LIST } from '../src/views/registry';
+import { bundledRegistry } from '../src/views/load';
+import { viewNamed } from '../src/views/find';
 import { benchConfig, benchToken, deadline, emit, machineLoad, note, numberFlags } from './harness';
 import { ChildRpc, cpuPercent, isBenchChild, serveRpc, usage, type Usage } from './ipc';
 import type { LoadProcess, LoadResult } from './loadgen';
@@ -141,7 +142,7 @@ async function prepare(db: BenchDatabase, o: { rides: number; riders: number; ma
     const events = seedEvents(o.rides, o.riders, BASE);
     for (let i = 0; i < events.length; i += BULK_CHUNK) await c.query(BULK_INSERT, bulkInsertParams(events.slice(i, i + BULK_CHUNK)));
     const kind = o.materialized ? 'MATERIALIZED VIEW' : 'VIEW';
-    for (const v of VIEW_LIST) await c.query(`CREATE ${kind} ${v.name} AS ${loadViewSql(v.name).text}`);
+    for (const v of bundledRegistry().views) await c.query(`CREATE ${kind} ${v.name} AS ${viewNamed(bundledRegistry(), v.name).sql}`);
     if (o.materialized) for (const ddl of TRIP_INDEXES) await c.query(ddl);
     await c.query('ANALYZE');
     const [count] = (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM trip_history')).rows;

@@ -18,7 +18,9 @@
 import { crc32 } from 'node:zlib';
 import { silentLogger } from '../src/log';
 import { createKafkaClient } from '../src/kafka';
-import { VIEWS, type Row } from '../src/views/registry';
+import { bundledRegistry } from '../src/views/load';
+import { viewNamed } from '../src/views/find';
+import type { Row } from '../src/views/model';
 import { nowMs, sleep } from './harness';
 import { ChildRpc, isBenchChild, serveRpc, type Usage } from './ipc';
 
@@ -51,14 +53,14 @@ export interface ProduceRun {
 
 // ---- child side ------------------------------------------------------------------------------
 
-function encodeValue(type: string, v: string | number | null): unknown {
+function encodeValue(type: string, v: string | number | boolean | null): unknown {
   if (v === null) return null;
   return type === 'timestamptz' ? `${String(v).slice(0, 23)}000Z` : v; // "…07.123Z" → "…07.123000Z"
 }
 
 /** Key and value of the upsert of `row`: JSON objects with sorted keys. */
 function upsertRecord(row: Row): { key: Buffer; value: Buffer } {
-  const view = VIEWS.trip_history;
+  const view = viewNamed(bundledRegistry(), 'trip_history');
   const json = (names: readonly string[]) => {
     const out: Record<string, unknown> = {};
     for (const name of [...names].sort()) out[name] = encodeValue(view.columns.find((c) => c.name === name)!.type, row[name] ?? null);

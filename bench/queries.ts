@@ -7,7 +7,7 @@
  * - Engine: one EmbeddedEngine (PGlite + pg_ivm), seeded with `rides` completed rides (7 outbox
  *   events each) over `riders` riders and 50 drivers. Seeding uses multi-row INSERTs into the
  *   outbox (pg_ivm maintains the views per statement), not the one-event writer: it is not measured.
- * - Statements: built with src/graphql/sql.ts `tripsPageSql` + auth/policy.ts exactly as the trips
+ * - Statements: built with src/graphql/sql.ts `tripsPageSql` + graphql/policy.ts exactly as the trips
  *   resolver builds them (first + 1 = 21 rows, policy predicate ANDed). Before loading, the bench
  *   asserts that the gateway sent exactly this text and these params, and that both servers return
  *   the same 20 trips.
@@ -67,6 +67,7 @@ async function main(): Promise<void> {
   let recording: SqlStatement[] | undefined;
   const observed: Engine = {
     kind: engine.kind,
+    views: engine.views,
     feed: engine.feed,
     ready: () => engine.ready(),
     close: () => engine.close(),

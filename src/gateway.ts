@@ -24,7 +24,6 @@ import { createHttpApp } from './http/app';
 import type { Readiness } from './http/health';
 import { SubscriptionHub } from './subscriptions/hub';
 import { LookupHub } from './subscriptions/lookups';
-import { bundledRegistry } from './views/load';
 
 /** What the gateway is given rather than creates. */
 export interface GatewayDeps {
@@ -91,9 +90,7 @@ function urlHost(host: string): string {
 /** Starts the gateway on `config.host:config.port`. Throws BAD_CONFIG for a bad auth setup before opening anything. */
 export async function startGateway(config: Config, deps: GatewayDeps): Promise<Gateway> {
   const log = deps.log.child('gateway');
-  // TODO(12a merge): config.views once configuration carries the registry.
-  const registry = bundledRegistry();
-  const verifier = createTokenVerifier(config.auth, registry, deps.log.child('auth'));
+  const verifier = createTokenVerifier(config.auth, config.views, deps.log.child('auth'));
   const metrics = deps.metrics ?? createMetrics();
   const { engine, close: closeEngine } = await engineToServe(config, deps, metrics);
   let state: GatewayState = { phase: 'starting' };
@@ -101,10 +98,11 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   let hub: SubscriptionHub;
   // Subscriptions whose permission reads another view hold its sets here; the hub sees each batch
   // of changes after the sets do.
-  const lookups = new LookupHub(engine, registry, { log: deps.log });
+  const lookups = new LookupHub(engine, engine.views, { log: deps.log });
   try {
     const subs = config.subscriptions;
     hub = new SubscriptionHub(lookups.feedThrough(engine.feed), {
+      views: engine.views,
       queueLimit: subs.queueLimit,
       conflateLimit: subs.conflateLimit,
       replayPageSize: subs.replayPageSize,

@@ -1,11 +1,18 @@
 /**
- * `wavegate migrate plan|apply|status`: creates and evolves Wavegate's objects in RisingWave (CDC
+ * `wavegate migrate plan|apply|status|topics`: creates and evolves Wavegate's objects in RisingWave (CDC
  * source, outbox table, materialized views, indexes, Kafka sinks) from the DDL generator, recording
  * what it applied in RisingWave (wavegate_migrations, wavegate_migration_steps). docs/RISINGWAVE.md
  * documents the variables, the exit codes and what Kafka consumers see while a view is recreated.
  */
+import { loadViews } from '../config/views';
 import { isGatewayError } from '../errors';
 import { generateDdl } from '../engine/risingwave/ddl';
+import { createTopicsAndWait } from '../kafka/admin';
+import { createKafkaClient } from '../kafka/client';
+import { DEFAULT_VIEW_TOPIC_PREFIX, eventTopic, isTopicName, viewTopic } from '../kafka/topics';
+import { silentLogger } from '../log';
+import { EVENT_TYPES } from '../outbox/events';
+import type { Registry } from '../views/model';
 import { applyPlan, inspect, NotRisingWaveError, StepFailedError, type Inspection } from '../engine/risingwave/migrator';
 import { connectClient, isTransient, redactUrl, type OneClient } from '../engine/risingwave/pg';
 import { planMigrations, renderPlan } from '../engine/risingwave/plan';
@@ -40,11 +47,15 @@ export interface MigrateIo {
   readonly connect?: (url: string) => Promise<OneClient>;
 }
 
-const USAGE = `wavegate migrate plan|apply|status [--from-scratch]
+const USAGE = `wavegate migrate plan|apply|status [--from-scratch] | topics [--create]
   plan     Prints the statements apply would run (SQL, runnable with psql -v cdc_password=...).
            Without WAVEGATE_DATABASE_URL, or with --from-scratch, prints the full plan for an empty database.
   apply    Runs them one by one, recording each; a rerun resumes an interrupted migration.
   status   Applied, interrupted and pending migrations, and drift. Exit 5 when something is pending.
+  topics   Prints the Kafka topics the sinks write (one per sunk view of WAVEGATE_SCHEMA_DIR, named
+           WAVEGATE_KAFKA_TOPIC_PREFIX + view, and one per event type), one a line. With --create, creates
+           the missing ones on WAVEGATE_KAFKA_BROKERS (else WAVEGATE_SINK_BROKERS) with
+           WAVEGATE_SINK_TOPIC_PARTITIONS partitions; existing topics are left as they are.
   Exit codes: 0 ok, 1 failure, 2 usage, 3 drift, 4 not RisingWave, 5 pending (status), 69 unreachable, 78 bad config.
 `;
 
@@ -88,8 +99,8 @@ async function connect(io: MigrateIo, url: string): Promise<OneClient | number> 
   }
 }
 
-async function online(command: string, io: MigrateIo, s: RisingWaveSettings, url: string): Promise<number> {
-  const desired = generateDdl(s);
+async function online(command: string, io: MigrateIo, s: RisingWaveSettings, url: string, views: Registry): Promise<number> {
+  const desired = generateDdl({ ...s, views: views.views });
   const client = await connect(io, url);
   if (typeof client === 'number') return client;
   try {
@@ -151,16 +162,21 @@ export async function runMigrate(args: readonly string[], io: MigrateIo): Promis
     return MigrateExit.OK;
   }
   const fromScratch = rest.includes('--from-scratch');
-  const unknown = rest.filter((a) => a !== '--from-scratch');
-  if (!['plan', 'apply', 'status'].includes(command) || unknown.length > 0 || (fromScratch && command !== 'plan')) {
+  const create = rest.includes('--create');
+  const unknown = rest.filter((a) => a !== '--from-scratch' && a !== '--create');
+  if (!['plan', 'apply', 'status', 'topics'].includes(command) || unknown.length > 0 || (fromScratch && command !== 'plan')
+    || (create && command !== 'topics')) {
     io.stderr(`wavegate migrate: unknown command or option: ${[command, ...rest].join(' ')}\n${USAGE}`);
     return MigrateExit.USAGE;
   }
   try {
-    const settings = loadRisingWaveSettings(io.env ?? process.env);
+    const env = io.env ?? process.env;
+    const settings = loadRisingWaveSettings(env);
+    const views = loadViews(env);
+    if (command === 'topics') return await topics(io, env, settings, views, create);
     const url = settings.databaseUrl;
     if (command === 'plan' && (fromScratch || url === undefined)) {
-      const plan = planMigrations(generateDdl(settings), new Map(), 1);
+      const plan = planMigrations(generateDdl({ ...settings, views: views.views }), new Map(), 1);
       io.stdout(renderPlan(plan.migrations, header(settings, 'from scratch (no database consulted)')));
       return MigrateExit.OK;
     }
@@ -168,7 +184,7 @@ export async function runMigrate(args: readonly string[], io: MigrateIo): Promis
       io.stderr(`wavegate migrate ${command}: WAVEGATE_DATABASE_URL is not set (e.g. postgres://root@risingwave:4566/dev)\n`);
       return MigrateExit.CONFIG;
     }
-    return await online(command, io, settings, url);
+    return await online(command, io, settings, url, views);
   } catch (err) {
     if (isGatewayError(err)) {
       io.stderr(`wavegate migrate: ${err.message}\n`);
@@ -176,5 +192,42 @@ export async function runMigrate(args: readonly string[], io: MigrateIo): Promis
     }
     io.stderr(`wavegate migrate: ${err instanceof Error ? err.message : String(err)}\n`);
     return MigrateExit.FAILURE;
+  }
+}
+
+/**
+ * The topics the sinks write: `<prefix><view>` for every view with a sink (the prefix the gateway's
+ * feed reads, WAVEGATE_KAFKA_TOPIC_PREFIX), and the event topics.
+ */
+export function sinkTopics(views: Registry, viewPrefix: string = DEFAULT_VIEW_TOPIC_PREFIX): string[] {
+  return [...views.views.filter((v) => v.sink).map((v) => viewTopic(v.name, viewPrefix)), ...EVENT_TYPES.map((t) => eventTopic(t))];
+}
+
+/** `migrate topics [--create]`: prints the sink topics, and creates them when asked. */
+async function topics(io: MigrateIo, env: Readonly<Record<string, string | undefined>>, s: RisingWaveSettings, views: Registry, create: boolean): Promise<number> {
+  const names = sinkTopics(views, s.sink.viewTopicPrefix);
+  const bad = names.find((t) => !isTopicName(t));
+  if (bad !== undefined) {
+    io.stderr(`wavegate migrate topics: ${bad} is not a legal Kafka topic name (at most 249 of A-Z a-z 0-9 . _ -)\n`);
+    return MigrateExit.CONFIG;
+  }
+  if (!create) {
+    io.stdout(names.map((t) => `${t}\n`).join(''));
+    return MigrateExit.OK;
+  }
+  const brokers = (env['WAVEGATE_KAFKA_BROKERS']?.trim() || s.sink.brokers).split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const admin = createKafkaClient({ brokers, log: silentLogger, clientId: 'wavegate-migrate', retry: { retries: 3 } }).admin();
+  try {
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    const missing = names.filter((t) => !existing.has(t));
+    if (missing.length > 0) await createTopicsAndWait(admin, missing.map((topic) => ({ topic, numPartitions: s.sink.topicPartitions })));
+    for (const t of names) io.stdout(`${t} ${missing.includes(t) ? `created (${s.sink.topicPartitions} partitions)` : 'exists'}\n`);
+    return MigrateExit.OK;
+  } catch (err) {
+    io.stderr(`wavegate migrate topics: Kafka at ${brokers.join(',')}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return MigrateExit.UNAVAILABLE;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
   }
 }

@@ -3,6 +3,7 @@ import { errors } from '../errors';
 import { loadCorsConfig } from './cors';
 import { envFlag, envInt, envMatching, envNumber, envOneOf, envRaw, envString, type Env, type EnvVarDoc } from './env';
 import { loadSqlPassthroughSettings, SQL_PASSTHROUGH_ENV_VARS } from './sql';
+import { loadViews } from './views';
 import type { Config, EngineKind, LimitsConfig, SubscriptionsConfig } from './types';
 
 /** The limits when no variable is set (on the embedded engine). Tests and benches build configurations from these. */
@@ -40,11 +41,12 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'WAVEGATE_PORT', default: '4000', description: 'HTTP port for /graphql (queries, GraphiQL, websockets), /healthz, /readyz, /metrics; 0 = any free port' },
   { name: 'WAVEGATE_HOST', default: '127.0.0.1', description: 'Address to bind; use 0.0.0.0 in containers' },
   { name: 'WAVEGATE_ENGINE', default: 'embedded', description: '`embedded` (PGlite in process) or `risingwave`' },
+  { name: 'WAVEGATE_SCHEMA_DIR', default: '(bundled schema/)', description: 'Directory of the views to serve: `wavegate.yaml` (roles) and `<view>.sql` + `<view>.yaml` per view (docs/VIEWS.md)' },
   { name: 'WAVEGATE_DATA_DIR', default: '(in memory)', description: 'Embedded engine: directory to persist the database in' },
   { name: 'WAVEGATE_CHANGE_RETENTION', default: '100000', description: 'Embedded engine: change-log rows kept for subscription resume' },
   { name: 'WAVEGATE_DATABASE_URL', default: '-', description: 'RisingWave engine: postgres:// URL of the RisingWave frontend' },
   { name: 'WAVEGATE_KAFKA_BROKERS', default: '-', description: 'RisingWave engine: Kafka bootstrap servers the change feed reads the view topics from, `host:port[,host:port...]`; required there' },
-  { name: 'WAVEGATE_KAFKA_TOPIC_PREFIX', default: 'view.', description: 'RisingWave engine: a view\'s topic is this prefix + the view name (`wavegate migrate` sinks to `view.<view>`)' },
+  { name: 'WAVEGATE_KAFKA_TOPIC_PREFIX', default: 'view.', description: 'RisingWave engine: a view\'s topic is this prefix + the view name (`wavegate migrate` sinks there too)' },
   { name: 'WAVEGATE_AUTH', default: 'on', description: '`off` disables auth (every caller is `ops`); local demos only' },
   { name: 'WAVEGATE_JWT_SECRET', default: '(generated on embedded)', description: 'HS256 secret, at least 32 bytes. Required for the risingwave engine unless WAVEGATE_JWKS_URL is set' },
   { name: 'WAVEGATE_JWKS_URL', default: '-', description: 'JWKS URL for asymmetric tokens (RS256/ES256); instead of the secret' },
@@ -136,7 +138,9 @@ export function loadConfig(env: Env = process.env): Config {
   const issuer = envString(env, 'WAVEGATE_JWT_ISSUER');
   const audience = envString(env, 'WAVEGATE_JWT_AUDIENCE');
   const dataDir = envString(env, 'WAVEGATE_DATA_DIR');
+  const views = loadViews(env);
   const config: Config = {
+    views,
     host: envString(env, 'WAVEGATE_HOST') ?? '127.0.0.1',
     port: envInt(env, 'WAVEGATE_PORT', 4000, 0, 65535),
     engine,

@@ -1,3 +1,5 @@
+import type { Registry } from '../views/model';
+
 /** Which engine serves the views. */
 export type EngineKind = 'embedded' | 'risingwave';
 
@@ -141,6 +143,11 @@ export interface CorsConfig {
 
 /** Full gateway configuration. */
 export interface Config {
+  /**
+   * The views served, migrated and sunk, with their roles and permissions: the declarations of
+   * `WAVEGATE_SCHEMA_DIR` (docs/VIEWS.md), loaded once. @default bundledRegistry() (the bundled schema/)
+   */
+  views: Registry;
   /** HTTP host to bind (`WAVEGATE_HOST`). @default '127.0.0.1' */
   host: string;
   /** HTTP port (`WAVEGATE_PORT`); 0 picks a free port. @default 4000 */

@@ -16,7 +16,7 @@ import { openRisingWave, type OpenedRisingWave, type OpenRisingWaveOptions } fro
 import type { Engine } from './types';
 
 /** The part of the configuration that says which engine to open and where. */
-export type EngineConfig = Pick<Config, 'engine' | 'dataDir' | 'changeRetention' | 'databaseUrl' | 'kafka'>;
+export type EngineConfig = Pick<Config, 'engine' | 'dataDir' | 'changeRetention' | 'databaseUrl' | 'kafka' | 'views'>;
 
 /** What {@link openEngine} takes besides the configuration. */
 export interface OpenEngineDeps {
@@ -34,10 +34,11 @@ export type OpenedEngine =
   | ({ readonly kind: 'risingwave' } & OpenedRisingWave);
 
 /** Opens the embedded engine `config` describes (in memory unless `dataDir` is set). */
-export function openEmbedded(config: Pick<Config, 'dataDir' | 'changeRetention'>, log: Logger): Promise<EmbeddedEngine> {
+export function openEmbedded(config: Pick<Config, 'dataDir' | 'changeRetention' | 'views'>, log: Logger): Promise<EmbeddedEngine> {
   return EmbeddedEngine.create({
     ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
     changeRetention: config.changeRetention,
+    views: config.views,
     log,
   });
 }
@@ -86,6 +87,7 @@ export async function openPassthroughEngine(
   if (opened.kind === 'embedded' || config.databaseUrl === undefined) return { engine: opened.engine, close: async () => undefined };
   const engine = await RisingWaveEngine.create({
     databaseUrl: config.databaseUrl, feed: new IdleFeed(), log: o.log, statementTimeoutMs: o.statementTimeoutMs, maxConnections: 5,
+    views: opened.engine.views,
   });
   return { engine, close: () => engine.close() };
 }

@@ -1,4 +1,4 @@
-import type { Row, ViewName } from '../views/registry';
+import type { Registry, Row } from '../views/model';
 
 /** Kind of change to a view row. */
 export type ChangeOp = 'insert' | 'update' | 'delete';
@@ -11,7 +11,8 @@ export type FeedPosition = string;
 
 /** One change to one view row, in the engine-neutral form every feed produces. */
 export interface ChangeEvent {
-  readonly view: ViewName;
+  /** The view's name (one of the engine's {@link Engine.views}). */
+  readonly view: string;
   readonly op: ChangeOp;
   /** The key columns of the row (normalised values). */
   readonly key: Row;
@@ -36,7 +37,7 @@ export interface ChangeFilter {
 
 /** What one replay reads (see {@link ChangeFeed.replay}). */
 export interface ReplayRequest {
-  readonly view: ViewName;
+  readonly view: string;
   /** Changes after this cursor. */
   readonly after: FeedPosition;
   /** Only changes matching it (engine/changeFilter.ts), pushed into the read so others are never held. */
@@ -113,6 +114,8 @@ export interface Snapshot<R> {
 /** The engine behind the gateway: reads of the published views and their change feed. */
 export interface Engine {
   readonly kind: 'embedded' | 'risingwave';
+  /** The views it serves (from `config.views`): the hub, the SQL passthrough and GraphQL read them here. */
+  readonly views: Registry;
   /** Runs a read-only statement over the published views; rows come back raw (see normalizeRow). */
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<R[]>;
   /**

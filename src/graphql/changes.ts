@@ -5,7 +5,7 @@
  */
 import type { ChangeEvent } from '../engine/types';
 import type { Delivery } from '../subscriptions/hub';
-import type { Row } from '../views/registry';
+import type { Row } from '../views/model';
 import { encodeFeedCursor } from './cursors';
 import { ChangeKind } from './schema/change.types';
 

@@ -2,7 +2,12 @@ import DataLoader from 'dataloader';
 import type { Viewer } from '../auth/viewer';
 import type { Engine } from '../engine/types';
 import { normalizePartial, normalizeRow } from '../views/normalize';
-import { VIEWS, type Row } from '../views/registry';
+import { viewNamed } from '../views/find';
+import { bundledRegistry } from '../views/load';
+import type { Row } from '../views/model';
+
+/** The bundled view these hand-written loaders read (the generated schema reads `engine.views`). */
+const VIEW = (name: string) => viewNamed(bundledRegistry(), name);
 import { driverProfilesByIdsSql, riderStatsByIdsSql } from './sql';
 
 /** Batched loaders for the nested relations of Trip: one query per relation per request. */
@@ -36,12 +41,12 @@ export function createLoaders(engine: Pick<Engine, 'query'>, viewer: Viewer, opt
     riderStats: new DataLoader<string, Row | null>(async (ids) => {
       const sql = riderStatsByIdsSql(viewer, ids);
       const rows = await engine.query(sql.text, sql.params);
-      return byKey(ids, rows.map((r) => normalizeRow(VIEWS.rider_stats, r)), 'rider_id');
+      return byKey(ids, rows.map((r) => normalizeRow(VIEW('rider_stats'), r)), 'rider_id');
     }, { cache }),
     driverProfile: new DataLoader<string, Row | null>(async (ids) => {
       const sql = driverProfilesByIdsSql(viewer, ids);
       const rows = await engine.query(sql.text, sql.params);
-      return byKey(ids, rows.map((r) => normalizePartial(VIEWS.driver_stats, r)), 'driver_id');
+      return byKey(ids, rows.map((r) => normalizePartial(VIEW('driver_stats'), r)), 'driver_id');
     }, { cache }),
   };
 }

@@ -1,4 +1,5 @@
-import { CATALOG_ALIAS, type CatalogRule } from './catalogFilters';
+import type { Registry } from '../views/model';
+import { CATALOG_ALIAS, type CatalogRule, withPublishedViews } from './catalogFilters';
 import { POSTGRES_INFORMATION_SCHEMA, POSTGRES_PG_CATALOG } from './catalogPostgres';
 import {
   RISINGWAVE_INFORMATION_SCHEMA, RISINGWAVE_INFORMATION_SCHEMA_RELATIONS, RISINGWAVE_PG_CATALOG, RISINGWAVE_PG_CATALOG_RELATIONS,
@@ -59,11 +60,11 @@ export function catalogRelationMissing(flavor: CatalogFlavor, schema: CatalogSch
 }
 
 /** The filtering subquery that replaces a reference to `schema.name` (without alias). */
-export function catalogSubquery(schema: CatalogSchema, name: string, rule: CatalogRule): string {
+export function catalogSubquery(schema: CatalogSchema, name: string, rule: CatalogRule, views: Registry): string {
   const cols = rule.columns === undefined ? '*' : rule.columns.map((c) => {
     if (typeof c === 'string') return `${CATALOG_ALIAS}.${c}`;
     return 'nullAs' in c ? `NULL::${c.nullAs} AS ${c.name}` : `${CATALOG_ALIAS}.${c.name}::pg_catalog.oid AS ${c.name}`;
   }).join(', ');
-  const where = rule.filter === undefined ? '' : ` WHERE ${rule.filter}`;
+  const where = rule.filter === undefined ? '' : ` WHERE ${withPublishedViews(rule.filter, views)}`;
   return `(SELECT ${cols} FROM ${schema}.${name} AS ${CATALOG_ALIAS}${where})`;
 }

@@ -1,4 +1,4 @@
-import { VIEW_LIST } from '../views/registry';
+import type { Registry } from '../views/model';
 
 /**
  * The building blocks of the catalog rules (catalog.ts has the overview): what a rule is, and the
@@ -33,8 +33,18 @@ export interface CatalogRule {
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
-/** The published views' names as a SQL list. */
-export const VIEW_NAMES = VIEW_LIST.map((v) => quote(v.name)).join(', ');
+/**
+ * Stands for the published views' names as a SQL list in the rules: the rules are tables built once,
+ * the views come from the schema directory, so {@link withPublishedViews} fills it in when a rule
+ * is rendered. A comment, so a rule rendered without it fails to parse rather than showing anything.
+ */
+export const VIEW_NAMES = '/*wavegate:published-views*/';
+
+/** `sql` with the {@link VIEW_NAMES} placeholder replaced by the quoted names of `views`' views. */
+export function withPublishedViews(sql: string, views: Registry): string {
+  const names = views.views.map((v) => quote(v.name)).join(', ');
+  return sql.split(VIEW_NAMES).join(names);
+}
 /** The system schemas' names as a SQL list. */
 export const SYS_NAMES = `'pg_catalog', 'information_schema'`;
 /** OIDs of the system schemas. */

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Engine } from '../engine/types';
 import { GatewayErrorCode, isGatewayError } from '../errors';
 import type { Logger } from '../log';
+import type { Registry } from '../views/model';
 import type { CatalogFlavor } from './catalog';
 import type { ResultDescriber } from './describe/describer';
 import { describeStatically } from './describe/staticDescription';
@@ -98,6 +99,11 @@ export class StatementExecutor {
 
   constructor(private readonly o: ExecutorOptions) {}
 
+  /** The published views the statements may read (the engine's). */
+  get views(): Registry {
+    return this.o.engine.views;
+  }
+
   /** Names, types and parameter types of a statement, without running it (Describe). */
   async describe(stmt: SelectStatement, paramCount: number): Promise<{ columns: ResultColumn[]; paramTypes: ReadonlyMap<number, number> }> {
     const flavor = await this.engineFlavor();
@@ -165,7 +171,7 @@ export class StatementExecutor {
 
   private async computeShape(stmt: SelectStatement, sql: string, paramCount: number, flavor: Flavor): Promise<Shape> {
     const catalog = await this.o.describer.catalogColumns(stmt.tree);
-    const stat = describeStatically(stmt.tree, catalog, catalogFlavor(flavor));
+    const stat = describeStatically(stmt.tree, catalog, catalogFlavor(flavor), this.o.engine.views);
     const nulls = Array.from({ length: paramCount }, () => null);
     let names = stat.columns?.map((c) => c.name);
     let types: Array<number | undefined> = stat.columns?.map((c) => c.typeOid) ?? [];

@@ -1,4 +1,4 @@
-import type { ColumnType } from '../views/registry';
+import type { ColumnType } from '../views/model';
 
 /**
  * Postgres type OIDs the passthrough names in RowDescription / ParameterDescription, and the
@@ -14,9 +14,9 @@ export const Oid = {
   tsvector: 3614, tsquery: 3615, regconfig: 3734, jsonb: 3802, regnamespace: 4089, regrole: 4096,
 } as const;
 
-/** Registry column type → OID (text 25, int8 20, float8 701, numeric 1700, timestamptz 1184, date 1082). */
+/** Registry column type → OID (text 25, int8 20, float8 701, numeric 1700, timestamptz 1184, date 1082, bool 16). */
 export const REGISTRY_OID: { readonly [T in ColumnType]: number } = {
-  text: Oid.text, int: Oid.int8, float: Oid.float8, numeric: Oid.numeric, timestamptz: Oid.timestamptz, date: Oid.date,
+  text: Oid.text, int: Oid.int8, float: Oid.float8, numeric: Oid.numeric, timestamptz: Oid.timestamptz, date: Oid.date, bool: Oid.bool,
 };
 
 /** Type names as the parser leaves them (`integer` → `int4`) plus information_schema domains. */

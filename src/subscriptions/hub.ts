@@ -17,7 +17,9 @@ import type { ChangeEvent, ChangeFeed, ChangeFilter } from '../engine/types';
 import { GatewayError, GatewayErrorCode, errors } from '../errors';
 import { wholeOption } from '../config/env';
 import { silentLogger, type Logger } from '../log';
-import { VIEWS, type Row, type ViewDef, type ViewName } from '../views/registry';
+import { findView } from '../views/find';
+import { bundledRegistry } from '../views/load';
+import type { Registry, Row, ViewModel } from '../views/model';
 import { ReplaySlots, replayInto, type ReplayCaps, type SubscribeScope } from './replay';
 import { Subscriber, type Delivery, type SubscriberCtx, type SubscriptionFilter } from './subscriber';
 
@@ -32,6 +34,8 @@ export interface HubOptions extends ReplayCaps {
   conflateLimit?: number;
   /** Changes per replay page when a subscriber resumes from a cursor. @default 500 */
   replayPageSize?: number;
+  /** The views subscriptions may name (the engine's, `engine.views`). @default bundledRegistry() */
+  views?: Registry;
   /** Root logger; the hub logs under `subscriptions.hub`. @default silentLogger */
   log?: Logger;
   /** Called with (Date.now() - event.committedAt) each time a change is handed to a subscriber's consumer. */
@@ -61,9 +65,9 @@ function policyRow(ev: ChangeEvent): Row {
 }
 
 /** Checks a filter against the registry; returns its view. */
-function validate(filter: SubscriptionFilter): ViewDef {
-  if (!Object.hasOwn(VIEWS, filter.view)) throw errors.badInput(`unknown view: ${String(filter.view)}`);
-  const view = VIEWS[filter.view];
+function validate(views: Registry, filter: SubscriptionFilter): ViewModel {
+  const view = findView(views, filter.view);
+  if (view === undefined) throw errors.badInput(`unknown view: ${String(filter.view)}`);
   if (filter.column === undefined) {
     if (filter.value !== undefined) throw errors.badInput('a filter value needs a column');
     return view;
@@ -82,7 +86,8 @@ export class SubscriptionHub {
   private readonly replaySlots: ReplaySlots;
   private readonly replayPageSize: number;
   private readonly subs = new Set<Subscriber>();
-  private readonly indexes = new Map<ViewName, ViewIndex>();
+  private readonly indexes = new Map<string, ViewIndex>();
+  private readonly views: Registry;
   private upstream: (() => void) | undefined;
   private lastId = 0;
   private closed = false;
@@ -96,6 +101,7 @@ export class SubscriptionHub {
       onDelivered: options.onDelivered,
       detach: (sub) => this.detach(sub),
     };
+    this.views = options.views ?? bundledRegistry();
     this.replaySlots = new ReplaySlots(options);
     this.replayPageSize = wholeOption('replayPageSize', options.replayPageSize, 500, 1);
   }
@@ -105,13 +111,13 @@ export class SubscriptionHub {
    * is neither the key nor indexed, TOO_MANY_REQUESTS when a resume is over a replay cap for `scope`.
    */
   async subscribe(filter: SubscriptionFilter, scope?: SubscribeScope): Promise<AsyncIterableIterator<Delivery>> {
-    let view: ViewDef;
+    let view: ViewModel;
     let releaseSlot: (() => void) | undefined;
     try {
       if (this.closed) {
         throw new GatewayError(GatewayErrorCode.ENGINE_UNAVAILABLE, 'subscriptions are shutting down', { retriable: true });
       }
-      view = validate(filter);
+      view = validate(this.views, filter);
       releaseSlot = filter.after !== undefined ? this.replaySlots.acquire(scope) : undefined;
     } catch (err) {
       filter.release?.(); // no subscriber was made: its finish() will not release

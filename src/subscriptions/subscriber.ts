@@ -7,11 +7,11 @@
 import type { ChangeEvent, ChangeFeed, FeedPosition } from '../engine/types';
 import type { Logger } from '../log';
 import { keyString } from '../views/normalize';
-import type { ViewDef, ViewName, Row } from '../views/registry';
+import type { Row, ViewModel } from '../views/model';
 
 /** What one subscriber wants: a view, an optional equality filter, its row policy and a resume cursor. */
 export interface SubscriptionFilter {
-  view: ViewName;
+  view: string;
   /** Equality filter on one column: a key column (single-column key) or one of view.indexed; omitted = every row of the view. */
   column?: string;
   value?: string;
@@ -72,7 +72,7 @@ export class Subscriber implements AsyncIterableIterator<Delivery> {
   constructor(
     readonly id: number,
     readonly filter: SubscriptionFilter,
-    readonly view: ViewDef,
+    readonly view: ViewModel,
     start: FeedPosition,
     private readonly ctx: SubscriberCtx,
   ) {

@@ -1,4 +1,7 @@
-import type { ColumnType, Row, ViewDef } from './registry';
+import type { ColumnModel, ColumnType, Row } from './model';
+
+/** What normalising needs of a view: its columns' types and its key. */
+type ViewShape = { readonly columns: readonly Pick<ColumnModel, 'name' | 'type'>[]; readonly key: readonly string[] };
 
 function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
@@ -27,7 +30,7 @@ export function normalizeDate(v: unknown): string {
 }
 
 /** Normalises one value to the type's canonical JS form (see {@link ColumnType}). */
-export function normalizeValue(type: ColumnType, v: unknown): string | number | null {
+export function normalizeValue(type: ColumnType, v: unknown): string | number | boolean | null {
   if (v === null || v === undefined) return null;
   switch (type) {
     case 'text':
@@ -50,24 +53,34 @@ export function normalizeValue(type: ColumnType, v: unknown): string | number | 
       return normalizeTimestamp(v);
     case 'date':
       return normalizeDate(v);
+    case 'bool':
+      return normalizeBool(v);
   }
 }
 
+/** Normalises a boolean from a JS boolean or Postgres/JSON text (`t`/`f`, `true`/`false`). */
+export function normalizeBool(v: unknown): boolean {
+  if (typeof v === 'boolean') return v;
+  if (v === 't' || v === 'true') return true;
+  if (v === 'f' || v === 'false') return false;
+  throw new TypeError(`not a boolean: ${String(v)}`);
+}
+
 /** Normalises a raw engine row to the view's canonical {@link Row}; unknown columns are dropped. */
-export function normalizeRow(view: ViewDef, raw: Readonly<Record<string, unknown>>): Row {
-  const out: Record<string, string | number | null> = {};
+export function normalizeRow(view: ViewShape, raw: Readonly<Record<string, unknown>>): Row {
+  const out: Record<string, string | number | boolean | null> = {};
   for (const c of view.columns) out[c.name] = normalizeValue(c.type, raw[c.name]);
   return out;
 }
 
 /** Normalises only the named columns (e.g. key + indexed columns of an old row). */
-export function normalizePartial(view: ViewDef, raw: Readonly<Record<string, unknown>>): Row {
-  const out: Record<string, string | number | null> = {};
+export function normalizePartial(view: ViewShape, raw: Readonly<Record<string, unknown>>): Row {
+  const out: Record<string, string | number | boolean | null> = {};
   for (const c of view.columns) if (c.name in raw) out[c.name] = normalizeValue(c.type, raw[c.name]);
   return out;
 }
 
 /** A stable string for a row's key, used as a map key by the hub and the loaders. */
-export function keyString(view: ViewDef, row: Row): string {
+export function keyString(view: ViewShape, row: Row): string {
   return view.key.length === 1 ? String(row[view.key[0] as string]) : JSON.stringify(view.key.map((k) => row[k]));
 }

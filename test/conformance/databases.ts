@@ -5,7 +5,8 @@ import type { SqlExecutor } from '../../src/db/types';
 import type { OutboxEvent } from '../../src/outbox/events';
 import { writeEvents } from '../../src/outbox/writer';
 import { sourceMigrations } from '../../src/outbox/dialect';
-import { loadViewSql, VIEW_LIST } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
+import { viewNamed } from '../../src/views/find';
 
 /**
  * Throwaway databases on the machine's shared servers (PostgreSQL 15 on 5432, MariaDB 10.11 on
@@ -86,7 +87,7 @@ export const pgAdmin = adminQuery;
  */
 export async function createRisingWaveStandIn(db: PgTestDatabase): Promise<void> {
   for (const m of sourceMigrations('postgres')) await db.client.query(m.sql);
-  for (const v of VIEW_LIST) await db.client.query(`CREATE VIEW ${v.name} AS ${loadViewSql(v.name).text}`);
+  for (const v of bundledRegistry().views) await db.client.query(`CREATE VIEW ${v.name} AS ${viewNamed(bundledRegistry(), v.name).sql}`);
 }
 
 /** A fresh MariaDB/MySQL database, with a UTC session. */

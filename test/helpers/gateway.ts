@@ -2,6 +2,7 @@
  * A real gateway for integration tests: EmbeddedEngine (PGlite), HTTP and websockets on port 0,
  * the {@link TEST_SECRET}, a silent (or given) logger. Dispose it in afterAll.
  */
+import { bundledRegistry } from '../../src/views/load';
 import { signToken } from '../../src/auth/token';
 import { DEFAULT_LIMITS, DEFAULT_SUBSCRIPTIONS } from '../../src/config/load';
 import type { AuthConfig, Config, CorsConfig, LimitsConfig, SubscriptionsConfig } from '../../src/config/types';
@@ -60,6 +61,7 @@ export interface TestGateway extends GatewayClient {
 /** The configuration a test gateway runs with. */
 export function testConfig(o: TestGatewayOverrides = {}): Config {
   return {
+    views: bundledRegistry(),
     host: '127.0.0.1',
     port: 0,
     engine: 'embedded',

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { silentLogger, type Logger } from '../../src/log';
 import { createKafkaClient, DEFAULT_VIEW_TOPIC_PREFIX, viewTopic, type Admin, type Kafka, type Producer } from '../../src/kafka';
-import type { ViewName } from '../../src/views/registry';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -81,7 +80,7 @@ export class KafkaTestClient {
   }
 
   /** Creates `<prefix><view>` for each view and waits for its partition leaders. */
-  async createViewTopics(prefix: string, views: readonly ViewName[], numPartitions = 3, configEntries: Array<{ name: string; value: string }> = []): Promise<string[]> {
+  async createViewTopics(prefix: string, views: readonly string[], numPartitions = 3, configEntries: Array<{ name: string; value: string }> = []): Promise<string[]> {
     const topics = views.map((v) => viewTopic(v, prefix));
     await this.admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions, configEntries })), waitForLeaders: true });
     for (const t of topics) this.partitionCounts.set(t, numPartitions);

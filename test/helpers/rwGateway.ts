@@ -14,7 +14,9 @@ import { startGateway, type Gateway } from '../../src/gateway';
 import { silentLogger, type Logger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import { normalizeRow } from '../../src/views/normalize';
-import { VIEWS, type Row } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
+import { viewNamed } from '../../src/views/find';
+import type { Row } from '../../src/views/model';
 import type { PgTestDatabase } from '../conformance/databases';
 
 export { writeUpstream } from '../conformance/databases';
@@ -114,7 +116,7 @@ export async function startRwGateway(o: RwGatewayOptions): Promise<RwTestGateway
 export async function tripRowOf(rw: OpenedRisingWave, tripId: string): Promise<Row> {
   const [raw] = await rw.engine.query<Record<string, unknown>>('SELECT * FROM trip_history WHERE trip_id = $1', [tripId]);
   if (raw === undefined) throw new Error(`no trip_history row for ${tripId}`);
-  return normalizeRow(VIEWS.trip_history, raw);
+  return normalizeRow(viewNamed(bundledRegistry(), 'trip_history'), raw);
 }
 
 /**

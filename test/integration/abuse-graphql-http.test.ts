@@ -26,7 +26,7 @@ beforeAll(async () => {
     // Long enough that queries held behind the gate never time out on a busy machine.
     limits: { requestTimeoutMs: 120_000 },
     wrapEngine: (engine): Engine => ({
-      kind: engine.kind, feed: engine.feed, ready: () => engine.ready(), close: () => engine.close(),
+      kind: engine.kind, views: engine.views, feed: engine.feed, ready: () => engine.ready(), close: () => engine.close(),
       async query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
         seen.push(String(params[0]));
         const wait = gate;
@@ -194,7 +194,7 @@ describe('the request deadline', () => {
     d = await startTestGateway({
       limits: { requestTimeoutMs: 300 },
       wrapEngine: (engine): Engine => ({
-        kind: engine.kind, feed: engine.feed, ready: () => engine.ready(), close: () => engine.close(),
+        kind: engine.kind, views: engine.views, feed: engine.feed, ready: () => engine.ready(), close: () => engine.close(),
         async query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
           // The first statement keeps the engine busy until the request's deadline passes.
           if (calls++ === 0 && options?.signal !== undefined) {

@@ -50,7 +50,7 @@ beforeAll(async () => {
     subscriptions: { maxPerSocket: 50, maxSocketsPerSubject: 3, replayPageSize: 3, maxReplays: 3, maxReplaysPerSubject: 2, maxReplaysPerSocket: 1 },
     wrapEngine: (engine): Engine => {
       feed = recordingFeed(engine.feed);
-      return { kind: engine.kind, feed, ready: () => engine.ready(), close: () => engine.close(), query: (s, p, o) => engine.query(s, p, o) };
+      return { kind: engine.kind, views: engine.views, feed, ready: () => engine.ready(), close: () => engine.close(), query: (s, p, o) => engine.query(s, p, o) };
     },
   });
 }, 180_000);
@@ -193,7 +193,7 @@ describe('limits and bad input on the websocket path (items 4 and 10)', () => {
     const d = await startTestGateway({
       limits: { requestTimeoutMs: 300 },
       wrapEngine: (engine): Engine => ({
-        kind: engine.kind, feed: engine.feed, ready: () => engine.ready(), close: () => engine.close(),
+        kind: engine.kind, views: engine.views, feed: engine.feed, ready: () => engine.ready(), close: () => engine.close(),
         async query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
           if (calls++ === 0 && options?.signal !== undefined) {
             const signal = options.signal;

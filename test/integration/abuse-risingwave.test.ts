@@ -12,7 +12,7 @@ import pg from 'pg';
 import type { ChangeEvent } from '../../src/engine/types';
 import { KafkaFeed } from '../../src/engine/risingwave/feed/kafkaFeed';
 import { recordingLogger, type RecordingLogger } from '../../src/log';
-import { VIEW_LIST } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
 import { createPgDatabase, createRisingWaveStandIn, type PgTestDatabase } from '../conformance/databases';
 import { upsertRecord } from '../fixtures/risingwave/encode';
 import type { GqlResponse } from '../helpers/gateway';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   await requireBroker();
   kafka = await KafkaTestClient.connect();
   prefix = uniquePrefix();
-  await kafka.createViewTopics(prefix, VIEW_LIST.map((v) => v.name), 3);
+  await kafka.createViewTopics(prefix, bundledRegistry().views.map((v) => v.name), 3);
   db = await createPgDatabase();
   await createRisingWaveStandIn(db);
   log = recordingLogger();

@@ -3,7 +3,7 @@ import type { ChangeEvent } from '../../src/engine/types';
 import { GatewayErrorCode, isGatewayError } from '../../src/errors';
 import { silentLogger } from '../../src/log';
 import { writeEvent, writeEvents } from '../../src/outbox/writer';
-import { VIEW_LIST } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
 import { replayAll } from '../helpers/replay';
 import { waitFor } from '../helpers/waitFor';
 
@@ -33,7 +33,7 @@ async function ride(id: string, rider: string, driver: string, amount: string) {
 
 describe('embedded engine (PGlite + pg_ivm)', () => {
   it('publishes every registry column with the declared names, in order', async () => {
-    for (const v of VIEW_LIST) {
+    for (const v of bundledRegistry().views) {
       const rows = await engine.query<{ column_name: string }>(
         `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`, [v.name]);
       expect(rows.map((r) => r.column_name)).toEqual(v.columns.map((c) => c.name));

@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config/load';
 import { GatewayErrorCode } from '../../src/errors';
 import { startGateway } from '../../src/gateway';
 import { silentLogger } from '../../src/log';
-import { VIEW_LIST } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
 import { createPgDatabase, createRisingWaveStandIn, type PgTestDatabase } from '../conformance/databases';
 import { upsertRecord } from '../fixtures/risingwave/encode';
 import { gqlRequest, rideEvents, testConfig } from '../helpers/gateway';
@@ -46,7 +46,7 @@ describe('on the risingwave engine', () => {
     await requireBroker();
     kafka = await KafkaTestClient.connect();
     prefix = uniquePrefix();
-    await kafka.createViewTopics(prefix, VIEW_LIST.map((v) => v.name), 1);
+    await kafka.createViewTopics(prefix, bundledRegistry().views.map((v) => v.name), 1);
     db = await createPgDatabase();
     await createRisingWaveStandIn(db);
   });

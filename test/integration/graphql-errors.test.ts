@@ -20,6 +20,7 @@ beforeAll(async () => {
     limits: { maxDepth: 4, maxCost: 500 },
     wrapEngine: (engine): Engine => ({
       kind: engine.kind,
+      views: engine.views,
       feed: engine.feed,
       ready: () => engine.ready(),
       close: () => engine.close(),

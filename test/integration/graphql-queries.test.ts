@@ -15,6 +15,7 @@ beforeAll(async () => {
   t = await startTestGateway({
     wrapEngine: (engine): Engine => ({
       kind: engine.kind,
+      views: engine.views,
       feed: engine.feed,
       ready: () => engine.ready(),
       close: () => engine.close(),

@@ -8,7 +8,7 @@ import { GatewayErrorCode, isGatewayError } from '../../src/errors';
 import { recordingLogger } from '../../src/log';
 import { decodeChange } from '../../src/engine/risingwave/feed/decode';
 import { KafkaFeed, type KafkaFeedOptions, type PoisonReport } from '../../src/engine/risingwave/feed/kafkaFeed';
-import type { Row } from '../../src/views/registry';
+import type { Row } from '../../src/views/model';
 import { upsertRecord, upsertTombstone } from '../fixtures/risingwave/encode';
 import { loadFixture } from '../fixtures/risingwave/fixtures';
 import { KAFKA_BROKERS, KafkaTestClient, requireBroker, TEST_FEED_TIMEOUTS, uniquePrefix, type SinkRecord } from '../helpers/kafka';

@@ -4,7 +4,7 @@
  * name, ports and data directory, as kafka-restart.test.ts does), so stopping it disturbs no other
  * test. Its topics, database and consumer groups go with it.
  */
-import { VIEW_LIST } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
 import { createPgDatabase, createRisingWaveStandIn, type PgTestDatabase } from '../conformance/databases';
 import { upsertRecord } from '../fixtures/risingwave/encode';
 import { KafkaTestClient, OwnBroker, requireBroker, uniquePrefix } from '../helpers/kafka';
@@ -28,7 +28,7 @@ beforeAll(async () => {
   broker = await OwnBroker.create();
   await broker.start();
   kafka = await KafkaTestClient.connect(broker.brokers); // its clients reconnect after the restart
-  await kafka.createViewTopics(prefix, VIEW_LIST.map((v) => v.name), 3);
+  await kafka.createViewTopics(prefix, bundledRegistry().views.map((v) => v.name), 3);
   db = await createPgDatabase();
   await createRisingWaveStandIn(db);
   // recentLimit 0: a resume reads the topic from the (restarted) broker rather than the feed's memory.

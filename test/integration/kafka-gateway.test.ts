@@ -7,7 +7,8 @@
  */
 import { main } from '../../src/cli/index';
 import type { RecordingLogger } from '../../src/log';
-import { VIEW_LIST, type Row } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
+import type { Row } from '../../src/views/model';
 import { createPgDatabase, createRisingWaveStandIn, type PgTestDatabase } from '../conformance/databases';
 import { upsertRecord } from '../fixtures/risingwave/encode';
 import { captureIo } from '../helpers/cliIo';
@@ -34,7 +35,7 @@ beforeAll(async () => {
   kafka = await KafkaTestClient.connect();
   prefix = uniquePrefix();
   topic = `${prefix}trip_history`;
-  await kafka.createViewTopics(prefix, VIEW_LIST.map((v) => v.name), 3); // serve's feed follows every view
+  await kafka.createViewTopics(prefix, bundledRegistry().views.map((v) => v.name), 3); // serve's feed follows every view
   db = await createPgDatabase();
   await createRisingWaveStandIn(db);
   g = await startRwGateway({ db, brokers: KAFKA_BROKERS, topicPrefix: prefix });

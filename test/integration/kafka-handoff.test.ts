@@ -11,7 +11,9 @@
 import pg from 'pg';
 import { writeEvents } from '../../src/outbox/writer';
 import { normalizeRow } from '../../src/views/normalize';
-import { VIEW_LIST, VIEWS, type Row } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
+import { viewNamed } from '../../src/views/find';
+import type { Row } from '../../src/views/model';
 import { createPgDatabase, createRisingWaveStandIn, pgExecutor, writeUpstream, type PgTestDatabase } from '../conformance/databases';
 import { FakeRisingWaveServer } from '../conformance/fakeRisingWaveServer';
 import { upsertRecord } from '../fixtures/risingwave/encode';
@@ -36,7 +38,7 @@ beforeAll(async () => {
   kafka = await KafkaTestClient.connect();
   const prefix = uniquePrefix();
   topic = `${prefix}trip_history`;
-  await kafka.createViewTopics(prefix, VIEW_LIST.map((v) => v.name), 3);
+  await kafka.createViewTopics(prefix, bundledRegistry().views.map((v) => v.name), 3);
   db = await createPgDatabase();
   await createRisingWaveStandIn(db);
   fake = await FakeRisingWaveServer.start({ pgUrl: db.url });
@@ -61,7 +63,7 @@ async function deliveredBeforeCommitted(id: string, minute: number): Promise<() 
   await tx.query('BEGIN');
   await writeEvents(pgExecutor(tx), rideEvents({ id, rider: RIDER, requestedAt: at(minute), steps: [] }));
   const { rows: [raw] } = await tx.query('SELECT * FROM trip_history WHERE trip_id = $1', [id]);
-  const row: Row = normalizeRow(VIEWS.trip_history, raw as Record<string, unknown>);
+  const row: Row = normalizeRow(viewNamed(bundledRegistry(), 'trip_history'), raw as Record<string, unknown>);
   await delivered(g, topic, await kafka.produce(topic, [upsertRecord('trip_history', row)]));
   return async () => {
     await tx.query('COMMIT');

@@ -5,7 +5,7 @@
 import type { ChangeEvent } from '../../src/engine/types';
 import { recordingLogger } from '../../src/log';
 import { KafkaFeed } from '../../src/engine/risingwave/feed/kafkaFeed';
-import type { Row } from '../../src/views/registry';
+import type { Row } from '../../src/views/model';
 import { upsertRecord } from '../fixtures/risingwave/encode';
 import { KafkaTestClient, OwnBroker, requireBroker, TEST_FEED_TIMEOUTS, uniquePrefix } from '../helpers/kafka';
 import { replayAll } from '../helpers/replay';

@@ -2,7 +2,8 @@ import { runMigrate } from '../../src/cli/migrate';
 import { generateDdl } from '../../src/engine/risingwave/ddl';
 import { applyPlan, inspect } from '../../src/engine/risingwave/migrator';
 import { loadRisingWaveSettings } from '../../src/engine/risingwave/settings';
-import { loadViewSql } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
+import { viewNamed } from '../../src/views/find';
 import { createPgDatabase, type PgTestDatabase } from '../conformance/databases';
 import { FakeRisingWave } from '../conformance/fakeRisingWave';
 
@@ -139,7 +140,7 @@ describe('wavegate migrate (fake RisingWave: in-memory DDL, bookkeeping on real 
     const settings = loadRisingWaveSettings({ WAVEGATE_CDC_PASSWORD: 'pw' });
     const ins = await inspect(rw, generateDdl(settings));
     await applyPlan(rw, ins, 'pw', { step: () => undefined, done: () => undefined });
-    const changed = generateDdl({ ...settings, viewText: (v) => loadViewSql(v).text.replace("ELSE 'REQUESTED'", "ELSE 'PENDING'") });
+    const changed = generateDdl({ ...settings, views: bundledRegistry().views.map((v) => ({ ...v, sql: v.sql.replace("ELSE 'REQUESTED'", "ELSE 'PENDING'") })) });
     const again = await inspect(rw, changed);
     expect(again.drift).toEqual([]);
     const done = rw.executed.length;

@@ -10,7 +10,7 @@ import { startSqlPassthrough, type SqlPassthrough } from '../../src/passthrough'
 import { ALLOWED_FUNCTIONS } from '../../src/passthrough/allowlist';
 import { catalogRule, exposedCatalogRelations } from '../../src/passthrough/catalog';
 import { OBJECT_OID_ARGS } from '../../src/passthrough/guard/objectRefs';
-import { VIEW_LIST } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
 import { createPgDatabase, createRisingWaveStandIn, pgExecutor, type PgTestDatabase } from '../conformance/databases';
 import { FIXTURE_RIDES } from '../conformance/fixture';
 import { client, PASSWORDS, psql, sqlState, USERS, type SuiteUser } from '../fixtures/pgwire/harness';
@@ -74,14 +74,14 @@ const HIDDEN = /outbox|__base|wavegate\.|pgivm|pg_ivm|changes|\bmeta\b/;
 
 /** What JdbcCatalog prints for `user` (rows by the row policy: riders see their own trips). */
 function expectedJdbc(user: SuiteUser): string[] {
-  const columns = VIEW_LIST.slice().sort((a, b) => a.name.localeCompare(b.name)).flatMap((v) => v.columns.map((c) => `column public.${v.name}.${c.name}`));
+  const columns = bundledRegistry().views.slice().sort((a, b) => a.name.localeCompare(b.name)).flatMap((v) => v.columns.map((c) => `column public.${v.name}.${c.name}`));
   const trips = user === 'rita' ? ['ride-1', 'ride-2'] : ['ride-1', 'ride-2', 'ride-3', 'ride-4'];
   const took: Record<string, string> = { 'ride-1': '00:20:00', 'ride-2': '00:19:30', 'ride-3': 'null', 'ride-4': 'null' };
   const status: Record<string, string> = { 'ride-1': 'COMPLETED', 'ride-2': 'COMPLETED', 'ride-3': 'CANCELLED', 'ride-4': 'REQUESTED' };
   return [
     'typeinfo true hidden 0', ...columns, 'columns system true hidden 0', 'importedkeys 0', 'primarykeys 0',
     'schema information_schema', 'schema pg_catalog', 'schema public',
-    ...VIEW_LIST.map((v) => `table public.${v.name} VIEW`).sort(), 'tables hidden 0',
+    ...bundledRegistry().views.map((v) => `table public.${v.name} VIEW`).sort(), 'tables hidden 0',
     'interval type interval', ...trips.map((t) => `interval ${t} ${took[t]}`),
     'jsonb type jsonb 1111', ...trips.map((t) => `jsonb ${t} {"status":"${status[t]}"}`),
   ];
@@ -215,7 +215,7 @@ describe.each(TARGETS)('SQL passthrough catalog: %s', (name, make) => {
     else expect(await sqlState(recursive)).toBe('0A000');
     const d = await psql(server.port, 'olga', PASSWORDS.olga, ['-c', '\\d', '-c', '\\dC']);
     expect(d.stderr).toBe('');
-    expect(d.stdout.split('\n').filter((l) => l.startsWith('public|')).map((l) => l.split('|')[1])).toEqual(VIEW_LIST.map((v) => v.name).sort());
+    expect(d.stdout.split('\n').filter((l) => l.startsWith('public|')).map((l) => l.split('|')[1])).toEqual(bundledRegistry().views.map((v) => v.name).sort());
   });
 
   if (name.startsWith('embedded')) {

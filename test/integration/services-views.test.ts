@@ -17,7 +17,8 @@ import { generateDdl } from '../../src/engine/risingwave/ddl';
 import { loadRisingWaveSettings } from '../../src/engine/risingwave/settings';
 import { recordingLogger, silentLogger, type Logger } from '../../src/log';
 import { sourceMigrations } from '../../src/outbox/dialect';
-import { loadViewSql, VIEW_LIST } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
+import { viewNamed } from '../../src/views/find';
 import { addDrivers, createDriverService } from '../../examples/ride-hailing/src/driver';
 import { createNotificationService } from '../../examples/ride-hailing/src/notification';
 import { createPaymentService, fareFor } from '../../examples/ride-hailing/src/payment';
@@ -105,7 +106,7 @@ async function viewsOverOutboxes(db: PgTestDatabase): Promise<{ unionSql: string
   // PostgreSQL stands in for RisingWave: the generated statement, as a plain view.
   const unionSql = union!.create.replace(/^CREATE MATERIALIZED VIEW /, 'CREATE VIEW ');
   await c.query(unionSql);
-  for (const v of VIEW_LIST) await c.query(`CREATE VIEW ${v.name} AS ${loadViewSql(v.name).text}`);
+  for (const v of bundledRegistry().views) await c.query(`CREATE VIEW ${v.name} AS ${viewNamed(bundledRegistry(), v.name).sql}`);
   return { unionSql };
 }
 

@@ -14,7 +14,9 @@ import { generateDdl } from '../../src/engine/risingwave/ddl';
 import { deadLetterTopic, eventTopic, viewTopic } from '../../src/kafka/topics';
 import { loadRisingWaveSettings } from '../../src/engine/risingwave/settings';
 import { EVENT_TYPES } from '../../src/outbox/events';
-import { VIEW_LIST } from '../../src/views/registry';
+import { sinkTopics } from '../../src/cli/migrate';
+import { loadViews } from '../../src/config/views';
+import { bundledRegistry } from '../../src/views/load';
 
 interface ComposeService {
   image?: string;
@@ -93,10 +95,24 @@ describe('docker-compose.yml (checked statically: no Docker engine here)', () =>
   });
 
   it('creates every topic the sinks write and the services read or dead-letter to, before anything uses them', () => {
-    const created = new Set(commandText(service('kafka-topics')).match(/\b(?:view|events|dlq)\.[A-Za-z_]+/g));
-    const sinkTopics = generateDdl(loadRisingWaveSettings(env('wavegate-migrate'))).flatMap((o) => [...o.create.matchAll(/topic = '([^']+)'/g)].map((m) => m[1]));
-    expect(sinkTopics.sort()).toEqual([...VIEW_LIST.map((v) => viewTopic(v.name)), ...EVENT_TYPES.map((t) => eventTopic(t))].sort());
-    for (const topic of [...sinkTopics, ...SERVICE_NAMES.map((s) => deadLetterTopic(s))]) expect([topic, created.has(topic ?? '')]).toEqual([topic, true]);
+    // The sinks' topics come from `wavegate migrate topics --create` over the same registry migrate uses.
+    const topicsJob = service('kafka-topics');
+    expect(topicsJob.command).toEqual(['node', 'bin/wavegate.js', 'migrate', 'topics', '--create']);
+    expect(topicsJob.build).toBe('.');
+    const topicSettings = loadRisingWaveSettings(env('kafka-topics'));
+    expect(topicSettings.sink.topicPartitions).toBe(3);
+    const created = new Set([
+      ...sinkTopics(loadViews(env('kafka-topics')), topicSettings.sink.viewTopicPrefix),
+      ...(commandText(service('kafka-dlq-topics')).match(/\bdlq\.[A-Za-z_]+/g) ?? []),
+    ]);
+    const migrate = env('wavegate-migrate');
+    const sinkTopicsOfDdl = generateDdl({ ...loadRisingWaveSettings(migrate), views: loadViews(migrate).views })
+      .flatMap((o) => [...o.create.matchAll(/topic = '([^']+)'/g)].map((m) => m[1]));
+    expect(sinkTopicsOfDdl.sort()).toEqual([...bundledRegistry().views.map((v) => viewTopic(v.name)), ...EVENT_TYPES.map((t) => eventTopic(t))].sort());
+    for (const topic of [...sinkTopicsOfDdl, ...SERVICE_NAMES.map((s) => deadLetterTopic(s))]) expect([topic, created.has(topic ?? '')]).toEqual([topic, true]);
+    for (const dependent of [...SERVICE_NAMES, 'wavegate-migrate']) {
+      expect([dependent, service(dependent).depends_on?.['kafka-topics']]).toEqual([dependent, { condition: 'service_completed_successfully' }]);
+    }
   });
 
   it('keeps RisingWave\'s, MySQL\'s and Kafka\'s state on named volumes, so they survive together (RisingWave holds binlog positions and writes topics)', () => {

@@ -3,7 +3,7 @@ import { runMigrate } from '../../src/cli/migrate';
 import { generateDdl } from '../../src/engine/risingwave/ddl';
 import { planMigrations, renderPlan, type AppliedObject } from '../../src/engine/risingwave/plan';
 import { loadRisingWaveSettings } from '../../src/engine/risingwave/settings';
-import { loadViewSql } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
 import { expectGolden } from '../golden/golden';
 
 const golden = (name: string) => join(__dirname, '..', 'golden', 'risingwave', name);
@@ -40,10 +40,8 @@ describe('RisingWave DDL golden files (UPDATE_GOLDEN=1 regenerates; never in CI)
     const settings = loadRisingWaveSettings(ENV.mysql);
     const before = generateDdl(settings);
     const applied = new Map<string, AppliedObject>(before.map((o) => [o.name, o]));
-    const after = generateDdl({ ...settings, viewText: (v) => {
-      const text = loadViewSql(v).text;
-      return v === 'trip_history' ? text.replace("ELSE 'REQUESTED'", "ELSE 'PENDING'") : text;
-    } });
+    const after = generateDdl({ ...settings, views: bundledRegistry().views.map((v) => (v.name === 'trip_history'
+      ? { ...v, sql: v.sql.replace("ELSE 'REQUESTED'", "ELSE 'PENDING'") } : v)) });
     const plan = planMigrations(after, applied, 7);
     expect(plan.drift).toEqual([]);
     expect(plan.migrations.map((m) => m.name)).toEqual(['view:trip_history']);

@@ -8,7 +8,8 @@ import { catalogDrift, dropSql, planMigrations, type AppliedObject } from '../..
 import { loadRisingWaveSettings, RISINGWAVE_ENV_VARS } from '../../src/engine/risingwave/settings';
 import { eventSinkName } from '../../src/engine/risingwave/sinks';
 import { GatewayErrorCode, isGatewayError } from '../../src/errors';
-import { VIEWS } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
+import { viewNamed } from '../../src/views/find';
 
 const settings = loadRisingWaveSettings({});
 const desired = generateDdl(settings);
@@ -24,7 +25,7 @@ describe('RisingWave DDL generation', () => {
   });
 
   it('uses each view key as its sink primary_key and never NOT NULL/DEFAULT on the CDC table', () => {
-    for (const v of Object.values(VIEWS)) {
+    for (const v of bundledRegistry().views) {
       const sink = desired.find((o) => o.name === `${v.name}_sink`)!;
       expect(sink.create).toContain(`primary_key = '${v.key.join(',')}'`);
       expect(sink.create).toContain(`topic = 'view.${v.name}'`);
@@ -142,7 +143,7 @@ describe('migration planning', () => {
     const plan = planMigrations(desired, new Map(), 1);
     expect(plan.drift).toEqual([]);
     expect(plan.migrations.map((m) => `${m.version} ${m.name}`)).toEqual([
-      '1 base', '2 view:trip_history', '3 view:rider_stats', '4 view:driver_stats', '5 view:driver_earnings_daily', '6 event_sinks']);
+      '1 base', '2 view:driver_earnings_daily', '3 view:driver_stats', '4 view:rider_stats', '5 view:trip_history', '6 event_sinks']);
     expect(plan.migrations.flatMap((m) => m.steps).every((s) => s.op === 'create')).toBe(true);
   });
 
@@ -165,7 +166,7 @@ describe('migration planning', () => {
   });
 
   it('retires the objects of a view that is no longer published, dependents first', () => {
-    const without = generateDdl({ ...settings, views: [VIEWS.trip_history, VIEWS.rider_stats, VIEWS.driver_stats] });
+    const without = generateDdl({ ...settings, views: [viewNamed(bundledRegistry(), 'trip_history'), viewNamed(bundledRegistry(), 'rider_stats'), viewNamed(bundledRegistry(), 'driver_stats')] });
     const plan = planMigrations(without, asApplied(desired), 10);
     expect(plan.migrations.map((m) => m.name)).toEqual(['retire']);
     expect(ops(plan.migrations[0]!.steps)).toEqual([
@@ -180,7 +181,7 @@ describe('migration planning', () => {
       { name: 'wavegate_migrations', kind: 'table' }, { name: 'hand_made', kind: 'materialized view' },
       { name: 'half_done', kind: 'sink' },
     ], ['wavegate_migrations'], 'half_done');
-    expect(drift.map((d) => d.object)).toEqual(['hand_made', 'trip_history']);
+    expect(drift.map((d) => d.object)).toEqual(['hand_made', 'driver_earnings_daily']);
     expect(drift[0]!.problem).toContain('did not create');
     expect(drift[1]!.problem).toContain('gone');
   });

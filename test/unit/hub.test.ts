@@ -2,7 +2,7 @@ import type { ChangeEvent } from '../../src/engine/types';
 import { GatewayErrorCode, isGatewayError } from '../../src/errors';
 import { recordingLogger } from '../../src/log';
 import { SubscriptionHub, type Delivery, type HubOptions, type SubscriptionFilter } from '../../src/subscriptions/hub';
-import type { Row } from '../../src/views/registry';
+import type { Row } from '../../src/views/model';
 import { FakeFeed, tripChange } from '../helpers/fakeFeed';
 
 const allowAll = (): boolean => true;

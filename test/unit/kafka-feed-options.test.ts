@@ -4,7 +4,7 @@
  */
 import { resolveFeedOptions, type KafkaFeedOptions } from '../../src/engine/risingwave/feed/options';
 import { GatewayErrorCode, isGatewayError } from '../../src/errors';
-import { VIEW_LIST } from '../../src/views/registry';
+import { bundledRegistry } from '../../src/views/load';
 
 const base: KafkaFeedOptions = { brokers: ['k:9092'] };
 
@@ -21,7 +21,7 @@ function refusal(o: Partial<KafkaFeedOptions>): string {
 describe('KafkaFeed options', () => {
   it('applies the documented defaults', () => {
     expect(resolveFeedOptions(base)).toMatchObject({
-      topicPrefix: 'view.', views: VIEW_LIST.map((v) => v.name), format: 'upsert', groupPrefix: 'wavegate', clientId: 'wavegate',
+      topicPrefix: 'view.', views: bundledRegistry().views.map((v) => v.name), format: 'upsert', groupPrefix: 'wavegate', clientId: 'wavegate',
       recentLimit: 10_000, startTimeoutMs: 30_000, stopTimeoutMs: 10_000, replayTimeoutMs: 30_000, staleAfterMs: 30_000,
       maxWaitTimeMs: 1_000, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3_000, connectionTimeoutMs: 3_000,
       requestTimeoutMs: 30_000, initialRetryTimeMs: 300, maxRetryTimeMs: 30_000, retries: 5,

@@ -1,3 +1,4 @@
+import { bundledRegistry } from '../../src/views/load';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSync } from 'libpg-query';
@@ -83,11 +84,11 @@ describe('catalog rules on RisingWave v3.0.3', () => {
   it.each(schemas.flatMap((s) => exposedCatalogRelations('risingwave', s).map((n) => [s, n] as const)))(
     '%s.%s names only relations and columns RisingWave has', (schema, name) => {
       const rule = catalogRule('risingwave', schema, name)!;
-      expect(rwProblems(`SELECT * FROM ${catalogSubquery(schema, name, rule)} AS x`)).toEqual([]);
+      expect(rwProblems(`SELECT * FROM ${catalogSubquery(schema, name, rule, bundledRegistry())} AS x`)).toEqual([]);
     });
 
   it('catches what RisingWave lacks: PostgreSQL\'s rules fail the same check', () => {
-    const pg = (schema: CatalogSchema, name: string) => rwProblems(`SELECT * FROM ${catalogSubquery(schema, name, catalogRule('postgres', schema, name)!)} AS x`);
+    const pg = (schema: CatalogSchema, name: string) => rwProblems(`SELECT * FROM ${catalogSubquery(schema, name, catalogRule('postgres', schema, name)!, bundledRegistry())} AS x`);
     expect(pg('information_schema', 'views')).toEqual(expect.arrayContaining(['column __wg_r.check_option']));
     expect(pg('pg_catalog', 'pg_policy')).toEqual(['relation pg_catalog.pg_policy', 'column __wg_r.polrelid']);
     expect(pg('pg_catalog', 'pg_type')).toEqual(expect.arrayContaining(['column __wg_r.typowner', 'column __wg_r.typsubscript']));
@@ -117,12 +118,12 @@ describe('catalog rules on RisingWave v3.0.3', () => {
 
 describe('the guard rewrites for the engine it runs on', () => {
   const rewrite = (sql: string, flavor: CatalogFlavor): string => {
-    const [s] = checkSql(sql, { user: OPS, maxRows: 100 });
+    const [s] = checkSql(sql, { user: OPS, maxRows: 100, views: bundledRegistry() });
     return (s as SelectStatement).sqlFor(flavor);
   };
   const refusal = (sql: string, flavor: CatalogFlavor): SqlRefusal | undefined => {
     try {
-      checkSql(sql, { user: OPS, maxRows: 100, catalog: flavor });
+      checkSql(sql, { user: OPS, maxRows: 100, catalog: flavor, views: bundledRegistry() });
       return undefined;
     } catch (err) {
       return err instanceof SqlRefusal ? err : undefined;

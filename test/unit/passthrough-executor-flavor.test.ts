@@ -1,3 +1,4 @@
+import { bundledRegistry } from '../../src/views/load';
 import type { Engine } from '../../src/engine/types';
 import { silentLogger } from '../../src/log';
 import { ResultDescriber } from '../../src/passthrough/describe/describer';
@@ -37,7 +38,7 @@ function executor(engine: Engine): StatementExecutor {
   return new StatementExecutor({ engine, describer: new ResultDescriber(engine, silentLogger), log: silentLogger, maxRows: 100, maxPlanCost: 1_000_000 });
 }
 
-const statement = (sql: string): SelectStatement => checkSql(sql, { user: OPS, maxRows: 100 })[0] as SelectStatement;
+const statement = (sql: string): SelectStatement => checkSql(sql, { user: OPS, maxRows: 100, views: bundledRegistry() })[0] as SelectStatement;
 const RECURSIVE = 'WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) SELECT count(*)::int AS n FROM t';
 
 async function refusal(p: Promise<unknown>): Promise<SqlRefusal> {

@@ -1,3 +1,4 @@
+import { bundledRegistry } from '../../src/views/load';
 import { parseSync } from 'libpg-query';
 import { checkSql, loadSqlParser } from '../../src/passthrough/guard/guard';
 import type { SelectStatement, Statement } from '../../src/passthrough/guard/statements';
@@ -14,7 +15,7 @@ const DRIVER: SqlUser = sqlUser('dan', 'driver', 'driver-1');
 
 beforeAll(async () => loadSqlParser());
 
-const check = (sql: string, user: SqlUser = OPS, maxRows = 100): Statement[] => checkSql(sql, { user, maxRows });
+const check = (sql: string, user: SqlUser = OPS, maxRows = 100): Statement[] => checkSql(sql, { user, maxRows, views: bundledRegistry() });
 const select = (sql: string, user: SqlUser = OPS): SelectStatement => {
   const [s] = check(sql, user);
   if (s?.kind !== 'select') throw new Error(`expected a select, got ${s?.kind}`);
@@ -94,7 +95,7 @@ describe('statement guard: what is allowed', () => {
       LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relname OPERATOR(pg_catalog.~) '^(trip_history)$' COLLATE pg_catalog.default
         AND pg_catalog.pg_table_is_visible(c.oid) ORDER BY 2, 3;`);
-    expect(s.sql).toContain("c.relname IN ('trip_history', 'rider_stats', 'driver_stats', 'driver_earnings_daily')");
+    expect(s.sql).toContain("c.relname IN ('driver_earnings_daily', 'driver_stats', 'rider_stats', 'trip_history')");
     expect(s.sql).toContain("__wg_r.nspname IN ('public', 'pg_catalog', 'information_schema')");
     expect(select("SELECT table_name FROM information_schema.columns WHERE table_schema = 'public'").sql)
       .toContain("__wg_r.table_schema = 'public' AND __wg_r.table_name IN");

@@ -1,3 +1,4 @@
+import { bundledRegistry } from '../../src/views/load';
 import { checkSql, loadSqlParser } from '../../src/passthrough/guard/guard';
 import type { SelectStatement } from '../../src/passthrough/guard/statements';
 import { makeVerifier } from '../../src/passthrough/scram';
@@ -15,13 +16,13 @@ const ANALYST: SqlUser = sqlUser('ana', 'analyst');
 beforeAll(async () => loadSqlParser());
 
 const select = (sql: string): SelectStatement => {
-  const [s] = checkSql(sql, { user: ANALYST, maxRows: 100 });
+  const [s] = checkSql(sql, { user: ANALYST, maxRows: 100, views: bundledRegistry() });
   if (s?.kind !== 'select') throw new Error(`expected a select, got ${s?.kind}`);
   return s;
 };
 function refusal(sql: string): SqlRefusal {
   try {
-    checkSql(sql, { user: ANALYST, maxRows: 100 });
+    checkSql(sql, { user: ANALYST, maxRows: 100, views: bundledRegistry() });
   } catch (err) {
     if (err instanceof SqlRefusal) return err;
     throw err;

@@ -1,5 +1,4 @@
-import type { ViewDef } from '../../views/registry';
-import type { ViewSql } from '../../views/registry';
+import type { ColumnModel, OrderingModel, ViewModel } from '../../views/model';
 
 /**
  * DDL the embedded engine generates for one view:
@@ -13,8 +12,11 @@ export interface EmbeddedViewDdl {
   readonly baseName: string;
   readonly createBase: string;
   readonly createView: string;
-  /** Secondary indexes on the IMMV for the GraphQL query patterns (pg_ivm only indexes the group key). */
-  readonly createIndexes: readonly string[];
+  /**
+   * Secondary indexes on the IMMV for the GraphQL query patterns (pg_ivm only indexes the group
+   * key), given the IMMV's visible columns: an index on a column only the projection has is skipped.
+   */
+  createIndexes(baseColumns: readonly string[]): string[];
   /** Trigger function + trigger; needs the IMMV's visible columns (known only after creation). */
   trigger(baseColumns: readonly string[]): string;
 }
@@ -25,7 +27,7 @@ const ident = (s: string): string => {
 };
 
 /** `jsonb_build_object(...)` of `cols` read from `src`, numerics as text so no digit is lost. */
-function jsonOf(view: ViewDef, src: string, cols: readonly string[]): string {
+function jsonOf(view: { readonly columns: readonly ColumnModel[] }, src: string, cols: readonly string[]): string {
   const parts = cols.map((c) => {
     const type = view.columns.find((x) => x.name === c)?.type;
     const expr = `${src}.${ident(c)}`;
@@ -34,21 +36,80 @@ function jsonOf(view: ViewDef, src: string, cols: readonly string[]): string {
   return `jsonb_build_object(${parts.join(', ')})`;
 }
 
+/** A view's SQL split the way the embedded engine maintains it (see {@link splitBaseCte}). */
+export interface ViewSqlParts {
+  /** The `base` CTE body (what pg_ivm maintains); the whole statement when there is no such CTE. */
+  readonly base: string;
+  /** The projection over `base` (`SELECT ... FROM base`); undefined when there is no CTE. */
+  readonly projection: string | undefined;
+}
+
+/** Splits `WITH base AS (<body>) <projection>` by matching parentheses (quotes respected). */
+export function splitBaseCte(sql: string): { base: string; projection: string } | undefined {
+  const head = /^WITH\s+base\s+AS\s*\(/i.exec(sql);
+  if (!head) return undefined;
+  let depth = 1;
+  let quote: string | undefined;
+  for (let i = head[0].length; i < sql.length; i++) {
+    const c = sql[i];
+    if (quote !== undefined) {
+      if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === "'" || c === '"') quote = c;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) {
+      return { base: sql.slice(head[0].length, i).trim(), projection: sql.slice(i + 1).trim() };
+    }
+  }
+  throw new Error('unbalanced parentheses in WITH base AS (...)');
+}
+
+/** `base` and projection of a view's SQL (the whole statement is the base without a `base` CTE). */
+export function viewSqlParts(sql: string): ViewSqlParts {
+  const split = splitBaseCte(sql);
+  return { base: split?.base ?? sql, projection: split?.projection };
+}
+
+const orderSql = (o: OrderingModel): string => o.columns
+  .map((c) => `${ident(c.column)}${c.desc ? ' DESC' : ''}${c.nullsLast === c.desc ? (c.nullsLast ? ' NULLS LAST' : ' NULLS FIRST') : ''}`)
+  .join(', ');
+
 /**
- * Index columns per view, in the order of the `trips` query (src/graphql/sql.ts): newest first with
- * trip_id as tie-break, alone (ops) or after the rider/driver filter. The RisingWave path creates
- * its own indexes for the same patterns (src/engine/risingwave/ddl.ts VIEW_INDEXES).
+ * Secondary indexes on the IMMV for the declared GraphQL read patterns: the connection's keyset
+ * ordering alone (all rows, newest first for trips) and after the leading column of each declared
+ * index it filters on by equality (one rider's trips); the same for a list. pg_ivm already indexes
+ * the GROUP BY columns (the key), so an index that is just the key in order is left out. The
+ * RisingWave DDL creates the declared `indexes` themselves (src/engine/risingwave/ddl.ts). Columns
+ * the IMMV lacks (computed in the projection) cannot be indexed: such indexes are skipped.
  */
-const INDEXES: Partial<Record<ViewDef['name'], readonly string[]>> = {
-  trip_history: [
-    'requested_at DESC NULLS LAST, trip_id DESC',
-    'rider_id, requested_at DESC NULLS LAST, trip_id DESC',
-    'driver_id, requested_at DESC NULLS LAST, trip_id DESC',
-  ],
-};
+export function embeddedIndexColumns(view: ViewModel): Array<{ readonly sql: string; readonly columns: readonly string[] }> {
+  const out: Array<{ sql: string; columns: string[] }> = [];
+  const add = (sql: string, columns: string[]): void => {
+    if (sql !== view.key.join(', ') && !out.some((o) => o.sql === sql)) out.push({ sql, columns });
+  };
+  for (const read of [view.graphql?.connection, view.graphql?.list]) {
+    if (read === undefined) continue;
+    add(orderSql(read.ordering), read.ordering.columns.map((c) => c.column));
+    for (const index of view.indexes) {
+      const lead = index.columns[0]?.column;
+      if (lead === undefined || !read.filters.some((f) => f.op === 'eq' && f.column === lead)) continue;
+      const rest = read.ordering.columns.filter((c) => c.column !== lead);
+      add([ident(lead), ...(rest.length > 0 ? [orderSql({ name: '', columns: rest })] : [])].join(', '), [lead, ...rest.map((c) => c.column)]);
+    }
+  }
+  return out;
+}
+
+/** `text` as a dollar-quoted literal whose tag `text` does not contain. */
+function dollarQuote(text: string): string {
+  let tag = 'wg';
+  for (let i = 0; text.includes(`$${tag}$`); i++) tag = `wg${i}`;
+  return `$${tag}$${text}$${tag}$`;
+}
 
 /** Builds the DDL for `view` from its schema SQL. */
-export function embeddedViewDdl(view: ViewDef, sql: ViewSql): EmbeddedViewDdl {
+export function embeddedViewDdl(view: ViewModel, sql: ViewSqlParts = viewSqlParts(view.sql)): EmbeddedViewDdl {
   const name = ident(view.name);
   const baseName = `${name}__base`;
   const projection = sql.projection === undefined
@@ -59,9 +120,12 @@ export function embeddedViewDdl(view: ViewDef, sql: ViewSql): EmbeddedViewDdl {
   const oldCols = [...new Set([...view.key, ...view.indexed])];
   return {
     baseName,
-    createBase: `SELECT pgivm.create_immv('${baseName}', $wg$${sql.base}$wg$)`,
+    createBase: `SELECT pgivm.create_immv('${baseName}', ${dollarQuote(sql.base)})`,
     createView: `CREATE VIEW public.${name} AS ${projection}`,
-    createIndexes: (INDEXES[view.name] ?? []).map((cols, i) => `CREATE INDEX ${baseName}_q${i} ON public.${baseName} (${cols})`),
+    createIndexes: (baseColumns) => embeddedIndexColumns(view)
+      .map((index, i) => ({ ...index, i }))
+      .filter((index) => index.columns.every((c) => baseColumns.includes(c)))
+      .map((index) => `CREATE INDEX ${baseName}_q${index.i} ON public.${baseName} (${index.sql})`),
     trigger: (baseColumns) => {
       const changed = baseColumns.map((c) => `NEW.${ident(c)} IS DISTINCT FROM OLD.${ident(c)}`).join(' OR ');
       // pg_ivm maintains IMMVs with a restricted search_path: every name here is schema-qualified.

@@ -6,7 +6,9 @@ import { pg_ivm } from '@electric-sql/pglite-pg_ivm';
 import { GatewayError, GatewayErrorCode } from '../../errors';
 import type { Logger } from '../../log';
 import { projectRoot } from '../../paths';
-import { loadViewSql, VIEW_LIST } from '../../views/registry';
+import { bundledRegistry } from '../../views/load';
+import type { Registry, ViewModel } from '../../views/model';
+import { catalogMismatchError, catalogProblems } from '../catalogCheck';
 import type { SqlExecutor } from '../../db/types';
 import type { Engine, QueryOptions } from '../types';
 import { embeddedViewDdl, WAVEGATE_SCHEMA } from './ddl';
@@ -18,6 +20,8 @@ export interface EmbeddedEngineOptions {
   dataDir?: string;
   /** Change-log rows kept for subscription resume. @default 100_000 */
   changeRetention?: number;
+  /** The views to build and serve (`config.views`). @default bundledRegistry() */
+  views?: Registry;
   log: Logger;
 }
 
@@ -28,17 +32,44 @@ const PARSERS = {
   [types.DATE]: (v: string) => v,
 };
 
-function schemaHash(): string {
+function schemaHash(views: Registry): string {
   const h = createHash('sha256');
   h.update(readFileSync(join(projectRoot(), 'migrations/source/postgres/0001_create_outbox.sql')));
-  for (const v of VIEW_LIST) h.update(loadViewSql(v.name).text);
+  for (const v of views.views) h.update(v.sql);
   h.update(WAVEGATE_SCHEMA);
   // The generated DDL too: a change to the triggers or the registry's key/indexed columns rebuilds.
-  for (const v of VIEW_LIST) {
-    const ddl = embeddedViewDdl(v, loadViewSql(v.name));
-    h.update(ddl.createBase + ddl.createView + ddl.createIndexes.join(';') + ddl.trigger(['x']));
+  for (const v of views.views) {
+    const ddl = embeddedViewDdl(v);
+    h.update(ddl.createBase + ddl.createView + ddl.createIndexes(v.columns.map((c) => c.name)).join(';') + ddl.trigger(['x']));
   }
   return h.digest('hex').slice(0, 16);
+}
+
+/** What pg_ivm's refusal means for the view's SQL, and what to change. */
+function ivmAdvice(message: string): string {
+  const m = message.toLowerCase();
+  const shape = 'write the query as `WITH base AS (SELECT <group columns>, <aggregates> FROM ... GROUP BY ...) SELECT <any expressions> FROM base`: '
+    + 'the embedded engine maintains only `base` with pg_ivm and serves the projection as a plain view over it';
+  if (m.includes('aggregate') && (m.includes('expression') || m.includes('nested'))) return `Compute expressions over aggregates in a projection: ${shape}.`;
+  if (m.includes('outer join')) return 'pg_ivm maintains inner joins only: use inner joins (or a CASE inside an aggregate over an inner self-join).';
+  if (m.includes('window')) return 'Window functions cannot be maintained incrementally by pg_ivm: compute the value with GROUP BY aggregates instead.';
+  if (m.includes('view') || m.includes('materialized')) {
+    return 'pg_ivm maintains views over tables only: read the outbox (or the tables the other view reads) directly instead of another view.';
+  }
+  return 'pg_ivm maintains inner joins, GROUP BY with count/sum/avg/min/max (CASE inside aggregates), simple CTEs and EXISTS; it rejects outer '
+    + 'joins, window functions, DISTINCT ON, ORDER BY/LIMIT, HAVING, FILTER, count(DISTINCT), string_agg, bool_or, now(), UNION, NOT EXISTS '
+    + `and aggregate subqueries in FROM. Move what it cannot maintain out of the aggregation: ${shape}.`;
+}
+
+/** BAD_CONFIG for a view the embedded engine could not build, with the engine's reason and what to change. */
+function viewBuildError(views: Registry, view: ViewModel, step: 'base' | 'view', err: unknown): GatewayError {
+  const reason = err instanceof Error ? err.message : String(err);
+  const file = join(views.dir, `${view.name}.sql`);
+  const what = step === 'base'
+    ? `the embedded engine cannot maintain it with pg_ivm: ${reason}. ${ivmAdvice(reason)}`
+    : `its projection over \`base\` fails on the embedded engine: ${reason}`;
+  return new GatewayError(GatewayErrorCode.BAD_CONFIG,
+    `View ${view.name} (${file}): ${what} (RisingWave, WAVEGATE_ENGINE=risingwave, runs the SQL as written.)`, { cause: err });
 }
 
 /**
@@ -54,6 +85,7 @@ export class EmbeddedEngine implements Engine {
 
   private constructor(
     private readonly db: PGlite,
+    readonly views: Registry,
     readonly feed: EmbeddedFeed,
     private readonly retention: number,
     private readonly log: Logger,
@@ -62,6 +94,7 @@ export class EmbeddedEngine implements Engine {
   /** Opens (or creates) the database, applies the outbox and views, and starts the feed. */
   static async create(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
     const log = options.log.child('engine.embedded');
+    const views = options.views ?? bundledRegistry();
     const started = Date.now();
     const db = await PGlite.create({
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
@@ -69,10 +102,13 @@ export class EmbeddedEngine implements Engine {
       parsers: PARSERS,
     });
     try {
-      const epoch = await EmbeddedEngine.applySchema(db, log);
+      const epoch = await EmbeddedEngine.applySchema(db, views, log);
+      const problems = await catalogProblems(async (sql, params) => (await db.query<{ table_name: string; column_name: string; data_type: string }>(sql, params as unknown[])).rows, views);
+      const mismatch = catalogMismatchError(problems, views, '.');
+      if (mismatch !== undefined) throw mismatch;
       const { rows: [head] } = await db.query<{ max: number | null }>('SELECT max(seq) AS max FROM wavegate.changes');
-      const feed = new EmbeddedFeed(db, epoch, Number(head?.max ?? 0), log);
-      const engine = new EmbeddedEngine(db, feed, options.changeRetention ?? 100_000, log);
+      const feed = new EmbeddedFeed(db, views, epoch, Number(head?.max ?? 0), log);
+      const engine = new EmbeddedEngine(db, views, feed, options.changeRetention ?? 100_000, log);
       engine.unlisten = await db.listen('wavegate_changes', () => void feed.poke());
       engine.pruneTimer = setInterval(() => void engine.prune(), 10_000);
       engine.pruneTimer.unref();
@@ -85,11 +121,11 @@ export class EmbeddedEngine implements Engine {
   }
 
   /** Creates what is missing; rebuilds the views when their SQL changed since the data dir was made. */
-  private static async applySchema(db: PGlite, log: Logger): Promise<string> {
+  private static async applySchema(db: PGlite, views: Registry, log: Logger): Promise<string> {
     await db.exec('CREATE EXTENSION IF NOT EXISTS pg_ivm');
     await db.exec(readFileSync(join(projectRoot(), 'migrations/source/postgres/0001_create_outbox.sql'), 'utf8'));
     await db.exec(WAVEGATE_SCHEMA);
-    const hash = schemaHash();
+    const hash = schemaHash(views);
     const { rows } = await db.query<{ name: string; value: string }>('SELECT name, value FROM wavegate.meta');
     const meta = new Map(rows.map((r) => [r.name, r.value]));
     let epoch = meta.get('epoch');
@@ -97,24 +133,36 @@ export class EmbeddedEngine implements Engine {
     if (meta.has('views_hash')) log.info({ from: meta.get('views_hash'), to: hash }, 'view SQL changed: rebuilding views');
     // A new epoch invalidates cursors: the rebuilt views' change history starts afresh.
     epoch = randomUUID();
+    // Views built from an earlier schema directory go too (their names are kept in wavegate.meta).
+    const names = views.views.map((v) => v.name);
+    const before = (meta.get('views') ?? '').split(',').filter((n) => /^[a-z_][a-z0-9_]*$/.test(n) && !names.includes(n));
     await db.transaction(async (tx) => {
-      for (const v of VIEW_LIST) {
-        await tx.exec(`DROP VIEW IF EXISTS public.${v.name}`);
-        await tx.exec(`DROP TABLE IF EXISTS public.${v.name}__base CASCADE`);
+      for (const name of [...before, ...[...names].reverse()]) {
+        await tx.exec(`DROP VIEW IF EXISTS public.${name} CASCADE`);
+        await tx.exec(`DROP TABLE IF EXISTS public.${name}__base CASCADE`);
       }
       await tx.exec('TRUNCATE wavegate.changes');
-      for (const v of VIEW_LIST) {
-        const ddl = embeddedViewDdl(v, loadViewSql(v.name));
-        await tx.query(ddl.createBase);
-        await tx.exec(ddl.createView);
-        for (const index of ddl.createIndexes) await tx.exec(index);
+      for (const v of views.views) {
+        const ddl = embeddedViewDdl(v);
+        try {
+          await tx.query(ddl.createBase);
+        } catch (err) {
+          throw viewBuildError(views, v, 'base', err);
+        }
+        try {
+          await tx.exec(ddl.createView);
+        } catch (err) {
+          throw viewBuildError(views, v, 'view', err);
+        }
         const { rows: cols } = await tx.query<{ attname: string }>(
           `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0
              AND NOT attisdropped AND attname NOT LIKE '\\_\\_ivm%' ORDER BY attnum`, [`public.${ddl.baseName}`]);
-        await tx.exec(ddl.trigger(cols.map((c) => c.attname)));
+        const baseColumns = cols.map((c) => c.attname);
+        for (const index of ddl.createIndexes(baseColumns)) await tx.exec(index);
+        await tx.exec(ddl.trigger(baseColumns));
       }
-      await tx.query(`INSERT INTO wavegate.meta VALUES ('views_hash', $1), ('epoch', $2)
-        ON CONFLICT (name) DO UPDATE SET value = excluded.value`, [hash, epoch]);
+      await tx.query(`INSERT INTO wavegate.meta VALUES ('views_hash', $1), ('epoch', $2), ('views', $3)
+        ON CONFLICT (name) DO UPDATE SET value = excluded.value`, [hash, epoch, names.join(',')]);
     });
     return epoch;
   }

@@ -1,7 +1,8 @@
 import { GatewayError, GatewayErrorCode } from '../../errors';
 import type { Logger } from '../../log';
 import { normalizePartial, normalizeRow, normalizeTimestamp } from '../../views/normalize';
-import { VIEWS, type ViewName } from '../../views/registry';
+import { findView } from '../../views/find';
+import type { Registry } from '../../views/model';
 import type { SqlExecutor } from '../../db/types';
 import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus, ReplayRequest } from '../types';
 
@@ -36,8 +37,8 @@ function replayPageSql(filtered: boolean): string {
 /** Rows read from the change log per round trip. */
 const BATCH = 500;
 
-function toEvent(r: ChangeRow): ChangeEvent {
-  const view = VIEWS[r.view_name as ViewName];
+function toEvent(views: Registry, r: ChangeRow): ChangeEvent {
+  const view = findView(views, r.view_name);
   if (view === undefined) throw new Error(`change log names unknown view ${r.view_name}`);
   if (r.op !== 'insert' && r.op !== 'update' && r.op !== 'delete') throw new Error(`change log op ${r.op}`);
   return {
@@ -68,6 +69,7 @@ export class EmbeddedFeed implements ChangeFeed {
 
   constructor(
     private readonly db: SqlExecutor,
+    private readonly views: Registry,
     epoch: string,
     startSeq: number,
     private readonly log: Logger,
@@ -103,7 +105,7 @@ export class EmbeddedFeed implements ChangeFeed {
       for (;;) {
         const { rows } = await this.db.query<ChangeRow>(SELECT_CHANGES, [this.delivered, BATCH]);
         if (rows.length === 0) return;
-        const batch = rows.map(toEvent);
+        const batch = rows.map((r) => toEvent(this.views, r));
         this.delivered = Number(rows[rows.length - 1]!.seq);
         const last = batch[batch.length - 1]!;
         this.lagMs = Math.max(0, Date.now() - last.committedAt);
@@ -147,7 +149,7 @@ export class EmbeddedFeed implements ChangeFeed {
       // The last row is the page's extent (the highest seq read, matching or not); none read: done.
       const extent = rows.find((r) => !r.hit);
       if (extent === undefined || extent.seq === null) return;
-      const page = rows.filter((r) => r.hit).map(toEvent);
+      const page = rows.filter((r) => r.hit).map((r) => toEvent(this.views, r));
       if (page.length > 0) yield page;
       from = Number(extent.seq);
     }

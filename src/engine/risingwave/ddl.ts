@@ -1,5 +1,6 @@
 import { sourceTable, type SourceColumn } from '../../outbox/dialect';
-import { loadViewSql, VIEW_LIST, type ViewDef, type ViewName } from '../../views/registry';
+import { bundledRegistry } from '../../views/load';
+import type { ViewModel } from '../../views/model';
 import { sourceDialectOf, type CdcDialect, type CdcSourceSettings, type SinkSettings } from './settings';
 import { ddlObject, ident, PASSWORD_PLACEHOLDER, type DdlObject } from './objects';
 import { eventSinks, viewSink } from './sinks';
@@ -15,21 +16,12 @@ import { eventSinks, viewSink } from './sinks';
 export interface DdlOptions {
   readonly source: CdcSourceSettings;
   readonly sink: SinkSettings;
-  /** Views to publish. @default VIEW_LIST */
-  readonly views?: readonly ViewDef[];
-  /** Reads a view's statement text. @default loadViewSql(view).text (schema/<view>.sql) */
-  readonly viewText?: (view: ViewName) => string;
+  /** Views to publish, in dependency order (`config.views.views`). @default bundledRegistry().views */
+  readonly views?: readonly ViewModel[];
 }
 
 /** Name of the shared CDC source. */
 export const SOURCE_NAME = 'outbox_cdc';
-
-/** Secondary indexes for the GraphQL query patterns ([SQL7]: batch lookups by the leading column). */
-export const VIEW_INDEXES: ReadonlyArray<{ view: ViewName; name: string; columns: readonly string[]; distributedBy: string }> = [
-  { view: 'trip_history', name: 'trip_history_by_rider', columns: ['rider_id', 'requested_at'], distributedBy: 'rider_id' },
-  { view: 'trip_history', name: 'trip_history_by_driver', columns: ['driver_id', 'requested_at'], distributedBy: 'driver_id' },
-  { view: 'driver_earnings_daily', name: 'driver_earnings_daily_by_driver', columns: ['driver_id', 'day'], distributedBy: 'driver_id' },
-];
 
 /**
  * [CDC3]: upstream column type → the type declared on the RisingWave CDC table, per what
@@ -164,26 +156,29 @@ function outboxObjects(s: CdcSourceSettings): DdlObject[] {
   })];
 }
 
-function viewObjects(view: ViewDef, text: string, sink: SinkSettings): DdlObject[] {
+function viewObjects(view: ViewModel, sink: SinkSettings): DdlObject[] {
   const name = ident(view.name);
   const group = `view:${name}`;
   const mv = ddlObject({
-    name, kind: 'materialized view', group, dependsOn: ['outbox'],
+    name, kind: 'materialized view', group, dependsOn: ['outbox', ...view.dependsOn.map(ident)],
     notes: [
       `schema/${name}.sql, whole statement (RisingWave accepts the non-recursive CTE [SQL1]).`,
       `Stream key = GROUP BY columns = ${view.key.join(', ')} [SQL3], the sink's primary_key below.`,
     ],
-    create: `CREATE MATERIALIZED VIEW ${name} AS\n${text}`,
+    create: `CREATE MATERIALIZED VIEW ${name} AS\n${view.sql}`,
     drop: `DROP MATERIALIZED VIEW ${name}`,
   });
-  const indexes = VIEW_INDEXES.filter((i) => i.view === view.name).map((i) => ddlObject({
-    name: ident(i.name), kind: 'index', group, dependsOn: [name],
-    notes: [`GraphQL lookups by ${i.distributedBy}, ordered by ${i.columns.slice(1).join(', ')} [SQL7]: no INCLUDE, so all columns`,
-      'are stored and the lookup needs no join back; DISTRIBUTED BY the lookup column keeps one key together.'],
-    create: `CREATE INDEX ${ident(i.name)} ON ${name} (${i.columns.map(ident).join(', ')}) DISTRIBUTED BY (${ident(i.distributedBy)})`,
-    drop: `DROP INDEX ${ident(i.name)}`,
-  }));
-  return [mv, ...indexes, viewSink(view, sink, group)];
+  const indexes = view.indexes.map((i) => {
+    const rest = i.columns.slice(1).map((c) => c.column);
+    return ddlObject({
+      name: ident(i.name), kind: 'index', group, dependsOn: [name],
+      notes: [`GraphQL lookups by ${i.distributedBy}${rest.length > 0 ? `, ordered by ${rest.join(', ')}` : ''} [SQL7]: no INCLUDE, so all columns`,
+        'are stored and the lookup needs no join back; DISTRIBUTED BY the lookup column keeps one key together.'],
+      create: `CREATE INDEX ${ident(i.name)} ON ${name} (${i.columns.map((c) => `${ident(c.column)}${c.desc ? ' DESC' : ''}`).join(', ')}) DISTRIBUTED BY (${ident(i.distributedBy)})`,
+      drop: `DROP INDEX ${ident(i.name)}`,
+    });
+  });
+  return [mv, ...indexes, ...(view.sink ? [viewSink(view, sink, group)] : [])];
 }
 
 /**
@@ -192,12 +187,11 @@ function viewObjects(view: ViewDef, text: string, sink: SinkSettings): DdlObject
  * Kafka sink per event type.
  */
 export function generateDdl(options: DdlOptions): DdlObject[] {
-  const views = options.views ?? VIEW_LIST;
-  const text = options.viewText ?? ((v: ViewName) => loadViewSql(v).text);
+  const views = options.views ?? bundledRegistry().views;
   return [
     sourceObject(options.source),
     ...outboxObjects(options.source),
-    ...views.flatMap((v) => viewObjects(v, text(v.name), options.sink)),
+    ...views.flatMap((v) => viewObjects(v, options.sink)),
     ...eventSinks(outboxColumns(options.source.dialect).columns.map(([n]) => n), options.sink),
   ];
 }

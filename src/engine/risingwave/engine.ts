@@ -2,6 +2,9 @@ import type pg from 'pg';
 import { wholeOption } from '../../config/env';
 import { errors, GatewayError, GatewayErrorCode, isGatewayError } from '../../errors';
 import type { Logger } from '../../log';
+import { bundledRegistry } from '../../views/load';
+import type { Registry } from '../../views/model';
+import { catalogMismatchError, catalogProblems } from '../catalogCheck';
 import type { ChangeFeed, Engine, QueryOptions, RunningStatement, Snapshot } from '../types';
 import { asPostgresError, stopReason } from './errors';
 import { FlushBatches } from './flush';
@@ -16,6 +19,14 @@ export interface RisingWaveEngineOptions {
   /** The change feed (the Kafka feed in production; {@link IdleFeed} for read-only use and tests). */
   feed: ChangeFeed;
   log: Logger;
+  /** The views served (`config.views`). @default bundledRegistry() */
+  views?: Registry;
+  /**
+   * Compare the views' columns in the engine's catalog with the declarations when the engine first
+   * answers: columns that differ are BAD_CONFIG, missing views are logged (run `wavegate migrate apply`).
+   * `wavegate serve` turns it on. @default false
+   */
+  checkCatalog?: boolean;
   /** Server-side statement timeout, in milliseconds (sent in the startup `options`, see pg.ts). @default 5_000 */
   statementTimeoutMs?: number;
   /** Longest wait for the FLUSH of a snapshot read, in milliseconds (statement_timeout does not bound FLUSH). @default 10_000 */
@@ -62,6 +73,7 @@ export class RisingWaveEngine implements Engine {
   private readonly retries: number;
   private readonly retryDelayMs: number;
   private readonly probeTimeoutMs: number;
+  readonly views: Registry;
 
   private constructor(private readonly pool: pg.Pool, private readonly poolOptions: PoolOptions, readonly feed: ChangeFeed,
     private readonly log: Logger, o: RisingWaveEngineOptions) {
@@ -70,6 +82,7 @@ export class RisingWaveEngine implements Engine {
     this.retries = o.retries ?? 2;
     this.retryDelayMs = o.retryDelayMs ?? 50;
     this.probeTimeoutMs = (o.connectTimeoutMs ?? 3_000) + 1_000;
+    this.views = o.views ?? bundledRegistry();
   }
 
   /**
@@ -98,6 +111,14 @@ export class RisingWaveEngine implements Engine {
     if (engine.refusal !== undefined) {
       await engine.close();
       throw errors.badConfig(`${engine.refusal} (WAVEGATE_DATABASE_URL=${redactUrl(o.databaseUrl)})`);
+    }
+    if (o.checkCatalog === true && engine.healthy) {
+      try {
+        await engine.checkCatalog();
+      } catch (err) {
+        await engine.close();
+        throw err;
+      }
     }
     engine.timer = setInterval(() => void engine.probe(), interval);
     engine.timer.unref();
@@ -258,6 +279,16 @@ export class RisingWaveEngine implements Engine {
       })]);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** Compares the views' columns in the catalog with the declarations (see {@link RisingWaveEngineOptions.checkCatalog}). */
+  private async checkCatalog(): Promise<void> {
+    const problems = await catalogProblems(async (sql, params) => (await this.pool.query(sql, params as unknown[])).rows, this.views);
+    const mismatch = catalogMismatchError(problems, this.views, ', then recreate the view with `wavegate migrate apply`.');
+    if (mismatch !== undefined) throw mismatch;
+    if (problems.missing.length > 0) {
+      this.log.error({ views: problems.missing }, `views missing in the engine: run \`wavegate migrate apply\` (reads of ${problems.missing.join(', ')} fail until then)`);
     }
   }
 

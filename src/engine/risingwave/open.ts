@@ -15,10 +15,10 @@ export interface OpenRisingWaveOptions {
   log: Logger;
   /** Called for each poison record the feed skips (e.g. a metrics counter). */
   onPoison?: (report: PoisonReport) => void;
-  /** Feed tuning (timeouts, views, format); brokers and topic prefix come from `config.kafka`. @default KafkaFeedOptions defaults */
-  feed?: Omit<KafkaFeedOptions, 'brokers' | 'topicPrefix' | 'log' | 'onPoison'>;
-  /** Read-path tuning; the URL comes from `config.databaseUrl`. @default RisingWaveEngineOptions defaults */
-  engine?: Omit<RisingWaveEngineOptions, 'databaseUrl' | 'feed' | 'log'>;
+  /** Feed tuning (timeouts, views, format); brokers and topic prefix come from `config.kafka`, the registry from `config.views`. @default KafkaFeedOptions defaults */
+  feed?: Omit<KafkaFeedOptions, 'brokers' | 'topicPrefix' | 'log' | 'onPoison' | 'registry'>;
+  /** Read-path tuning; the URL comes from `config.databaseUrl`, the views from `config.views`. @default RisingWaveEngineOptions defaults, checkCatalog on */
+  engine?: Omit<RisingWaveEngineOptions, 'databaseUrl' | 'feed' | 'log' | 'views'>;
 }
 
 /** An open RisingWave engine with its running Kafka feed. */
@@ -35,11 +35,12 @@ export interface OpenedRisingWave {
  * database is not an error here: the engine reports not ready until it answers. Serve it with
  * `startGateway(config, { engine })` and call close() after the gateway stopped.
  */
-export async function openRisingWave(config: Pick<Config, 'databaseUrl' | 'kafka'>, o: OpenRisingWaveOptions): Promise<OpenedRisingWave> {
+export async function openRisingWave(config: Pick<Config, 'databaseUrl' | 'kafka' | 'views'>, o: OpenRisingWaveOptions): Promise<OpenedRisingWave> {
   const { databaseUrl, kafka } = config;
   if (databaseUrl === undefined) throw errors.badConfig('WAVEGATE_ENGINE=risingwave needs WAVEGATE_DATABASE_URL');
   if (kafka === undefined || kafka.brokers.length === 0) throw errors.badConfig('WAVEGATE_ENGINE=risingwave needs WAVEGATE_KAFKA_BROKERS');
   const feed = new KafkaFeed({
+    registry: config.views,
     ...o.feed,
     brokers: kafka.brokers,
     topicPrefix: kafka.topicPrefix,
@@ -49,7 +50,7 @@ export async function openRisingWave(config: Pick<Config, 'databaseUrl' | 'kafka
   await feed.start(); // on failure the feed has stopped itself
   let engine: RisingWaveEngine;
   try {
-    engine = await RisingWaveEngine.create({ ...o.engine, databaseUrl, feed, log: o.log });
+    engine = await RisingWaveEngine.create({ checkCatalog: true, ...o.engine, databaseUrl, feed, log: o.log, views: config.views });
   } catch (err) {
     await feed.stop();
     throw err;

@@ -1,6 +1,6 @@
 import { eventTopic, viewTopic } from '../../kafka/topics';
 import { EVENT_TYPES, type EventType } from '../../outbox/events';
-import type { ViewDef } from '../../views/registry';
+import type { ViewModel } from '../../views/model';
 import { ddlObject, ident, type DdlObject } from './objects';
 import type { SinkSettings } from './settings';
 
@@ -45,7 +45,7 @@ function kafkaWith(sink: SinkSettings, topic: string, primaryKey: readonly strin
 }
 
 /** The notes on value encodings a consumer of `view` must decode [SINK2]. */
-function encodingNotes(view: ViewDef): string[] {
+function encodingNotes(view: ViewModel): string[] {
   const types = new Set(view.columns.map((c) => c.type));
   const notes = [
     'Consumer contract [SINK1] [SINK2]: key = JSON object of the key columns; value = JSON object of all',
@@ -61,16 +61,16 @@ function encodingNotes(view: ViewDef): string[] {
   return notes;
 }
 
-/** The upsert sink of one view: topic `view.<name>` (src/kafka/topics.ts viewTopic), keyed by the view's key columns. */
-export function viewSink(view: ViewDef, sink: SinkSettings, group: string): DdlObject {
+/** The upsert sink of one view: topic `<WAVEGATE_KAFKA_TOPIC_PREFIX><name>`, `view.<name>` by default (src/kafka/topics.ts viewTopic), keyed by the view's key columns. */
+export function viewSink(view: ViewModel, sink: SinkSettings, group: string): DdlObject {
   const name = ident(view.name);
   return ddlObject({
     name: `${name}_sink`, kind: 'sink', group, dependsOn: [name],
-    notes: [`Upsert stream of ${name} on topic ${viewTopic(name)}.`, ...encodingNotes(view), ...OPTION_NOTES,
+    notes: [`Upsert stream of ${name} on topic ${viewTopic(name, sink.viewTopicPrefix)}.`, ...encodingNotes(view), ...OPTION_NOTES,
       'primary_key = the stream key: no per-barrier buffering [SINK1].'],
     create: [
       `CREATE SINK ${name}_sink FROM ${name}`,
-      kafkaWith(sink, viewTopic(name), view.key),
+      kafkaWith(sink, viewTopic(name, sink.viewTopicPrefix), view.key),
       'FORMAT UPSERT ENCODE JSON (',
       "  timestamptz.handling.mode = 'utc_string',",
       "  jsonb.handling.mode = 'dynamic'",

@@ -2,7 +2,11 @@ import { Args, Extensions, Resolver, Root, Subscription, type SubscribeResolverD
 import { errors } from '../../errors';
 import type { Delivery, SubscriptionFilter } from '../../subscriptions/hub';
 import { normalizeRow } from '../../views/normalize';
-import { VIEWS } from '../../views/registry';
+import { viewNamed } from '../../views/find';
+import { bundledRegistry } from '../../views/load';
+
+/** The bundled view this hand-written resolver serves (the generated schema reads `engine.views`). */
+const VIEW = (name: string) => viewNamed(bundledRegistry(), name);
 import { changeView, mapAsyncIterator } from '../changes';
 import type { GraphQLContext } from '../context';
 import { assertCanReadRow, canReadTrip, rowAllow, tripSubscriptionTarget } from '../policy';
@@ -55,7 +59,7 @@ async function subscribeTrips({ args, context: ctx }: Data): Promise<AsyncIterab
     allow: (row) => canReadTrip(ctx.viewer, row),
   }, (d) => {
     const c = changeView(feedId, d);
-    const trip = c.row === null ? null : tripFromRow(normalizeRow(VIEWS.trip_history, c.row));
+    const trip = c.row === null ? null : tripFromRow(normalizeRow(VIEW('trip_history'), c.row));
     return { kind: c.kind, tripId: c.key === null ? null : String(c.key['trip_id']), trip, cursor: c.cursor };
   });
 }
@@ -77,7 +81,7 @@ async function subscribeEarnings({ args, context: ctx }: Data): Promise<AsyncIte
       kind: c.kind,
       driverId,
       day: c.key === null ? null : String(c.key['day']),
-      earnings: c.row === null ? null : earningsDayFromRow(normalizeRow(VIEWS.driver_earnings_daily, c.row)),
+      earnings: c.row === null ? null : earningsDayFromRow(normalizeRow(VIEW('driver_earnings_daily'), c.row)),
       cursor: c.cursor,
     };
   });
@@ -94,7 +98,7 @@ async function subscribeDriverStats({ args, context: ctx }: Data): Promise<Async
     allow: rowAllow(ctx.viewer, 'driver_stats'),
   }, (d) => {
     const c = changeView(feedId, d);
-    return { kind: c.kind, driverId, stats: c.row === null ? null : driverStatsFromRow(normalizeRow(VIEWS.driver_stats, c.row)), cursor: c.cursor };
+    return { kind: c.kind, driverId, stats: c.row === null ? null : driverStatsFromRow(normalizeRow(VIEW('driver_stats'), c.row)), cursor: c.cursor };
   });
 }
 

@@ -1,5 +1,5 @@
 import { Field, Int, ObjectType } from 'type-graphql';
-import type { Row } from '../../views/registry';
+import type { Row } from '../../views/model';
 import { DateScalar, DateTimeScalar, DecimalScalar, IdScalar } from './scalars';
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));

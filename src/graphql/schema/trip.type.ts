@@ -1,5 +1,5 @@
 import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
-import type { Row } from '../../views/registry';
+import type { Row } from '../../views/model';
 import { DateTimeScalar, DecimalScalar, IdScalar } from './scalars';
 
 /** Lifecycle state of a trip (trip_history.status). */

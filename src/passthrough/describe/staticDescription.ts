@@ -1,4 +1,6 @@
-import { VIEWS, type ViewName } from '../../views/registry';
+import { findView } from '../../views/find';
+import { bundledRegistry } from '../../views/load';
+import type { Registry } from '../../views/model';
 import { type AstObject, isObj, list, only, sval } from '../ast';
 import { type CatalogFlavor, catalogRule } from '../catalog';
 import { Oid, REGISTRY_OID } from '../types';
@@ -54,9 +56,9 @@ export function catalogRelations(tree: unknown): string[] {
  * Works out names and types statically (step 1). Pure: the engine's catalog columns are passed in,
  * with the flavour of its catalog (which decides how catalog.ts masks them).
  */
-export function describeStatically(tree: AstObject, catalog: CatalogColumns, flavor: CatalogFlavor = 'postgres'): StaticDescription {
+export function describeStatically(tree: AstObject, catalog: CatalogColumns, flavor: CatalogFlavor = 'postgres', views: Registry = bundledRegistry()): StaticDescription {
   const params = new Map<number, number>();
-  const d = new StaticDescriber(catalog, params, flavor);
+  const d = new StaticDescriber(catalog, params, flavor, views);
   let columns: readonly ColumnInfo[] | undefined;
   try {
     columns = d.select(tree, new Map());
@@ -70,7 +72,8 @@ export function describeStatically(tree: AstObject, catalog: CatalogColumns, fla
 class StaticDescriber {
   private readonly types: ExpressionTyper;
 
-  constructor(private readonly catalog: CatalogColumns, params: Map<number, number>, private readonly flavor: CatalogFlavor) {
+  constructor(private readonly catalog: CatalogColumns, params: Map<number, number>, private readonly flavor: CatalogFlavor,
+    private readonly views: Registry) {
     this.types = new ExpressionTyper(params, (select) => this.select(select, new Map()));
   }
 
@@ -173,9 +176,8 @@ class StaticDescriber {
   /** Columns of a named relation: a CTE, a published view, or a catalog relation (masked as catalog.ts masks it). */
   private relationColumns(schema: string | undefined, name: string, ctes: Ctes): readonly ColumnInfo[] | undefined {
     if (schema === undefined && ctes.has(name)) return ctes.get(name);
-    if ((schema === undefined || schema === 'public') && Object.prototype.hasOwnProperty.call(VIEWS, name)) {
-      return VIEWS[name as ViewName].columns.map((c) => ({ name: c.name, typeOid: REGISTRY_OID[c.type] }));
-    }
+    const view = schema === undefined || schema === 'public' ? findView(this.views, name) : undefined;
+    if (view !== undefined) return view.columns.map((c) => ({ name: c.name, typeOid: REGISTRY_OID[c.type] }));
     const s = schema ?? 'pg_catalog';
     const cols = this.catalog.get(`${s}.${name}`);
     const rule = s === 'pg_catalog' || s === 'information_schema' ? catalogRule(this.flavor, s, name) : undefined;

@@ -122,7 +122,7 @@ export class ExpressionRules {
     let kind: 'name' | 'column';
     if (literal !== undefined && !isArray) {
       try {
-        checkRegName(reg, literal, this.host.ctx.catalog ?? 'postgres');
+        checkRegName(reg, literal, this.host.ctx.catalog ?? 'postgres', this.host.ctx.views);
       } catch (err) {
         const at = Number(arg?.[1]['location'] ?? -1);
         if (err instanceof SqlRefusal) this.host.refuse(err.sqlState, err.message, at);

@@ -2,7 +2,8 @@ import { type AstObject, isObj, list, only, sval } from '../ast';
 import { type CatalogFlavor, exposedCatalogRelations } from '../catalog';
 import { ALLOWED_FUNCTIONS, ALLOWED_TYPES } from '../allowlist';
 import { SqlRefusal, SqlState } from '../sqlstate';
-import { VIEWS } from '../../views/registry';
+import { findView } from '../../views/find';
+import type { Registry } from '../../views/model';
 
 /**
  * Object identifiers (OIDs) and object names in expressions. The engine resolves them against its
@@ -156,10 +157,9 @@ function missing(type: string, text: string): SqlRefusal {
   }
 }
 
-const isView = (name: string): boolean => Object.prototype.hasOwnProperty.call(VIEWS, name);
-
 /** Whether a name (`[schema.]name`, lower-case identifiers only) names something the client may see. */
-function visibleName(type: string, text: string, flavor: CatalogFlavor): boolean {
+function visibleName(type: string, text: string, flavor: CatalogFlavor, views: Registry): boolean {
+  const isView = (name: string): boolean => findView(views, name) !== undefined;
   const parts = text.split('.');
   if (parts.length > 2 || !parts.every((p) => IDENT.test(p))) return false;
   const [first, second] = parts as [string, string | undefined];
@@ -186,8 +186,8 @@ function visibleName(type: string, text: string, flavor: CatalogFlavor): boolean
  * not exist" error — the same whether the object is hidden or missing. Function signatures,
  * operators, roles, text search objects and collations are never looked up by name.
  */
-export function checkRegName(type: string, text: string, flavor: CatalogFlavor): void {
+export function checkRegName(type: string, text: string, flavor: CatalogFlavor, views: Registry): void {
   const trimmed = text.trim();
   const typeName = type === 'regtype' ? trimmed.replace(/(\[\])+$/, '') : trimmed;
-  if (!visibleName(type, typeName, flavor) && !(type === 'regtype' && ALLOWED_TYPES.has(typeName))) throw missing(type, text);
+  if (!visibleName(type, typeName, flavor, views) && !(type === 'regtype' && ALLOWED_TYPES.has(typeName))) throw missing(type, text);
 }

@@ -1,4 +1,5 @@
-import { isPublishedView, viewSubquery } from '../access';
+import { findView } from '../../views/find';
+import { viewSubquery } from '../access';
 import { type AstObject, isObj, list, only } from '../ast';
 import { catalogRelationMissing, catalogRule, catalogSubquery, type CatalogSchema } from '../catalog';
 import { SqlRefusal, SqlState } from '../sqlstate';
@@ -267,8 +268,9 @@ export class SelectWalker {
 
   /** The subquery that replaces a reference to `schema.name`, or a refusal. */
   private replacement(schema: string | undefined, name: string, loc: number): { text: string; ref: RefKind } {
-    if ((schema === undefined || schema === 'public') && isPublishedView(this.ctx.user, name)) {
-      return { text: viewSubquery(this.ctx.user, name), ref: OTHER };
+    const view = findView(this.ctx.views, name);
+    if ((schema === undefined || schema === 'public') && view !== undefined) {
+      return { text: viewSubquery(this.ctx.user, view, this.ctx.views), ref: OTHER };
     }
     if (schema === 'pg_catalog' || schema === 'information_schema' || (schema === undefined && name.startsWith('pg_'))) {
       const s: CatalogSchema = schema === 'information_schema' ? schema : 'pg_catalog';
@@ -279,7 +281,7 @@ export class SelectWalker {
         this.refuse(SqlState.INSUFFICIENT_PRIVILEGE, `permission denied for ${s === 'pg_catalog' ? 'table' : 'view'} ${name}`, loc,
           'The SQL passthrough exposes the published views and the catalog entries describing them (docs/SQL.md).');
       }
-      return { text: catalogSubquery(s, name, rule), ref: { kind: 'catalog' } };
+      return { text: catalogSubquery(s, name, rule, this.ctx.views), ref: { kind: 'catalog' } };
     }
     return this.missing(schema, name, loc);
   }
@@ -288,7 +290,7 @@ export class SelectWalker {
   private missing(schema: string | undefined, name: string, loc: number): never {
     const shown = schema === undefined ? name : `${schema}.${name}`;
     return this.refuse(SqlState.UNDEFINED_TABLE, `relation "${shown}" does not exist`, loc,
-      'The SQL passthrough serves the published views: trip_history, rider_stats, driver_stats, driver_earnings_daily.');
+      `The SQL passthrough serves the published views: ${this.ctx.views.views.map((v) => v.name).join(', ')}.`);
   }
 
   /** Byte span of a (possibly qualified) relation name starting at `loc`, from the scanner. */

@@ -1,3 +1,4 @@
+import type { Registry } from '../../views/model';
 import type { AstObject } from '../ast';
 import type { CatalogFlavor } from '../catalog';
 import type { SqlUser } from '../users';
@@ -55,4 +56,6 @@ export interface GuardContext {
   readonly maxRows: number;
   /** Whose catalog the engine has (catalog.ts); PostgreSQL's when not given. */
   readonly catalog?: CatalogFlavor;
+  /** The published views (the engine's): the only relations besides the catalog a statement may read. */
+  readonly views: Registry;
 }

@@ -79,7 +79,7 @@ export class ExtendedQuery {
     const started = Date.now();
     let statements: Statement[];
     try {
-      statements = checkSql(sql, { user: this.ctx.user, maxRows: this.ctx.maxRows });
+      statements = checkSql(sql, { user: this.ctx.user, maxRows: this.ctx.maxRows, views: this.ctx.executor.views });
     } catch (err) {
       if (err instanceof SqlRefusal) this.ctx.audit.statement(sql, 0, started, err.sqlState, 'extended');
       throw err;

@@ -22,7 +22,7 @@ export class SimpleQuery {
     const started = Date.now();
     let statements: Statement[];
     try {
-      statements = checkSql(sql, { user: ctx.user, maxRows: ctx.maxRows });
+      statements = checkSql(sql, { user: ctx.user, maxRows: ctx.maxRows, views: ctx.executor.views });
     } catch (err) {
       if (!(err instanceof SqlRefusal)) throw err;
       ctx.audit.statement(sql, 0, started, err.sqlState, 'simple');

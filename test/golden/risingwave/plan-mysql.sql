@@ -39,7 +39,177 @@ CREATE TABLE outbox (
   PRIMARY KEY (id)
 ) FROM outbox_cdc TABLE 'rides.outbox';
 
--- ==== migration 2: view:trip_history (checksum 365d3396472ffe36, 4 statements)
+-- ==== migration 2: view:driver_earnings_daily (checksum f7a6d6fcb5928661, 3 statements)
+
+-- create materialized view driver_earnings_daily: new
+-- schema/driver_earnings_daily.sql, whole statement (RisingWave accepts the non-recursive CTE [SQL1]).
+-- Stream key = GROUP BY columns = driver_id, day [SQL3], the sink's primary_key below.
+CREATE MATERIALIZED VIEW driver_earnings_daily AS
+WITH base AS (
+  SELECT
+    a.payload->>'driver_id' AS driver_id,
+    (e.occurred_at AT TIME ZONE 'UTC')::date AS day,
+    sum(CASE WHEN e.event_type = 'RideCompleted' THEN 1 ELSE 0 END) AS trips,
+    sum(CASE WHEN e.event_type = 'PaymentCaptured' THEN (e.payload->>'amount')::numeric ELSE 0 END) AS gross_fares,
+    sum(CASE WHEN e.event_type = 'TripRated' THEN (e.payload->>'rating')::numeric ELSE 0 END) AS rating_sum,
+    sum(CASE WHEN e.event_type = 'TripRated' THEN 1 ELSE 0 END) AS ratings
+  FROM outbox a
+  JOIN outbox e ON e.aggregate_id = a.aggregate_id
+  WHERE a.aggregate_type = 'Ride' AND a.event_type = 'DriverAssigned' AND e.aggregate_type = 'Ride'
+    AND (e.event_type IN ('RideCompleted', 'PaymentCaptured')
+         OR (e.event_type = 'TripRated' AND e.payload->>'rated_by' = 'rider'))
+  GROUP BY a.payload->>'driver_id', (e.occurred_at AT TIME ZONE 'UTC')::date
+)
+SELECT
+  driver_id,
+  day,
+  trips,
+  gross_fares,
+  CASE WHEN ratings > 0 THEN round(rating_sum / ratings, 2) END AS avg_rating,
+  ratings
+FROM base;
+
+-- create index driver_earnings_daily_by_driver: new
+-- GraphQL lookups by driver_id, ordered by day [SQL7]: no INCLUDE, so all columns
+-- are stored and the lookup needs no join back; DISTRIBUTED BY the lookup column keeps one key together.
+CREATE INDEX driver_earnings_daily_by_driver ON driver_earnings_daily (driver_id, day) DISTRIBUTED BY (driver_id);
+
+-- create sink driver_earnings_daily_sink: new
+-- Upsert stream of driver_earnings_daily on topic view.driver_earnings_daily.
+-- Consumer contract [SINK1] [SINK2]: key = JSON object of the key columns; value = JSON object of all
+-- columns, keys in alphabetical order; an update is one message with the new row; a delete is a
+-- tombstone (null value). numeric columns arrive as JSON strings ("12.50"); counts as JSON numbers;
+-- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
+-- date columns (day) arrive as INTEGER days with 0001-01-01 = 1, in the key too:
+-- subtract 719163 for days since 1970-01-01 (2026-10-05 -> 739894).
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
+-- primary_key = the stream key: no per-barrier buffering [SINK1].
+CREATE SINK driver_earnings_daily_sink FROM driver_earnings_daily
+WITH (
+  connector = 'kafka',
+  properties.bootstrap.server = 'kafka:9092',
+  topic = 'view.driver_earnings_daily',
+  primary_key = 'driver_id,day',
+  properties.enable.idempotence = 'true'
+)
+FORMAT UPSERT ENCODE JSON (
+  timestamptz.handling.mode = 'utc_string',
+  jsonb.handling.mode = 'dynamic'
+);
+
+-- ==== migration 3: view:driver_stats (checksum 32bf74daabeca719, 2 statements)
+
+-- create materialized view driver_stats: new
+-- schema/driver_stats.sql, whole statement (RisingWave accepts the non-recursive CTE [SQL1]).
+-- Stream key = GROUP BY columns = driver_id [SQL3], the sink's primary_key below.
+CREATE MATERIALIZED VIEW driver_stats AS
+WITH base AS (
+  SELECT
+    a.payload->>'driver_id' AS driver_id,
+    sum(CASE WHEN e.event_type = 'DriverAssigned' THEN 1 ELSE 0 END) AS trips,
+    sum(CASE WHEN e.event_type = 'RideCompleted' THEN 1 ELSE 0 END) AS completed_trips,
+    sum(CASE WHEN e.event_type = 'RideCancelled' THEN 1 ELSE 0 END) AS cancelled_trips,
+    sum(CASE WHEN e.event_type = 'PaymentCaptured' THEN (e.payload->>'amount')::numeric ELSE 0 END) AS lifetime_earnings,
+    sum(CASE WHEN e.event_type = 'TripRated' AND e.payload->>'rated_by' = 'rider' THEN (e.payload->>'rating')::numeric ELSE 0 END) AS rating_sum,
+    sum(CASE WHEN e.event_type = 'TripRated' AND e.payload->>'rated_by' = 'rider' THEN 1 ELSE 0 END) AS ratings,
+    max(CASE WHEN e.event_type = 'RideCompleted' THEN e.occurred_at END) AS last_trip_at
+  FROM outbox a
+  JOIN outbox e ON e.aggregate_id = a.aggregate_id
+  WHERE a.aggregate_type = 'Ride' AND a.event_type = 'DriverAssigned' AND e.aggregate_type = 'Ride'
+  GROUP BY a.payload->>'driver_id'
+)
+SELECT
+  driver_id,
+  trips,
+  completed_trips,
+  cancelled_trips,
+  lifetime_earnings,
+  CASE WHEN ratings > 0 THEN round(rating_sum / ratings, 2) END AS rating,
+  ratings,
+  last_trip_at
+FROM base;
+
+-- create sink driver_stats_sink: new
+-- Upsert stream of driver_stats on topic view.driver_stats.
+-- Consumer contract [SINK1] [SINK2]: key = JSON object of the key columns; value = JSON object of all
+-- columns, keys in alphabetical order; an update is one message with the new row; a delete is a
+-- tombstone (null value). numeric columns arrive as JSON strings ("12.50"); counts as JSON numbers;
+-- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
+-- primary_key = the stream key: no per-barrier buffering [SINK1].
+CREATE SINK driver_stats_sink FROM driver_stats
+WITH (
+  connector = 'kafka',
+  properties.bootstrap.server = 'kafka:9092',
+  topic = 'view.driver_stats',
+  primary_key = 'driver_id',
+  properties.enable.idempotence = 'true'
+)
+FORMAT UPSERT ENCODE JSON (
+  timestamptz.handling.mode = 'utc_string',
+  jsonb.handling.mode = 'dynamic'
+);
+
+-- ==== migration 4: view:rider_stats (checksum cf3fa0ac1cd268f6, 2 statements)
+
+-- create materialized view rider_stats: new
+-- schema/rider_stats.sql, whole statement (RisingWave accepts the non-recursive CTE [SQL1]).
+-- Stream key = GROUP BY columns = rider_id [SQL3], the sink's primary_key below.
+CREATE MATERIALIZED VIEW rider_stats AS
+WITH base AS (
+  SELECT
+    r.payload->>'rider_id' AS rider_id,
+    sum(CASE WHEN e.event_type = 'RideRequested' THEN 1 ELSE 0 END) AS trips,
+    sum(CASE WHEN e.event_type = 'RideCompleted' THEN 1 ELSE 0 END) AS completed_trips,
+    sum(CASE WHEN e.event_type = 'RideCancelled' THEN 1 ELSE 0 END) AS cancelled_trips,
+    sum(CASE WHEN e.event_type = 'PaymentCaptured' THEN (e.payload->>'amount')::numeric ELSE 0 END) AS total_spent,
+    sum(CASE WHEN e.event_type = 'TripRated' AND e.payload->>'rated_by' = 'rider' THEN (e.payload->>'rating')::numeric ELSE 0 END) AS rating_sum,
+    sum(CASE WHEN e.event_type = 'TripRated' AND e.payload->>'rated_by' = 'rider' THEN 1 ELSE 0 END) AS ratings_given,
+    max(e.occurred_at) AS updated_at
+  FROM outbox r
+  JOIN outbox e ON e.aggregate_id = r.aggregate_id
+  WHERE r.aggregate_type = 'Ride' AND r.event_type = 'RideRequested' AND e.aggregate_type = 'Ride'
+  GROUP BY r.payload->>'rider_id'
+)
+SELECT
+  rider_id,
+  trips,
+  completed_trips,
+  cancelled_trips,
+  total_spent,
+  CASE WHEN ratings_given > 0 THEN round(rating_sum / ratings_given, 2) END AS avg_rating_given,
+  ratings_given,
+  updated_at
+FROM base;
+
+-- create sink rider_stats_sink: new
+-- Upsert stream of rider_stats on topic view.rider_stats.
+-- Consumer contract [SINK1] [SINK2]: key = JSON object of the key columns; value = JSON object of all
+-- columns, keys in alphabetical order; an update is one message with the new row; a delete is a
+-- tombstone (null value). numeric columns arrive as JSON strings ("12.50"); counts as JSON numbers;
+-- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
+-- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
+-- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
+-- sink first emits the current rows [SINK5].
+-- primary_key = the stream key: no per-barrier buffering [SINK1].
+CREATE SINK rider_stats_sink FROM rider_stats
+WITH (
+  connector = 'kafka',
+  properties.bootstrap.server = 'kafka:9092',
+  topic = 'view.rider_stats',
+  primary_key = 'rider_id',
+  properties.enable.idempotence = 'true'
+)
+FORMAT UPSERT ENCODE JSON (
+  timestamptz.handling.mode = 'utc_string',
+  jsonb.handling.mode = 'dynamic'
+);
+
+-- ==== migration 5: view:trip_history (checksum 365d3396472ffe36, 4 statements)
 
 -- create materialized view trip_history: new
 -- schema/trip_history.sql, whole statement (RisingWave accepts the non-recursive CTE [SQL1]).
@@ -129,176 +299,6 @@ WITH (
   properties.bootstrap.server = 'kafka:9092',
   topic = 'view.trip_history',
   primary_key = 'trip_id',
-  properties.enable.idempotence = 'true'
-)
-FORMAT UPSERT ENCODE JSON (
-  timestamptz.handling.mode = 'utc_string',
-  jsonb.handling.mode = 'dynamic'
-);
-
--- ==== migration 3: view:rider_stats (checksum cf3fa0ac1cd268f6, 2 statements)
-
--- create materialized view rider_stats: new
--- schema/rider_stats.sql, whole statement (RisingWave accepts the non-recursive CTE [SQL1]).
--- Stream key = GROUP BY columns = rider_id [SQL3], the sink's primary_key below.
-CREATE MATERIALIZED VIEW rider_stats AS
-WITH base AS (
-  SELECT
-    r.payload->>'rider_id' AS rider_id,
-    sum(CASE WHEN e.event_type = 'RideRequested' THEN 1 ELSE 0 END) AS trips,
-    sum(CASE WHEN e.event_type = 'RideCompleted' THEN 1 ELSE 0 END) AS completed_trips,
-    sum(CASE WHEN e.event_type = 'RideCancelled' THEN 1 ELSE 0 END) AS cancelled_trips,
-    sum(CASE WHEN e.event_type = 'PaymentCaptured' THEN (e.payload->>'amount')::numeric ELSE 0 END) AS total_spent,
-    sum(CASE WHEN e.event_type = 'TripRated' AND e.payload->>'rated_by' = 'rider' THEN (e.payload->>'rating')::numeric ELSE 0 END) AS rating_sum,
-    sum(CASE WHEN e.event_type = 'TripRated' AND e.payload->>'rated_by' = 'rider' THEN 1 ELSE 0 END) AS ratings_given,
-    max(e.occurred_at) AS updated_at
-  FROM outbox r
-  JOIN outbox e ON e.aggregate_id = r.aggregate_id
-  WHERE r.aggregate_type = 'Ride' AND r.event_type = 'RideRequested' AND e.aggregate_type = 'Ride'
-  GROUP BY r.payload->>'rider_id'
-)
-SELECT
-  rider_id,
-  trips,
-  completed_trips,
-  cancelled_trips,
-  total_spent,
-  CASE WHEN ratings_given > 0 THEN round(rating_sum / ratings_given, 2) END AS avg_rating_given,
-  ratings_given,
-  updated_at
-FROM base;
-
--- create sink rider_stats_sink: new
--- Upsert stream of rider_stats on topic view.rider_stats.
--- Consumer contract [SINK1] [SINK2]: key = JSON object of the key columns; value = JSON object of all
--- columns, keys in alphabetical order; an update is one message with the new row; a delete is a
--- tombstone (null value). numeric columns arrive as JSON strings ("12.50"); counts as JSON numbers;
--- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
--- sink first emits the current rows [SINK5].
--- primary_key = the stream key: no per-barrier buffering [SINK1].
-CREATE SINK rider_stats_sink FROM rider_stats
-WITH (
-  connector = 'kafka',
-  properties.bootstrap.server = 'kafka:9092',
-  topic = 'view.rider_stats',
-  primary_key = 'rider_id',
-  properties.enable.idempotence = 'true'
-)
-FORMAT UPSERT ENCODE JSON (
-  timestamptz.handling.mode = 'utc_string',
-  jsonb.handling.mode = 'dynamic'
-);
-
--- ==== migration 4: view:driver_stats (checksum 32bf74daabeca719, 2 statements)
-
--- create materialized view driver_stats: new
--- schema/driver_stats.sql, whole statement (RisingWave accepts the non-recursive CTE [SQL1]).
--- Stream key = GROUP BY columns = driver_id [SQL3], the sink's primary_key below.
-CREATE MATERIALIZED VIEW driver_stats AS
-WITH base AS (
-  SELECT
-    a.payload->>'driver_id' AS driver_id,
-    sum(CASE WHEN e.event_type = 'DriverAssigned' THEN 1 ELSE 0 END) AS trips,
-    sum(CASE WHEN e.event_type = 'RideCompleted' THEN 1 ELSE 0 END) AS completed_trips,
-    sum(CASE WHEN e.event_type = 'RideCancelled' THEN 1 ELSE 0 END) AS cancelled_trips,
-    sum(CASE WHEN e.event_type = 'PaymentCaptured' THEN (e.payload->>'amount')::numeric ELSE 0 END) AS lifetime_earnings,
-    sum(CASE WHEN e.event_type = 'TripRated' AND e.payload->>'rated_by' = 'rider' THEN (e.payload->>'rating')::numeric ELSE 0 END) AS rating_sum,
-    sum(CASE WHEN e.event_type = 'TripRated' AND e.payload->>'rated_by' = 'rider' THEN 1 ELSE 0 END) AS ratings,
-    max(CASE WHEN e.event_type = 'RideCompleted' THEN e.occurred_at END) AS last_trip_at
-  FROM outbox a
-  JOIN outbox e ON e.aggregate_id = a.aggregate_id
-  WHERE a.aggregate_type = 'Ride' AND a.event_type = 'DriverAssigned' AND e.aggregate_type = 'Ride'
-  GROUP BY a.payload->>'driver_id'
-)
-SELECT
-  driver_id,
-  trips,
-  completed_trips,
-  cancelled_trips,
-  lifetime_earnings,
-  CASE WHEN ratings > 0 THEN round(rating_sum / ratings, 2) END AS rating,
-  ratings,
-  last_trip_at
-FROM base;
-
--- create sink driver_stats_sink: new
--- Upsert stream of driver_stats on topic view.driver_stats.
--- Consumer contract [SINK1] [SINK2]: key = JSON object of the key columns; value = JSON object of all
--- columns, keys in alphabetical order; an update is one message with the new row; a delete is a
--- tombstone (null value). numeric columns arrive as JSON strings ("12.50"); counts as JSON numbers;
--- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
--- sink first emits the current rows [SINK5].
--- primary_key = the stream key: no per-barrier buffering [SINK1].
-CREATE SINK driver_stats_sink FROM driver_stats
-WITH (
-  connector = 'kafka',
-  properties.bootstrap.server = 'kafka:9092',
-  topic = 'view.driver_stats',
-  primary_key = 'driver_id',
-  properties.enable.idempotence = 'true'
-)
-FORMAT UPSERT ENCODE JSON (
-  timestamptz.handling.mode = 'utc_string',
-  jsonb.handling.mode = 'dynamic'
-);
-
--- ==== migration 5: view:driver_earnings_daily (checksum f7a6d6fcb5928661, 3 statements)
-
--- create materialized view driver_earnings_daily: new
--- schema/driver_earnings_daily.sql, whole statement (RisingWave accepts the non-recursive CTE [SQL1]).
--- Stream key = GROUP BY columns = driver_id, day [SQL3], the sink's primary_key below.
-CREATE MATERIALIZED VIEW driver_earnings_daily AS
-WITH base AS (
-  SELECT
-    a.payload->>'driver_id' AS driver_id,
-    (e.occurred_at AT TIME ZONE 'UTC')::date AS day,
-    sum(CASE WHEN e.event_type = 'RideCompleted' THEN 1 ELSE 0 END) AS trips,
-    sum(CASE WHEN e.event_type = 'PaymentCaptured' THEN (e.payload->>'amount')::numeric ELSE 0 END) AS gross_fares,
-    sum(CASE WHEN e.event_type = 'TripRated' THEN (e.payload->>'rating')::numeric ELSE 0 END) AS rating_sum,
-    sum(CASE WHEN e.event_type = 'TripRated' THEN 1 ELSE 0 END) AS ratings
-  FROM outbox a
-  JOIN outbox e ON e.aggregate_id = a.aggregate_id
-  WHERE a.aggregate_type = 'Ride' AND a.event_type = 'DriverAssigned' AND e.aggregate_type = 'Ride'
-    AND (e.event_type IN ('RideCompleted', 'PaymentCaptured')
-         OR (e.event_type = 'TripRated' AND e.payload->>'rated_by' = 'rider'))
-  GROUP BY a.payload->>'driver_id', (e.occurred_at AT TIME ZONE 'UTC')::date
-)
-SELECT
-  driver_id,
-  day,
-  trips,
-  gross_fares,
-  CASE WHEN ratings > 0 THEN round(rating_sum / ratings, 2) END AS avg_rating,
-  ratings
-FROM base;
-
--- create index driver_earnings_daily_by_driver: new
--- GraphQL lookups by driver_id, ordered by day [SQL7]: no INCLUDE, so all columns
--- are stored and the lookup needs no join back; DISTRIBUTED BY the lookup column keeps one key together.
-CREATE INDEX driver_earnings_daily_by_driver ON driver_earnings_daily (driver_id, day) DISTRIBUTED BY (driver_id);
-
--- create sink driver_earnings_daily_sink: new
--- Upsert stream of driver_earnings_daily on topic view.driver_earnings_daily.
--- Consumer contract [SINK1] [SINK2]: key = JSON object of the key columns; value = JSON object of all
--- columns, keys in alphabetical order; an update is one message with the new row; a delete is a
--- tombstone (null value). numeric columns arrive as JSON strings ("12.50"); counts as JSON numbers;
--- timestamptz as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (6 digits, UTC).
--- date columns (day) arrive as INTEGER days with 0001-01-01 = 1, in the key too:
--- subtract 719163 for days since 1970-01-01 (2026-10-05 -> 739894).
--- properties.enable.idempotence: a broker retry cannot reorder one key's messages [SINK4];
--- jsonb.handling.mode = dynamic: JSON is embedded, not a string [SINK2]; snapshot (default true): a new
--- sink first emits the current rows [SINK5].
--- primary_key = the stream key: no per-barrier buffering [SINK1].
-CREATE SINK driver_earnings_daily_sink FROM driver_earnings_daily
-WITH (
-  connector = 'kafka',
-  properties.bootstrap.server = 'kafka:9092',
-  topic = 'view.driver_earnings_daily',
-  primary_key = 'driver_id,day',
   properties.enable.idempotence = 'true'
 )
 FORMAT UPSERT ENCODE JSON (

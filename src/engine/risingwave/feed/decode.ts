@@ -9,13 +9,15 @@
  * - `debezium` — FORMAT DEBEZIUM ENCODE JSON: {schema, payload:{before, after, op}}; op c/r → insert,
  *   u → update, d → delete; the tombstone that follows a delete decodes to nothing.
  *
- * Values become the registry's canonical forms (src/views/registry.ts ColumnType). Anything that
+ * Values become the registry's canonical forms (src/views/model.ts ColumnType). Anything that
  * does not fit the view — bad bytes, bad JSON, unknown view, missing or mistyped columns, integers
  * beyond 2^53 where a JS number is required — is a {@link PoisonMessageError}; decode never throws
  * anything else.
  */
 import type { ChangeEvent } from '../../types';
-import { VIEWS, type ColumnType, type Row, type ViewDef, type ViewName } from '../../../views/registry';
+import { findView } from '../../../views/find';
+import { bundledRegistry } from '../../../views/load';
+import type { ColumnType, Registry, Row, ViewModel } from '../../../views/model';
 
 /** The sink encodings the gateway understands. */
 export type SinkFormat = 'upsert' | 'debezium';
@@ -81,13 +83,13 @@ const MAX_MS = 253_402_300_799_999;
 const poison = (reason: PoisonReason, detail: string, column?: string) => new PoisonMessageError(reason, detail, column);
 
 /**
- * Decodes one record of view `view`'s topic. Returns null when the record carries no change
+ * Decodes one record of view `view`'s topic (a view of `registry`: `config.views` in the feed). Returns null when the record carries no change
  * (the tombstone after a Debezium delete). Throws only {@link PoisonMessageError}.
  */
-export function decodeChange(view: string, format: SinkFormat, msg: SinkMessage): DecodedChange | null {
+export function decodeChange(view: string, format: SinkFormat, msg: SinkMessage, registry: Registry = bundledRegistry()): DecodedChange | null {
   try {
-    if (!Object.hasOwn(VIEWS, view)) throw poison(PoisonReason.UNKNOWN_VIEW, `no published view named ${JSON.stringify(view)}`);
-    const def = VIEWS[view as ViewName];
+    const def = findView(registry, view);
+    if (def === undefined) throw poison(PoisonReason.UNKNOWN_VIEW, `no published view named ${JSON.stringify(view)}`);
     return format === 'upsert' ? decodeUpsert(def, msg) : decodeDebezium(def, msg);
   } catch (err) {
     if (err instanceof PoisonMessageError) throw err;
@@ -96,7 +98,7 @@ export function decodeChange(view: string, format: SinkFormat, msg: SinkMessage)
   }
 }
 
-function decodeUpsert(view: ViewDef, msg: SinkMessage): DecodedChange {
+function decodeUpsert(view: ViewModel, msg: SinkMessage): DecodedChange {
   if (msg.key === null) throw poison(PoisonReason.BAD_KEY, 'upsert record without a key');
   const key = decodeKey(view, unwrapConnect(parseJson(msg.key, 'key')), 'ce');
   if (msg.value === null) return { view: view.name, op: 'delete', key, row: null, old: key };
@@ -105,7 +107,7 @@ function decodeUpsert(view: ViewDef, msg: SinkMessage): DecodedChange {
   return { view: view.name, op: 'update', key, row, old: null };
 }
 
-function decodeDebezium(view: ViewDef, msg: SinkMessage): DecodedChange | null {
+function decodeDebezium(view: ViewModel, msg: SinkMessage): DecodedChange | null {
   if (msg.value === null) return null; // tombstone after an op:"d" event, which carried the delete
   if (msg.key === null) throw poison(PoisonReason.BAD_KEY, 'debezium record without a key');
   const key = decodeKey(view, unwrapConnect(parseJson(msg.key, 'key')), 'unix');
@@ -145,8 +147,8 @@ function required(row: Row | null, field: string): Row {
 }
 
 /** Key and indexed columns of a before-image, as the embedded engine reports `old`. */
-function oldImage(view: ViewDef, before: Row): Row {
-  const out: Record<string, string | number | null> = {};
+function oldImage(view: ViewModel, before: Row): Row {
+  const out: Record<string, string | number | boolean | null> = {};
   for (const c of [...view.key, ...view.indexed]) out[c] = before[c] ?? null;
   return out;
 }
@@ -157,13 +159,13 @@ function unwrapConnect(v: unknown): unknown {
   return v;
 }
 
-function decodeKey(view: ViewDef, v: unknown, epoch: DateEpoch): Row {
+function decodeKey(view: ViewModel, v: unknown, epoch: DateEpoch): Row {
   if (!isObject(v)) throw poison(PoisonReason.BAD_KEY, 'key is not a JSON object');
   const extra = Object.keys(v).filter((k) => !view.key.includes(k));
   if (extra.length > 0) {
     throw poison(PoisonReason.BAD_KEY, `key has ${extra.join(', ')}; ${view.name}'s key is (${view.key.join(', ')}): the sink's primary_key must match`);
   }
-  const out: Record<string, string | number | null> = {};
+  const out: Record<string, string | number | boolean | null> = {};
   for (const name of view.key) {
     if (!Object.hasOwn(v, name)) throw poison(PoisonReason.BAD_KEY, `key lacks key column ${name}`, name);
     out[name] = convert(typeOf(view, name), v[name], name, epoch);
@@ -171,9 +173,9 @@ function decodeKey(view: ViewDef, v: unknown, epoch: DateEpoch): Row {
   return out;
 }
 
-function decodeRow(view: ViewDef, v: unknown, epoch: DateEpoch): Row {
+function decodeRow(view: ViewModel, v: unknown, epoch: DateEpoch): Row {
   if (!isObject(v)) throw poison(PoisonReason.BAD_ENVELOPE, 'row is not a JSON object');
-  const out: Record<string, string | number | null> = {};
+  const out: Record<string, string | number | boolean | null> = {};
   for (const c of view.columns) {
     if (!Object.hasOwn(v, c.name)) {
       const reason = view.key.includes(c.name) ? PoisonReason.BAD_KEY : PoisonReason.MISSING_COLUMN;
@@ -184,7 +186,7 @@ function decodeRow(view: ViewDef, v: unknown, epoch: DateEpoch): Row {
   return out; // columns the registry does not publish are dropped, as normalizeRow does
 }
 
-function checkKey(view: ViewDef, key: Row, row: Row): void {
+function checkKey(view: ViewModel, key: Row, row: Row): void {
   for (const k of view.key) {
     if (key[k] !== row[k]) {
       throw poison(PoisonReason.KEY_MISMATCH, `row ${k}=${JSON.stringify(row[k])} but key ${k}=${JSON.stringify(key[k])}`, k);
@@ -192,12 +194,12 @@ function checkKey(view: ViewDef, key: Row, row: Row): void {
   }
 }
 
-function typeOf(view: ViewDef, column: string): ColumnType {
+function typeOf(view: ViewModel, column: string): ColumnType {
   return view.columns.find((c) => c.name === column)!.type;
 }
 
 /** Converts one JSON value (bigint = an integer literal beyond 2^53) to the column's canonical form. */
-function convert(type: ColumnType, v: unknown, column: string, epoch: DateEpoch): string | number | null {
+function convert(type: ColumnType, v: unknown, column: string, epoch: DateEpoch): string | number | boolean | null {
   if (v === null) return null;
   const wrong = () => poison(PoisonReason.BAD_TYPE, `${column} (${type}) cannot be ${describe(v)}`, column);
   switch (type) {
@@ -232,6 +234,10 @@ function convert(type: ColumnType, v: unknown, column: string, epoch: DateEpoch)
     case 'date':
       if (typeof v === 'number' && Number.isInteger(v)) return dateFromDays(epoch === 'ce' ? v - CE_DAY_OF_UNIX_EPOCH : v, column);
       if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return checkedDate(v, column);
+      throw wrong();
+    case 'bool':
+      // boolean columns are JSON true/false in the sinks' JSON encoding.
+      if (typeof v === 'boolean') return v;
       throw wrong();
   }
 }

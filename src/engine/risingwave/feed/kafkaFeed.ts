@@ -32,7 +32,6 @@ import { within } from '../../../util/within';
 import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus, ReplayRequest } from '../../types';
 import { GatewayError, errors } from '../../../errors';
 import type { Logger } from '../../../log';
-import type { ViewName } from '../../../views/registry';
 import { decodeChange, PoisonMessageError } from './decode';
 import { resolveFeedOptions, type KafkaFeedOptions, type PoisonReport, type ResolvedFeedOptions } from './options';
 import { PartitionTracker } from './partitions';
@@ -226,7 +225,7 @@ export class KafkaFeed implements ChangeFeed {
   private toEvent(view: string, topic: string, partition: number, m: KafkaMessage, report: boolean): ChangeEvent | null {
     const offset = Number(m.offset);
     try {
-      const change = decodeChange(view, this.o.format, m);
+      const change = decodeChange(view, this.o.format, m, this.o.registry);
       if (change === null) return null;
       const ts = Number(m.timestamp);
       return { ...change, position: pos.formatPosition({ topic, partition, offset }), committedAt: ts > 0 ? ts : Date.now() };

@@ -7,7 +7,8 @@ import { errors } from '../../../errors';
 import { KAFKA_CLIENT_DEFAULTS } from '../../../kafka/client';
 import { DEFAULT_VIEW_TOPIC_PREFIX, isTopicPrefix } from '../../../kafka/topics';
 import { silentLogger, type Logger } from '../../../log';
-import { VIEW_LIST, type ViewName } from '../../../views/registry';
+import { bundledRegistry } from '../../../views/load';
+import type { Registry } from '../../../views/model';
 import type { PoisonReason, SinkFormat } from './decode';
 
 /** One poison record, as logged and handed to `onPoison`. */
@@ -25,8 +26,10 @@ export interface KafkaFeedOptions {
   brokers: readonly string[];
   /** A view's topic is `topicPrefix + view name`. @default 'view.' */
   topicPrefix?: string;
-  /** Views to follow; their topics must exist. @default every view in the registry */
-  views?: readonly ViewName[];
+  /** The declared views (`config.views`): how to decode each topic. @default bundledRegistry() */
+  registry?: Registry;
+  /** Names of the views to follow; their topics must exist. @default every view of `registry` that has a sink */
+  views?: readonly string[];
   /** How the RisingWave sinks encode (FORMAT UPSERT|DEBEZIUM ENCODE JSON). @default 'upsert' */
   format?: SinkFormat;
   /** Consumer group ids are `<groupPrefix>-<hostname>-<random>`. @default 'wavegate' */
@@ -66,7 +69,7 @@ export interface KafkaFeedOptions {
 }
 
 /** The options with every default applied. */
-export type ResolvedFeedOptions = Required<Omit<KafkaFeedOptions, 'onPoison' | 'views'>> & Pick<KafkaFeedOptions, 'onPoison'> & { views: readonly ViewName[] };
+export type ResolvedFeedOptions = Required<Omit<KafkaFeedOptions, 'onPoison' | 'views'>> & Pick<KafkaFeedOptions, 'onPoison'> & { views: readonly string[] };
 
 /** The options that are whole numbers. */
 type NumericOption = { [K in keyof KafkaFeedOptions]-?: Required<KafkaFeedOptions>[K] extends number ? K : never }[keyof KafkaFeedOptions];
@@ -75,10 +78,12 @@ type NumericOption = { [K in keyof KafkaFeedOptions]-?: Required<KafkaFeedOption
 export function resolveFeedOptions(o: KafkaFeedOptions): ResolvedFeedOptions {
   const whole = (name: NumericOption, dflt: number, min: number) => wholeOption(`kafka: ${name}`, o[name], dflt, min);
   const client = KAFKA_CLIENT_DEFAULTS;
+  const registry = o.registry ?? bundledRegistry();
   const r: ResolvedFeedOptions = {
     brokers: o.brokers,
     topicPrefix: o.topicPrefix ?? DEFAULT_VIEW_TOPIC_PREFIX,
-    views: o.views ?? VIEW_LIST.map((v) => v.name),
+    registry,
+    views: o.views ?? registry.views.filter((v) => v.sink).map((v) => v.name),
     format: o.format ?? 'upsert',
     groupPrefix: o.groupPrefix ?? 'wavegate',
     clientId: o.clientId ?? client.clientId,

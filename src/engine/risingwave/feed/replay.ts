@@ -21,7 +21,6 @@ import { matchesFilter } from '../../changeFilter';
 import type { ChangeEvent, ChangeFilter } from '../../types';
 import { GatewayError, GatewayErrorCode } from '../../../errors';
 import type { Logger } from '../../../log';
-import type { ViewName } from '../../../views/registry';
 import type { PartitionTracker } from './partitions';
 import * as pos from './position';
 
@@ -44,7 +43,7 @@ export interface ReplayDeps {
   readonly maxWaitTimeMs: number;
   readonly retries: number;
   /** Decodes a record into its change (null: no change, or poison, which the live feed already reported). */
-  readonly decode: (view: ViewName, topic: string, partition: number, m: KafkaMessage) => ChangeEvent | null;
+  readonly decode: (view: string, topic: string, partition: number, m: KafkaMessage) => ChangeEvent | null;
   readonly isStopped: () => boolean;
 }
 
@@ -111,7 +110,7 @@ export class FeedReplay {
   constructor(private readonly d: ReplayDeps) {}
 
   /** Pages of the changes of `view` (on `topic`) after `cursor`, up to what the feed has delivered. */
-  async *replay(view: ViewName, topic: string, cursor: pos.Coverage, o: ReplayReadOptions): AsyncGenerator<readonly ChangeEvent[]> {
+  async *replay(view: string, topic: string, cursor: pos.Coverage, o: ReplayReadOptions): AsyncGenerator<readonly ChangeEvent[]> {
     const deadline = Date.now() + this.d.replayTimeoutMs;
     await this.catchUp(topic, cursor, deadline);
     const bound = this.d.partitions.delivered(topic);
@@ -143,7 +142,7 @@ export class FeedReplay {
   }
 
   /** Reads (cursor, bound] of each partition of `topic` with a short-lived consumer, in pages. */
-  private async *readTopic(view: ViewName, topic: string, cursor: pos.Coverage, bound: ReadonlyMap<number, number>, deadline: number,
+  private async *readTopic(view: string, topic: string, cursor: pos.Coverage, bound: ReadonlyMap<number, number>, deadline: number,
     o: ReplayReadOptions): AsyncGenerator<readonly ChangeEvent[]> {
     const ranges = await this.rangesToRead(topic, cursor, bound);
     if (ranges.size === 0) return;
