@@ -91,10 +91,9 @@ function urlHost(host: string): string {
 /** Starts the gateway on `config.host:config.port`. Throws BAD_CONFIG for a bad auth setup before opening anything. */
 export async function startGateway(config: Config, deps: GatewayDeps): Promise<Gateway> {
   const log = deps.log.child('gateway');
-  // The views served; their GraphQL schema is generated (and checked: BAD_CONFIG) before anything opens.
-  const registry = config.views;
-  getSchema(registry);
-  const verifier = createTokenVerifier(config.auth, registry, deps.log.child('auth'));
+  // The views' GraphQL schema is generated (and checked: BAD_CONFIG) before anything opens.
+  getSchema(config.views);
+  const verifier = createTokenVerifier(config.auth, config.views, deps.log.child('auth'));
   const metrics = deps.metrics ?? createMetrics();
   const { engine, close: closeEngine } = await engineToServe(config, deps, metrics);
   let state: GatewayState = { phase: 'starting' };
@@ -102,6 +101,8 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   let hub: SubscriptionHub;
   // Subscriptions whose permission reads another view hold its sets here; the hub sees each batch
   // of changes after the sets do.
+  // The views served (the engine's, as for the hub and the passthrough): the GraphQL schema is theirs.
+  const registry = engine.views;
   const lookups = new LookupHub(engine, registry, { log: deps.log });
   try {
     const subs = config.subscriptions;

@@ -67,7 +67,7 @@ export function createTokenVerifier(auth: AuthConfig, registry: Registry, log: L
         throw rejection(err, log);
       }
       const { sub, role, exp } = payload;
-      if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH) throw errors.unauthenticated('Invalid token: bad sub claim');
+      if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH || sub.includes('\0')) throw errors.unauthenticated('Invalid token: bad sub claim');
       const decl = roleOf(registry, role);
       if (decl === undefined || !decl.graphql) throw errors.unauthenticated(`Invalid token: role must be one of ${graphqlRoles.join(', ')}`);
       const read = readClaims(decl, payload);

@@ -7,7 +7,6 @@ import type { Logger } from '../log';
 import { createMetrics } from '../metrics';
 import { createSimulator, outboxWriter, type Simulator } from '../simulator/simulator';
 import { parseOptions } from './args';
-import { bundledRegistry } from '../views/load';
 import { banner, wantsBanner } from './banner';
 import type { CliIo } from './io';
 
@@ -39,8 +38,7 @@ export interface RunningServe {
  * set-ups. The passthrough's user list is parsed first: a bad entry stops start-up before anything opens.
  */
 export async function startServe(config: Config, io: CliIo, log: Logger): Promise<RunningServe> {
-  // TODO(12a merge): config.views once configuration carries the registry.
-  const registry = bundledRegistry();
+  const registry = config.views;
   const sqlSetup = config.sql?.enabled === true ? { settings: config.sql, options: sqlPassthroughOptions(config.sql, registry) } : undefined;
   const metrics = createMetrics();
   const opened = await openEngine(config, { log, onPoison: (r) => metrics.feedPoison(r.reason) });

@@ -1,7 +1,7 @@
 import { readClaims } from '../auth/claims';
 import { signToken } from '../auth/token';
 import { envRaw, envString } from '../config/env';
-import { bundledRegistry, loadRegistry } from '../views/load';
+import { loadViews } from '../config/views';
 import type { ClaimValue, Registry } from '../views/model';
 import { parseOptions, UsageError, wholeNumber } from './args';
 import type { CliIo } from './io';
@@ -22,8 +22,7 @@ export const TOKEN_USAGE = `wavegate token --sub ID --role ROLE [--claim NAME=VA
 
 /** The registry `wavegate token` reads its roles from: WAVEGATE_SCHEMA_DIR, else the bundled one. */
 function registryFor(io: CliIo): Registry {
-  const dir = envString(io.env, 'WAVEGATE_SCHEMA_DIR');
-  return dir === undefined ? bundledRegistry() : loadRegistry(dir);
+  return loadViews(io.env);
 }
 
 /** `--claim name=value` options → raw claims (lists split on `|`, repeats appended). */

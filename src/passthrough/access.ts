@@ -1,4 +1,5 @@
-import { passthroughSubquery, permissionOf, viewOf } from '../permissions/compile';
+import { passthroughSubquery, permissionOf } from '../permissions/compile';
+import type { Registry, ViewModel } from '../views/model';
 import type { SqlUser } from './users';
 
 /**
@@ -12,17 +13,12 @@ import type { SqlUser } from './users';
  * reads no rows. Anything the compiler cannot render throws: the statement is refused.
  */
 
-/** Is `name` a published view of the user's registry? */
-export function isPublishedView(user: SqlUser, name: string): boolean {
-  return user.registry.views.some((v) => v.name === name);
+/** The parenthesised subquery (no alias) that stands for `view` of `registry` when `user` reads it. */
+export function viewSubquery(user: SqlUser, view: ViewModel, registry: Registry): string {
+  return passthroughSubquery(view, registry, { role: user.role, viewer: user.viewer });
 }
 
-/** The parenthesised subquery (no alias) that stands for view `name` when `user` reads it. */
-export function viewSubquery(user: SqlUser, name: string): string {
-  return passthroughSubquery(viewOf(user.registry, name), user.registry, { role: user.role, viewer: user.viewer });
-}
-
-/** Columns of view `name` that `user` reads masked (for docs and tests). */
-export function maskedColumns(user: SqlUser, name: string): readonly string[] {
-  return Object.keys(permissionOf(viewOf(user.registry, name), user.role)?.masks ?? {});
+/** Columns of `view` that `user` reads masked (for docs and tests). */
+export function maskedColumns(user: SqlUser, view: ViewModel): readonly string[] {
+  return Object.keys(permissionOf(view, user.role)?.masks ?? {});
 }

@@ -19,8 +19,6 @@ export interface SqlUser {
   readonly role: SqlRole;
   /** Whose rows the role's permissions select: `sub` (the given one, else the user name) and claims. */
   readonly viewer: Viewer;
-  /** The registry the role and claims were checked against; the guard renders the user's views from it. */
-  readonly registry: Registry;
 }
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
@@ -153,7 +151,7 @@ export function parseSqlUsers(value: string, registry: Registry, variable = 'WAV
     if ('problem' in read) throw errors.badConfig(`${where} (${name}): ${read.problem}: add it as ${name}:<password>:${role.name}:<sub>:name=value`);
     if (users.some((u) => u.name === name)) throw errors.badConfig(`${where}: user "${name}" is listed twice`);
     const viewer: Viewer = Object.freeze({ sub: subRaw === '' ? name : subRaw, role: role.name, claims: Object.freeze(read.claims) });
-    users.push({ name, verifier, role: role.name, viewer, registry });
+    users.push({ name, verifier, role: role.name, viewer });
   });
   return users;
 }

@@ -40,7 +40,10 @@ export interface LookupHubOptions {
   log?: Logger;
 }
 
-/** The sets one subscription holds; `release` once when it ends (idempotent). */
+/**
+ * The sets one subscription holds (a {@link LookupSets} for `rowTest`); `release` when it ends
+ * (idempotent; pass it as the hub filter's `release`). A lookup it does not hold matches nothing.
+ */
 export interface HeldLookups extends LookupSets {
   release(): void;
 }
@@ -152,11 +155,17 @@ export class LookupHub {
       release();
       throw err;
     }
+    const ready = (set: LookupSet | undefined): set is LookupSet => set !== undefined && set.pending === undefined && !set.overflowed;
     return {
-      // By the lookup object the row test was compiled from; another viewer or lookup matches nothing.
+      // Fast path: the lookup and viewer objects the row test was compiled from. Otherwise by the
+      // set's identity (lookup + claim values); a set this subscription does not hold matches nothing.
       has: (lookup, v, value) => {
-        const set = v === viewer ? mine.get(lookup) : undefined;
-        return set !== undefined && set.pending === undefined && !set.overflowed && set.counts.has(value);
+        let set = v === viewer ? mine.get(lookup) : undefined;
+        if (set === undefined) {
+          const key = this.keyOf(lookup, v);
+          set = held.find((s) => s.key === key);
+        }
+        return ready(set) && set.counts.has(value);
       },
       release,
     };

@@ -99,7 +99,7 @@ describe('lookup sets (subscriptions/lookups.ts)', () => {
     held.release();
   });
 
-  it('shares a set between subscriptions of the same claims, and refuses another viewer object', async () => {
+  it('shares a set between subscriptions of the same claims, and answers only for sets it holds', async () => {
     const lookups = new LookupHub(engine(), registry);
     const viewer = rider('r1');
     const a = await lookups.acquire(riderRows, viewer);
@@ -108,7 +108,9 @@ describe('lookup sets (subscriptions/lookups.ts)', () => {
     expect(queries).toHaveLength(1);
     const lookup = riderRows as Extract<Predicate, { kind: 'lookup' }>;
     expect(a.has(lookup, viewer, 'd1')).toBe(true);
-    expect(a.has(lookup, rider('r1'), 'd1')).toBe(false); // answers only for the viewer it was acquired for
+    expect(a.has(lookup, rider('r1'), 'd1')).toBe(true); // an equal viewer: the same set
+    expect(a.has({ ...lookup }, viewer, 'd1')).toBe(true); // an equal lookup: the same set
+    expect(a.has(lookup, rider('r9'), 'd9')).toBe(false); // a set this subscription does not hold
     a.release();
     a.release(); // idempotent
     expect(lookups.size).toBe(1);

@@ -1,4 +1,5 @@
-import { isPublishedView, viewSubquery } from '../access';
+import { findView } from '../../views/find';
+import { viewSubquery } from '../access';
 import { type AstObject, isObj, list, only } from '../ast';
 import { catalogRelationMissing, catalogRule, catalogSubquery, type CatalogSchema } from '../catalog';
 import { SqlRefusal, SqlState } from '../sqlstate';
@@ -267,8 +268,9 @@ export class SelectWalker {
 
   /** The subquery that replaces a reference to `schema.name`, or a refusal. */
   private replacement(schema: string | undefined, name: string, loc: number): { text: string; ref: RefKind } {
-    if ((schema === undefined || schema === 'public') && isPublishedView(this.ctx.user, name)) {
-      return { text: viewSubquery(this.ctx.user, name), ref: OTHER };
+    const view = findView(this.ctx.views, name);
+    if ((schema === undefined || schema === 'public') && view !== undefined) {
+      return { text: viewSubquery(this.ctx.user, view, this.ctx.views), ref: OTHER };
     }
     if (schema === 'pg_catalog' || schema === 'information_schema' || (schema === undefined && name.startsWith('pg_'))) {
       const s: CatalogSchema = schema === 'information_schema' ? schema : 'pg_catalog';
