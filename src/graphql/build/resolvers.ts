@@ -153,14 +153,19 @@ function compareValues(col: ColumnModel, a: unknown, b: unknown): number {
 }
 
 /**
- * The filter values of a page or list: pinned equality arguments checked (FORBIDDEN) or defaulted,
- * and a lower bound after an upper bound on the same column refused (BAD_USER_INPUT).
+ * The filter values of a page or list: pinned equality arguments checked (FORBIDDEN; absent or
+ * equal, the policy's own equality filters the rows), and a lower bound after an upper bound on the
+ * same column refused (BAD_USER_INPUT).
  */
 function filterValues(view: ViewModel, role: string, pins: Pins, filters: readonly FilterModel[], args: Args): FilterValue[] {
   const out: FilterValue[] = [];
   for (const f of filters) {
     let value = opt(args, f.arg);
-    if (f.op === 'eq') value = pinnedValue(view, role, pins, f.column, value === undefined ? undefined : String(value));
+    if (f.op === 'eq' && pins.has(f.column)) {
+      // Checked (FORBIDDEN for another value), then left to the policy, which ANDs the same equality.
+      pinnedValue(view, role, pins, f.column, value === undefined ? undefined : String(value));
+      continue;
+    }
     if (value !== undefined) out.push({ column: column(view, f.column), op: f.op, value });
   }
   for (const lo of filters) {
