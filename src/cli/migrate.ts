@@ -9,7 +9,7 @@ import { isGatewayError } from '../errors';
 import { generateDdl } from '../engine/risingwave/ddl';
 import { createTopicsAndWait } from '../kafka/admin';
 import { createKafkaClient } from '../kafka/client';
-import { DEFAULT_VIEW_TOPIC_PREFIX, eventTopic, isTopicName, viewTopic } from '../kafka/topics';
+import { DEFAULT_EVENT_TOPIC_PREFIX, DEFAULT_VIEW_TOPIC_PREFIX, eventTopic, isTopicName, viewTopic } from '../kafka/topics';
 import { silentLogger } from '../log';
 import { EVENT_TYPES } from '../outbox/events';
 import type { Registry } from '../views/model';
@@ -53,7 +53,7 @@ const USAGE = `wavegate migrate plan|apply|status [--from-scratch] | topics [--c
   apply    Runs them one by one, recording each; a rerun resumes an interrupted migration.
   status   Applied, interrupted and pending migrations, and drift. Exit 5 when something is pending.
   topics   Prints the Kafka topics the sinks write (one per sunk view of WAVEGATE_SCHEMA_DIR, named
-           WAVEGATE_KAFKA_TOPIC_PREFIX + view, and one per event type), one a line. With --create, creates
+           WAVEGATE_KAFKA_TOPIC_PREFIX + view, and one per event type, WAVEGATE_EVENT_TOPIC_PREFIX + type), one a line. With --create, creates
            the missing ones on WAVEGATE_KAFKA_BROKERS (else WAVEGATE_SINK_BROKERS) with
            WAVEGATE_SINK_TOPIC_PARTITIONS partitions; existing topics are left as they are.
   Exit codes: 0 ok, 1 failure, 2 usage, 3 drift, 4 not RisingWave, 5 pending (status), 69 unreachable, 78 bad config.
@@ -196,16 +196,16 @@ export async function runMigrate(args: readonly string[], io: MigrateIo): Promis
 }
 
 /**
- * The topics the sinks write: `<prefix><view>` for every view with a sink (the prefix the gateway's
- * feed reads, WAVEGATE_KAFKA_TOPIC_PREFIX), and the event topics.
+ * The topics the sinks write: `<view prefix><view>` for every view with a sink (the prefix the
+ * gateway's feed reads, WAVEGATE_KAFKA_TOPIC_PREFIX), and `<event prefix><EventType>` per event type.
  */
-export function sinkTopics(views: Registry, viewPrefix: string = DEFAULT_VIEW_TOPIC_PREFIX): string[] {
-  return [...views.views.filter((v) => v.sink).map((v) => viewTopic(v.name, viewPrefix)), ...EVENT_TYPES.map((t) => eventTopic(t))];
+export function sinkTopics(views: Registry, viewPrefix: string = DEFAULT_VIEW_TOPIC_PREFIX, eventPrefix: string = DEFAULT_EVENT_TOPIC_PREFIX): string[] {
+  return [...views.views.filter((v) => v.sink).map((v) => viewTopic(v.name, viewPrefix)), ...EVENT_TYPES.map((t) => eventTopic(t, eventPrefix))];
 }
 
 /** `migrate topics [--create]`: prints the sink topics, and creates them when asked. */
 async function topics(io: MigrateIo, env: Readonly<Record<string, string | undefined>>, s: RisingWaveSettings, views: Registry, create: boolean): Promise<number> {
-  const names = sinkTopics(views, s.sink.viewTopicPrefix);
+  const names = sinkTopics(views, s.sink.viewTopicPrefix, s.sink.eventTopicPrefix);
   const bad = names.find((t) => !isTopicName(t));
   if (bad !== undefined) {
     io.stderr(`wavegate migrate topics: ${bad} is not a legal Kafka topic name (at most 249 of A-Z a-z 0-9 . _ -)\n`);

@@ -96,7 +96,7 @@ export interface KafkaConfig {
   brokers: string[];
   /**
    * A view's topic is `topicPrefix + view name` (`WAVEGATE_KAFKA_TOPIC_PREFIX`). `wavegate migrate`
-   * sinks the views to `view.<view>`, so change it only when the topics are named otherwise.
+   * reads the same variable, so its sinks write the topics the feed reads.
    * @default 'view.'
    */
   topicPrefix: string;

@@ -1,11 +1,12 @@
 /**
  * Kafka topic names, in one place. RisingWave's sinks (src/engine/risingwave/sinks.ts) write them,
  * the change feed and the consumer toolkit read them, the examples, tests and benchmarks create
- * them, and docker-compose.yml lists them (test/unit/compose.test.ts checks that list against this):
+ * them, and `wavegate migrate topics --create` creates them (docker-compose.yml runs it):
  *
  * - a view's upsert stream: `<prefix><view>`, prefix `view.` unless configured
- *   (`WAVEGATE_KAFKA_TOPIC_PREFIX` for the feed; `wavegate migrate` always sinks to `view.<view>`);
- * - an event type's append-only stream: `<prefix><EventType>`, prefix `events.` unless configured;
+ *   (`WAVEGATE_KAFKA_TOPIC_PREFIX`, read by the feed and by `wavegate migrate`);
+ * - an event type's append-only stream: `<prefix><EventType>`, prefix `events.` unless configured
+ *   (`WAVEGATE_EVENT_TOPIC_PREFIX` for `wavegate migrate`);
  * - a consumer service's dead-letter topic: `dlq.<service>`.
  *
  * Names only: this module knows no view or event list (callers pass theirs), so it imports nothing.

@@ -32,6 +32,33 @@ export const RESERVED_CLAIMS: readonly string[] = ['sub', 'role', 'iss', 'aud', 
 /** Built-in GraphQL scalars a column may be typed as with `graphql_type` (besides declared enums). */
 export const GRAPHQL_SCALARS: readonly string[] = ['ID', 'String', 'Int', 'Float', 'Boolean'];
 
+/**
+ * The keys each mapping of a declaration may have (anything else is refused). The JSON schemas for
+ * editors (schema/wavegate.*.schema.json) list the same keys; test/unit/views-json-schema.test.ts
+ * keeps them in step.
+ */
+export const DECLARATION_KEYS = {
+  project: ['roles', 'sql_default_role', 'auth_off_role'],
+  role: ['description', 'claims', 'graphql', 'sample'],
+  view: ['view', 'description', 'key', 'columns', 'indexed', 'indexes', 'graphql', 'permissions', 'sink'],
+  column: ['type', 'nullable', 'field', 'graphql_type', 'description'],
+  index: ['columns', 'distributed_by'],
+  graphql: ['type', 'description', 'lookup', 'connection', 'list', 'subscription', 'enums', 'composites', 'relations'],
+  lookup: ['field', 'args', 'description'],
+  connection: ['field', 'description', 'order', 'filters', 'default_first', 'max_first'],
+  list: ['field', 'description', 'order', 'filters', 'required', 'max'],
+  subscription: ['field', 'description', 'filters', 'required', 'exclusive', 'change_type', 'node_field'],
+  filter: ['column', 'op', 'description'],
+  enum: ['type', 'description', 'values'],
+  composite: ['type', 'description', 'type_description', 'fields', 'null_when'],
+  relation: ['view', 'on', 'type', 'type_description', 'columns', 'description', 'denied'],
+  permission: ['rows', 'columns', 'mask'],
+  condition: ['eq', 'in', 'lookup'],
+  lookupRows: ['view', 'select', 'where'],
+  mask: ['round'],
+} as const satisfies Record<string, readonly string[]>;
+const K = DECLARATION_KEYS;
+
 /** SQL names of views, columns, roles, claims and indexes: lower-case unquoted identifiers. */
 const SQL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,127}$/;
@@ -169,13 +196,13 @@ export function parseYaml(file: string, text: string): unknown {
 /** Parses and checks `wavegate.yaml`. `file` is the name shown in errors. */
 export function parseProjectDeclaration(file: string, text: string): ProjectDeclaration {
   const w = new Where(file);
-  const top = mapping(w, parseYaml(file, text), ['roles', 'sql_default_role', 'auth_off_role'], ['roles', 'sql_default_role', 'auth_off_role']);
+  const top = mapping(w, parseYaml(file, text), K.project, K.project);
   const roles: RoleDecl[] = [];
   const rolesAt = w.at('roles');
   for (const [name, v] of entries(rolesAt, top.get('roles'))) {
     const rw = rolesAt.at(name);
     sqlName(rw, name, 'role name');
-    const m = mapping(rw, v ?? new Map(), ['description', 'claims', 'graphql', 'sample']);
+    const m = mapping(rw, v ?? new Map(), K.role);
     const claims: ClaimDecl[] = [];
     if (m.has('claims')) {
       const cw = rw.at('claims');
@@ -222,7 +249,6 @@ export function parseProjectDeclaration(file: string, text: string): ProjectDecl
 // ---------------------------------------------------------------------------------------------
 // <view>.yaml
 
-const VIEW_KEYS = ['view', 'description', 'key', 'columns', 'indexed', 'indexes', 'graphql', 'permissions', 'sink'];
 
 /** Column references inside one view: each must be a declared column. */
 class Columns {
@@ -253,7 +279,7 @@ function parseColumns(w: Where, v: unknown): ColumnModel[] {
   for (const [name, spec] of entries(w, v)) {
     const cw = w.at(name);
     sqlName(cw, name, 'column name');
-    const m = mapping(cw, spec, ['type', 'nullable', 'field', 'graphql_type', 'description'], ['type']);
+    const m = mapping(cw, spec, K.column, ['type']);
     const type = m.get('type');
     if (typeof type !== 'string' || !(COLUMN_TYPES as readonly string[]).includes(type)) {
       throw cw.at('type').error(`unknown type ${describe(type)} (one of: ${COLUMN_TYPES.join(', ')})`);
@@ -321,7 +347,7 @@ function parseFilters(w: Where, v: unknown, cols: Columns, eqOnly: boolean): Fil
   for (const [arg, spec] of entries(w, v)) {
     const fw = w.at(arg);
     graphqlName(fw, arg);
-    const m = mapping(fw, spec, ['column', 'op', 'description'], ['column']);
+    const m = mapping(fw, spec, K.filter, ['column']);
     const op = m.get('op') ?? 'eq';
     if (op !== 'eq' && op !== 'gte' && op !== 'gt' && op !== 'lte' && op !== 'lt') {
       throw fw.at('op').error(`unknown op ${describe(op)} (one of: eq, gte, gt, lte, lt)`);
@@ -349,10 +375,9 @@ function fixedColumns(filters: readonly FilterModel[], required: readonly string
   return filters.filter((f) => f.op === 'eq' && required.includes(f.arg)).map((f) => f.column);
 }
 
-const GRAPHQL_KEYS = ['type', 'description', 'lookup', 'connection', 'list', 'subscription', 'enums', 'composites', 'relations'];
 
 function parseGraphql(w: Where, v: unknown, view: string, cols: Columns, key: readonly string[], indexed: readonly string[]): ViewGraphql {
-  const m = mapping(w, v ?? new Map(), GRAPHQL_KEYS);
+  const m = mapping(w, v ?? new Map(), K.graphql);
   const type = m.has('type') ? graphqlName(w.at('type'), m.get('type')) : pascalCase(view);
   const g: { -readonly [K in keyof ViewGraphql]: ViewGraphql[K] } = { type, enums: [], composites: [], relations: [] };
   const description = optStr(w.at('description'), m.get('description'));
@@ -364,7 +389,7 @@ function parseGraphql(w: Where, v: unknown, view: string, cols: Columns, key: re
       const cw = ew.at(column);
       const col = cols.get(cw, column);
       if (col.type !== 'text') throw cw.error(`an enum needs a text column; ${column} is ${col.type}`);
-      const e = mapping(cw, spec, ['type', 'description', 'values'], ['type', 'values']);
+      const e = mapping(cw, spec, K.enum, ['type', 'values']);
       const values = list(cw.at('values'), e.get('values')).map((x, i) => {
         const s = graphqlName(cw.at('values').at(i), x);
         if (s === 'true' || s === 'false' || s === 'null') throw cw.at('values').at(i).error(`"${s}" cannot be an enum value`);
@@ -381,7 +406,7 @@ function parseGraphql(w: Where, v: unknown, view: string, cols: Columns, key: re
     g.composites = entries(cw0, m.get('composites')).map(([field, spec]) => {
       const cw = cw0.at(field);
       graphqlName(cw, field);
-      const c = mapping(cw, spec, ['type', 'description', 'type_description', 'fields', 'null_when'], ['type', 'fields', 'null_when']);
+      const c = mapping(cw, spec, K.composite, ['type', 'fields', 'null_when']);
       const fields: Record<string, string> = {};
       for (const [sub, col] of entries(cw.at('fields'), c.get('fields'))) {
         graphqlName(cw.at('fields').at(sub), sub);
@@ -404,7 +429,7 @@ function parseGraphql(w: Where, v: unknown, view: string, cols: Columns, key: re
     g.relations = entries(rw0, m.get('relations')).map(([field, spec]) => {
       const rw = rw0.at(field);
       graphqlName(rw, field);
-      const r = mapping(rw, spec, ['view', 'on', 'type', 'type_description', 'columns', 'description', 'denied'], ['view', 'on']);
+      const r = mapping(rw, spec, K.relation, ['view', 'on']);
       const on: Record<string, string> = {};
       for (const [col, other] of entries(rw.at('on'), r.get('on'))) {
         cols.name(rw.at('on').at(col), col);
@@ -432,7 +457,7 @@ function parseGraphql(w: Where, v: unknown, view: string, cols: Columns, key: re
 
   if (m.has('lookup')) {
     const lw = w.at('lookup');
-    const l = mapping(lw, m.get('lookup') ?? new Map(), ['field', 'args', 'description']);
+    const l = mapping(lw, m.get('lookup') ?? new Map(), K.lookup);
     const args: Record<string, string> = {};
     if (l.has('args')) {
       for (const [arg, col] of entries(lw.at('args'), l.get('args'))) {
@@ -452,7 +477,7 @@ function parseGraphql(w: Where, v: unknown, view: string, cols: Columns, key: re
 
   if (m.has('connection')) {
     const cw = w.at('connection');
-    const c = mapping(cw, m.get('connection'), ['field', 'description', 'order', 'filters', 'default_first', 'max_first'], ['field']);
+    const c = mapping(cw, m.get('connection'), K.connection, ['field']);
     const filters = parseFilters(cw.at('filters'), c.get('filters'), cols, false);
     const maxFirst = int(cw.at('max_first'), c.get('max_first'), 100, 1, 10_000);
     const defaultFirst = int(cw.at('default_first'), c.get('default_first'), Math.min(20, maxFirst), 1, 10_000);
@@ -467,7 +492,7 @@ function parseGraphql(w: Where, v: unknown, view: string, cols: Columns, key: re
 
   if (m.has('list')) {
     const lw = w.at('list');
-    const l = mapping(lw, m.get('list'), ['field', 'description', 'order', 'filters', 'required', 'max'], ['field']);
+    const l = mapping(lw, m.get('list'), K.list, ['field']);
     const filters = parseFilters(lw.at('filters'), l.get('filters'), cols, false);
     const required = parseRequired(lw.at('required'), l.get('required'), filters);
     const d = optStr(lw.at('description'), l.get('description'));
@@ -480,7 +505,7 @@ function parseGraphql(w: Where, v: unknown, view: string, cols: Columns, key: re
 
   if (m.has('subscription')) {
     const sw = w.at('subscription');
-    const s = mapping(sw, m.get('subscription'), ['field', 'description', 'filters', 'required', 'exclusive', 'change_type', 'node_field'], ['field']);
+    const s = mapping(sw, m.get('subscription'), K.subscription, ['field']);
     const filters = parseFilters(sw.at('filters'), s.get('filters'), cols, true);
     filters.forEach((f) => {
       if (!indexed.includes(f.column) && !(key.length === 1 && key[0] === f.column)) {
@@ -553,14 +578,14 @@ function parseRows(w: Where, v: unknown, cols: Columns, scope: RoleScope, inLook
       continue;
     }
     const column = cols.name(kw, k);
-    const m = mapping(kw, spec, ['eq', 'in', 'lookup']);
+    const m = mapping(kw, spec, K.condition);
     if (m.size !== 1) throw kw.error('expected exactly one of eq, in, lookup');
     if (m.has('eq')) parts.push({ kind: 'eq', column, claim: claimRef(kw, m.get('eq'), scope, 'string') });
     else if (m.has('in')) parts.push({ kind: 'in', column, claim: claimRef(kw, m.get('in'), scope, 'string[]') });
     else {
       const lw = kw.at('lookup');
       if (inLookup) throw lw.error('a lookup\'s where may not contain another lookup');
-      const l = mapping(lw, m.get('lookup'), ['view', 'select', 'where'], ['view', 'select', 'where']);
+      const l = mapping(lw, m.get('lookup'), K.lookupRows, K.lookupRows);
       const view = sqlName(lw.at('view'), l.get('view'), 'view name');
       // The where clause names the lookup view's columns: parsed against them in checkViews.
       parts.push({ kind: 'lookup', column, view, select: str(lw.at('select'), l.get('select')), where: { kind: 'none' }, pendingWhere: { at: lw, raw: l.get('where'), scope } } as LookupPending);
@@ -575,7 +600,7 @@ type LookupPending = Extract<Predicate, { kind: 'lookup' }> & { pendingWhere?: {
 
 function parseMask(w: Where, v: unknown, col: ColumnModel): Mask {
   if (v === null) return { kind: 'null' };
-  const m = mapping(w, v, ['round'], ['round']);
+  const m = mapping(w, v, K.mask, K.mask);
   if (col.type !== 'float' && col.type !== 'numeric') throw w.error(`round applies to float or numeric columns; ${col.name} is ${col.type}`);
   return { kind: 'round', digits: int(w.at('round'), m.get('round'), 0, 0, 15) };
 }
@@ -587,7 +612,7 @@ function parsePermissions(w: Where, v: unknown, cols: Columns, roles: readonly R
     const pw = w.at(roleName);
     const role = roles.find((r) => r.name === roleName);
     if (role === undefined) throw pw.error(`unknown role "${roleName}" (declared in wavegate.yaml: ${roles.map((r) => r.name).join(', ')})`);
-    const m = mapping(pw, spec, ['rows', 'columns', 'mask'], ['rows']);
+    const m = mapping(pw, spec, K.permission, ['rows']);
     const rows = parseRows(pw.at('rows'), m.get('rows'), cols, { role }, false);
     const columns = m.has('columns') ? cols.names(pw.at('columns'), m.get('columns')) : cols.all.map((c) => c.name);
     const masks: Record<string, Mask> = {};
@@ -606,12 +631,14 @@ function parsePermissions(w: Where, v: unknown, cols: Columns, roles: readonly R
 
 /**
  * Parses and checks one view declaration (`<view>.yaml`) against the project's roles. `name` is
- * the view name the file is for (its base name); a `view:` key, if present, must agree.
+ * the view name the file is for (its base name); a `view:` key, if present, must agree. Lookups'
+ * `where` need the other view's columns: they are complete only after {@link checkViews}
+ * (loadRegistry always runs it).
  */
 export function parseViewDeclaration(file: string, text: string, name: string, project: ProjectDeclaration): ViewDeclaration {
   const w = new Where(file);
   sqlName(w, name, 'view name');
-  const m = mapping(w, parseYaml(file, text), VIEW_KEYS, ['key', 'columns']);
+  const m = mapping(w, parseYaml(file, text), K.view, ['key', 'columns']);
   if (m.has('view') && m.get('view') !== name) throw w.at('view').error(`says ${describe(m.get('view'))}, but the file is for view ${name}: rename the file or fix view`);
   const columns = parseColumns(w.at('columns'), m.get('columns'));
   const cols = new Columns(name, columns);
@@ -623,7 +650,7 @@ export function parseViewDeclaration(file: string, text: string, name: string, p
     for (const [index, spec] of entries(iw0, m.get('indexes'))) {
       const iw = iw0.at(index);
       sqlName(iw, index, 'index name');
-      const i = mapping(iw, spec, ['columns', 'distributed_by'], ['columns']);
+      const i = mapping(iw, spec, K.index, ['columns']);
       const icols = list(iw.at('columns'), i.get('columns')).map((x, k) => {
         const e = parseOrderEntry(iw.at('columns').at(k), x, cols);
         if (e.nullsLast !== !e.desc) throw iw.at('columns').at(k).error('index columns take asc or desc only');

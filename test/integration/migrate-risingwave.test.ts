@@ -41,8 +41,8 @@ describe('wavegate migrate (fake RisingWave: in-memory DDL, bookkeeping on real 
     expect(rw.executed).toHaveLength(objects.length + 2); // + the two bookkeeping tables
     expect([...rw.catalog.keys()].sort()).toEqual([...objects.map((o) => o.name), 'wavegate_migration_steps', 'wavegate_migrations'].sort());
     expect(await recorded('SELECT version, name FROM wavegate_migrations ORDER BY version')).toEqual([
-      { version: 1, name: 'base' }, { version: 2, name: 'view:trip_history' }, { version: 3, name: 'view:rider_stats' },
-      { version: 4, name: 'view:driver_stats' }, { version: 5, name: 'view:driver_earnings_daily' }, { version: 6, name: 'event_sinks' }]);
+      { version: 1, name: 'base' }, { version: 2, name: 'view:driver_earnings_daily' }, { version: 3, name: 'view:driver_stats' },
+      { version: 4, name: 'view:rider_stats' }, { version: 5, name: 'view:trip_history' }, { version: 6, name: 'event_sinks' }]);
     const before = rw.executed.length;
     expect(await migrate(['apply'])).toMatchObject({ code: 0, out: 'wavegate migrate: up to date\n' });
     expect(rw.executed).toHaveLength(before);
@@ -66,8 +66,8 @@ describe('wavegate migrate (fake RisingWave: in-memory DDL, bookkeeping on real 
     expect(await migrate(['apply'], env)).toMatchObject({ code: 0, err: '' });
     const order = rw.executed.filter((s) => /^CREATE (SOURCE|TABLE outbox|MATERIALIZED VIEW)/.test(s)).map((s) => s.replace(/ \($| WITH \($| AS$/, ''));
     expect(order).toEqual(['CREATE SOURCE outbox_cdc', 'CREATE TABLE outbox_ride', 'CREATE TABLE outbox_driver', 'CREATE TABLE outbox_payment',
-      'CREATE TABLE outbox_notification', 'CREATE MATERIALIZED VIEW outbox', 'CREATE MATERIALIZED VIEW trip_history',
-      'CREATE MATERIALIZED VIEW rider_stats', 'CREATE MATERIALIZED VIEW driver_stats', 'CREATE MATERIALIZED VIEW driver_earnings_daily']);
+      'CREATE TABLE outbox_notification', 'CREATE MATERIALIZED VIEW outbox', 'CREATE MATERIALIZED VIEW driver_earnings_daily',
+      'CREATE MATERIALIZED VIEW driver_stats', 'CREATE MATERIALIZED VIEW rider_stats', 'CREATE MATERIALIZED VIEW trip_history']);
     expect(await migrate(['apply'], env)).toMatchObject({ code: 0, out: 'wavegate migrate: up to date\n' });
     // Switching to a single database later is a change to CDC objects: refused, nothing dropped.
     const single = await migrate(['apply']);
@@ -79,11 +79,11 @@ describe('wavegate migrate (fake RisingWave: in-memory DDL, bookkeeping on real 
     rw.failBefore = /^CREATE SINK driver_stats_sink/;
     const failed = await migrate(['apply']);
     expect(failed.code).toBe(1);
-    expect(failed.err).toContain('migration 4 (view:driver_stats) failed at statement 2 of 2');
+    expect(failed.err).toContain('migration 3 (view:driver_stats) failed at statement 2 of 2');
     expect(failed.err).toContain('rerun `wavegate migrate apply` to resume');
     const status = await migrate(['status']);
     expect(status).toMatchObject({ code: 5 });
-    expect(status.out).toContain('interrupted 4 view:driver_stats');
+    expect(status.out).toContain('interrupted 3 view:driver_stats');
     const done = rw.executed.length;
     expect(await migrate(['apply'])).toMatchObject({ code: 0 });
     expect(rw.executed[done]).toBe('CREATE SINK driver_stats_sink FROM driver_stats');
@@ -131,7 +131,7 @@ describe('wavegate migrate (fake RisingWave: in-memory DDL, bookkeeping on real 
     const done = rw.executed.length;
     expect((await migrate(['apply'], { WAVEGATE_SINK_BROKERS: 'kafka-2:9092' })).code).toBe(0);
     const changes = rw.executed.slice(done);
-    expect(changes.slice(0, 2)).toEqual(['DROP SINK trip_history_sink', 'CREATE SINK trip_history_sink FROM trip_history']);
+    expect(changes.slice(0, 2)).toEqual(['DROP SINK driver_earnings_daily_sink', 'CREATE SINK driver_earnings_daily_sink FROM driver_earnings_daily']);
     expect(changes.some((s) => s.includes('MATERIALIZED VIEW'))).toBe(false);
     expect(changes).toHaveLength(24); // 12 sinks, each dropped and created
   });

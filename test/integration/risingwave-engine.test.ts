@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { RisingWaveEngine } from '../../src/engine/risingwave/engine';
 import { IdleFeed } from '../../src/engine/risingwave/idleFeed';
@@ -6,6 +9,8 @@ import { recordingLogger, silentLogger } from '../../src/log';
 import { createPgDatabase, withDatabase, type PgTestDatabase } from '../conformance/databases';
 import { closedPort, TcpProxy } from '../conformance/proxy';
 import { waitFor } from '../helpers/waitFor';
+import { loadRegistry } from '../../src/views/load';
+import type { Registry } from '../../src/views/model';
 
 // PostgreSQL 15 stands in for RisingWave here: the read path speaks the same wire protocol. RisingWave's
 // own answers (errors, version, KILL, FLUSH) are in risingwave-wire.test.ts, with the fake frontend.
@@ -103,5 +108,44 @@ describe('risingwave engine read path (PostgreSQL 15 standing in for RisingWave)
     await proxy.listen(); // "start it again", same port
     await waitFor(() => e.ready());
     expect(await e.query('SELECT 2 AS two')).toEqual([{ two: 2 }]);
+  });
+});
+
+describe('catalog check at start-up (serve turns it on)', () => {
+  /** A schema directory with one view, `sample` (the view beforeAll created), declared with `at` as `atType`, plus `absent`. */
+  function sampleSchema(atType: string): { views: Registry; remove(): void } {
+    const dir = mkdtempSync(join(tmpdir(), 'wt-views-core-rw-'));
+    writeFileSync(join(dir, 'wavegate.yaml'), 'roles: { ops: {} }\nsql_default_role: ops\nauth_off_role: ops\n');
+    writeFileSync(join(dir, 'sample.sql'), 'SELECT 1::bigint AS big');
+    writeFileSync(join(dir, 'sample.yaml'), `key: [big]\ncolumns:\n  big: { type: int }\n  amount: { type: numeric }\n  day: { type: date }\n  at: { type: ${atType} }\n`);
+    writeFileSync(join(dir, 'absent.sql'), 'SELECT 1::bigint AS n');
+    writeFileSync(join(dir, 'absent.yaml'), 'key: [n]\ncolumns:\n  n: { type: int }\n');
+    return { views: loadRegistry(dir), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+
+  it('refuses columns whose types differ from the declarations with BAD_CONFIG saying what to change', async () => {
+    const schema = sampleSchema('text');
+    try {
+      const err = await failure(RisingWaveEngine.create({ databaseUrl: db.url, feed: new IdleFeed(), log: silentLogger, healthIntervalMs: 60_000,
+        views: schema.views, checkCatalog: true }));
+      expect(err.code).toBe(GatewayErrorCode.BAD_CONFIG);
+      expect(err.message).toContain('view sample: column 4 is at timestamptz in the engine, declared at text');
+      expect(err.message).toContain('`wavegate migrate apply`');
+    } finally {
+      schema.remove();
+    }
+  });
+
+  it('starts when the columns agree, logging the views migrate has not created yet', async () => {
+    const schema = sampleSchema('timestamptz');
+    const log = recordingLogger();
+    try {
+      const e = await engineFor(db.url, { log, views: schema.views, checkCatalog: true });
+      expect(e.ready()).toBe(true);
+      expect(e.views).toBe(schema.views);
+      expect(log.lines).toContainEqual(expect.objectContaining({ level: 'error', fields: { views: ['absent'] } }));
+    } finally {
+      schema.remove();
+    }
   });
 });

@@ -1,6 +1,8 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load';
+import { loadViews } from '../../src/config/views';
 import { GatewayErrorCode, isGatewayError } from '../../src/errors';
 import { bundledRegistry, bundledSchemaDir, loadRegistry, stripSqlComments } from '../../src/views/load';
 import type { Registry } from '../../src/views/model';
@@ -261,5 +263,31 @@ describe('dependency order', () => {
       fifth('aa_one', 'bb_two')(d);
       fifth('bb_two', 'aa_one')(d);
     })).toMatch(/aa_one\.yaml: views read each other in a cycle \(aa_one → bb_two → aa_one\)/);
+  });
+});
+
+describe('WAVEGATE_SCHEMA_DIR', () => {
+  test('unset or the bundled directory: the bundled registry, loaded once', () => {
+    expect(loadViews({})).toBe(bundledRegistry());
+    expect(loadViews({ WAVEGATE_SCHEMA_DIR: bundledSchemaDir() })).toBe(bundledRegistry());
+    expect(loadConfig({}).views).toBe(bundledRegistry());
+  });
+
+  test('another directory: its views, roles and file names in errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wt-views-core-'));
+    try {
+      cpSync(bundledSchemaDir(), dir, { recursive: true });
+      rmSync(join(dir, 'rider_stats.sql'));
+      rmSync(join(dir, 'rider_stats.yaml'));
+      // trip_history's riderStats relation now names a view that is not declared.
+      expect(() => loadViews({ WAVEGATE_SCHEMA_DIR: dir })).toThrow(/trip_history\.yaml: graphql\.relations\.riderStats\.view: unknown view "rider_stats"/);
+      replaceIn(dir, 'trip_history.yaml', /\n {4}riderStats:\n(?: {6}.*\n)+/, '\n');
+      const config = loadConfig({ WAVEGATE_SCHEMA_DIR: dir });
+      expect(config.views.dir).toBe(dir);
+      expect(config.views.views.map((v) => v.name)).toEqual(['driver_earnings_daily', 'driver_stats', 'trip_history']);
+      expect(() => loadConfig({ WAVEGATE_SCHEMA_DIR: join(dir, 'nope') })).toThrow(/nope: is not a directory \(set WAVEGATE_SCHEMA_DIR to a schema directory\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -52,8 +52,8 @@ function ivmAdvice(message: string): string {
     + 'the embedded engine maintains only `base` with pg_ivm and serves the projection as a plain view over it';
   if (m.includes('aggregate') && (m.includes('expression') || m.includes('nested'))) return `Compute expressions over aggregates in a projection: ${shape}.`;
   if (m.includes('outer join')) return 'pg_ivm maintains inner joins only: use inner joins (or a CASE inside an aggregate over an inner self-join).';
-  if (m.includes('window')) return 'Window functions cannot be maintained incrementally by pg_ivm: compute the value with GROUP BY aggregates instead.';
-  if (m.includes('view') || m.includes('materialized')) {
+  if (m.includes('window function')) return 'Window functions cannot be maintained incrementally by pg_ivm: compute the value with GROUP BY aggregates instead.';
+  if (/^(view|materialized view)( or materialized view)? is not supported/.test(m)) {
     return 'pg_ivm maintains views over tables only: read the outbox (or the tables the other view reads) directly instead of another view.';
   }
   return 'pg_ivm maintains inner joins, GROUP BY with count/sum/avg/min/max (CASE inside aggregates), simple CTEs and EXISTS; it rejects outer '
@@ -63,7 +63,8 @@ function ivmAdvice(message: string): string {
 
 /** BAD_CONFIG for a view the embedded engine could not build, with the engine's reason and what to change. */
 function viewBuildError(views: Registry, view: ViewModel, step: 'base' | 'view', err: unknown): GatewayError {
-  const reason = err instanceof Error ? err.message : String(err);
+  const e = err as { message?: unknown; detail?: unknown; hint?: unknown };
+  const reason = [e.message ?? String(err), e.detail, e.hint].filter((x): x is string => typeof x === 'string' && x !== '').join('; ');
   const file = join(views.dir, `${view.name}.sql`);
   const what = step === 'base'
     ? `the embedded engine cannot maintain it with pg_ivm: ${reason}. ${ivmAdvice(reason)}`

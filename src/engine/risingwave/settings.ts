@@ -1,4 +1,4 @@
-import { DEFAULT_VIEW_TOPIC_PREFIX } from '../../kafka/topics';
+import { DEFAULT_EVENT_TOPIC_PREFIX, DEFAULT_VIEW_TOPIC_PREFIX } from '../../kafka/topics';
 import { envFlag, envInt, envMatching, envRaw, envString, type Env, type EnvVarDoc } from '../../config/env';
 import { errors } from '../../errors';
 import type { SourceDialect } from '../../outbox/dialect';
@@ -66,6 +66,8 @@ export interface SinkSettings {
   readonly topicPartitions: number;
   /** `WAVEGATE_KAFKA_TOPIC_PREFIX`: a view's sink writes `<prefix><view>`, the topic the gateway's feed reads. @default 'view.' */
   readonly viewTopicPrefix: string;
+  /** `WAVEGATE_EVENT_TOPIC_PREFIX`: an event type's sink writes `<prefix><EventType>`. @default 'events.' */
+  readonly eventTopicPrefix: string;
 }
 
 /** Everything `wavegate migrate` and `wavegate doctor` read from the environment. */
@@ -93,6 +95,7 @@ export const RISINGWAVE_ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'WAVEGATE_SINK_BROKERS', default: 'kafka:9092', description: 'Kafka bootstrap servers as RisingWave reaches them (else WAVEGATE_KAFKA_BROKERS); `migrate topics --create` connects to WAVEGATE_KAFKA_BROKERS, else these' },
   { name: 'WAVEGATE_SINK_TOPIC_PARTITIONS', default: '1', description: '`migrate topics --create`: partitions of each sink topic it creates (replication factor: the broker\'s default)' },
   { name: 'WAVEGATE_KAFKA_TOPIC_PREFIX', default: 'view.', description: 'A view\'s sink writes the topic this prefix + the view name (the gateway\'s feed reads the same)' },
+  { name: 'WAVEGATE_EVENT_TOPIC_PREFIX', default: 'events.', description: 'An event type\'s sink writes the topic this prefix + the type (e.g. `events.RideRequested`)' },
   { name: 'WAVEGATE_SCHEMA_DIR', default: '(bundled schema/)', description: 'The views to migrate and sink: `<view>.sql` + `<view>.yaml` per view (docs/VIEWS.md)' },
 ];
 
@@ -151,6 +154,7 @@ export function loadRisingWaveSettings(env: Env): RisingWaveSettings {
       brokers: envMatching(env, 'WAVEGATE_SINK_BROKERS', envString(env, 'WAVEGATE_KAFKA_BROKERS') ?? 'kafka:9092',
         /^[A-Za-z0-9.:,_-]{1,1000}$/, 'use host:port[,host:port...]'),
       topicPartitions: envInt(env, 'WAVEGATE_SINK_TOPIC_PARTITIONS', 1, 1, 10_000),
+      eventTopicPrefix: envMatching(env, 'WAVEGATE_EVENT_TOPIC_PREFIX', DEFAULT_EVENT_TOPIC_PREFIX, /^[A-Za-z0-9._-]{1,200}$/, "use letters, digits, '.', '_' and '-' (at most 200)"),
       viewTopicPrefix: envMatching(env, 'WAVEGATE_KAFKA_TOPIC_PREFIX', DEFAULT_VIEW_TOPIC_PREFIX, /^[A-Za-z0-9._-]{1,200}$/, "use letters, digits, '.', '_' and '-' (at most 200)"),
     },
   };

@@ -81,7 +81,7 @@ export function viewSink(view: ViewModel, sink: SinkSettings, group: string): Dd
 }
 
 /**
- * One append-only sink per event type: topic `events.<EventType>`, Kafka key = the ride id
+ * One append-only sink per event type: topic `<WAVEGATE_EVENT_TOPIC_PREFIX><EventType>` (`events.` by default), Kafka key = the ride id
  * (aggregate_id) as plain text (`KEY ENCODE TEXT`, one varchar key column, [SINK3]). Keying by the
  * aggregate sends one ride's events through one sink writer to one partition, in order [SINK4], so
  * consumers can process them ordered per ride; the event id travels in the value for de-duplication.
@@ -95,7 +95,7 @@ export function eventSinks(outboxColumns: readonly string[], sink: SinkSettings)
     return ddlObject({
       name, kind: 'sink', group: 'event_sinks', dependsOn: ['outbox'],
       notes: [
-        `${type} events on topic ${eventTopic(type)}: value = the outbox row as JSON (payload embedded,`,
+        `${type} events on topic ${eventTopic(type, sink.eventTopicPrefix)}: value = the outbox row as JSON (payload embedded,`,
         'occurred_at as "...Z" text), key = the ride id (aggregate_id: one ride, one partition, in order, [SINK4]).',
         'At-least-once: consumers de-duplicate by the event id in the value [SINK5].',
         'force_append_only: the outbox is a CDC table, never append-only [SINK3]; updates become new messages,',
@@ -106,7 +106,7 @@ export function eventSinks(outboxColumns: readonly string[], sink: SinkSettings)
         `CREATE SINK ${name} AS`,
         `SELECT ${outboxColumns.map(ident).join(', ')}`,
         `FROM outbox WHERE event_type = '${type}'`,
-        kafkaWith(sink, eventTopic(type), ['aggregate_id']),
+        kafkaWith(sink, eventTopic(type, sink.eventTopicPrefix), ['aggregate_id']),
         'FORMAT PLAIN ENCODE JSON (',
         "  force_append_only = 'true',",
         "  timestamptz.handling.mode = 'utc_string',",
