@@ -43,17 +43,17 @@ import { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { rowPredicate, tripScope } from '../src/auth/policy';
 import type { Viewer } from '../src/auth/viewer';
 import { RisingWaveEngine } from '../src/engine/risingwave/engine';
 import { IdleFeed } from '../src/engine/risingwave/idleFeed';
 import { connectClient, type OneClient } from '../src/engine/risingwave/pg';
 import { startGateway, type Gateway } from '../src/gateway';
-import { tripsPageSql, type SqlStatement } from '../src/graphql/sql';
+import { connectionStatementOf } from '../src/graphql/build/schema';
+import type { SqlStatement } from '../src/graphql/build/statements';
+import { bundledRegistry } from '../src/views/load';
 import { silentLogger } from '../src/log';
 import { projectRoot } from '../src/paths';
 import { sourceMigrations } from '../src/outbox/dialect';
-import { bundledRegistry } from '../src/views/load';
 import { viewNamed } from '../src/views/find';
 import { benchConfig, benchToken, deadline, emit, machineLoad, note, numberFlags } from './harness';
 import { ChildRpc, cpuPercent, usage, type Usage } from './ipc';
@@ -76,6 +76,14 @@ const WAVEGATE_QUERY = `query Trips {
     pageInfo { hasNextPage endCursor }
   }
 }`;
+
+/** The node fields of WAVEGATE_QUERY (the generated resolver selects their columns only). */
+const NODE_FIELDS = ['id', 'riderId', 'driverId', 'status', 'requestedAt', 'updatedAt', 'fare'];
+
+/** The statement the generated trips resolver sends for WAVEGATE_QUERY and this viewer (as in queries.ts). */
+function tripsStatement(viewer: Viewer): SqlStatement {
+  return connectionStatementOf(bundledRegistry(), 'trip_history', viewer, { first: PAGE }, NODE_FIELDS);
+}
 
 /** The same page from PostGraphile: same order, same columns (fare flattened), cursors, pageInfo. */
 function postgraphileQuery(riderId: string | undefined): string {
@@ -321,11 +329,11 @@ async function main(): Promise<void> {
 
     engine = await RisingWaveEngine.create({ databaseUrl: db.url, feed: new IdleFeed(), log: silentLogger, maxConnections: flags.pool, healthIntervalMs: 60_000 });
     gateway = await startGateway(benchConfig('risingwave'), { log: silentLogger, engine });
-    const viewers: Record<Who, Viewer> = { ops: { sub: 'ops-bench', role: 'ops' }, rider: { sub: RIDER, role: 'rider' } };
+    const viewers: Record<Who, Viewer> = { ops: { sub: 'ops-bench', role: 'ops', claims: {} }, rider: { sub: RIDER, role: 'rider', claims: {} } };
     // The statement the trips resolver sends for `trips(first: 20)` and this viewer (as in queries.ts).
     const statements: Record<Who, SqlStatement> = {
-      ops: tripsPageSql(rowPredicate(viewers.ops, 'trip_history'), tripScope(viewers.ops, {}), PAGE + 1),
-      rider: tripsPageSql(rowPredicate(viewers.rider, 'trip_history'), tripScope(viewers.rider, {}), PAGE + 1),
+      ops: tripsStatement(viewers.ops),
+      rider: tripsStatement(viewers.rider),
     };
     bare = await startBare(engine, { '/ops': statements.ops, '/rider': statements.rider });
     const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;

@@ -7,8 +7,8 @@
  * - Engine: one EmbeddedEngine (PGlite + pg_ivm), seeded with `rides` completed rides (7 outbox
  *   events each) over `riders` riders and 50 drivers. Seeding uses multi-row INSERTs into the
  *   outbox (pg_ivm maintains the views per statement), not the one-event writer: it is not measured.
- * - Statements: built with src/graphql/sql.ts `tripsPageSql` + auth/policy.ts exactly as the trips
- *   resolver builds them (first + 1 = 21 rows, policy predicate ANDed). Before loading, the bench
+ * - Statements: built by src/graphql/build (`connectionStatementOf`) exactly as the generated trips
+ *   resolver builds them (the selected columns, first + 1 = 21 rows, policy predicate ANDed). Before loading, the bench
  *   asserts that the gateway sent exactly this text and these params, and that both servers return
  *   the same 20 trips.
  * - Load: autocannon in a child process (bench/loadgen.ts), POST with keep-alive, `connections`
@@ -20,12 +20,13 @@
  */
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import { rowPredicate, tripScope } from '../src/auth/policy';
 import type { Viewer } from '../src/auth/viewer';
 import { EmbeddedEngine } from '../src/engine/embedded/engine';
 import type { Engine } from '../src/engine/types';
 import { startGateway } from '../src/gateway';
-import { tripsPageSql, type SqlStatement } from '../src/graphql/sql';
+import { connectionStatementOf } from '../src/graphql/build/schema';
+import type { SqlStatement } from '../src/graphql/build/statements';
+import { bundledRegistry } from '../src/views/load';
 import { silentLogger } from '../src/log';
 import { benchConfig, benchToken, deadline, emit, machineLoad, note, numberFlags } from './harness';
 import { LoadProcess, type LoadResult } from './loadgen';
@@ -42,6 +43,9 @@ const QUERY = `query Trips {
   }
 }`;
 
+/** The node fields of QUERY (the statement selects their columns only). */
+const NODE_FIELDS = ['id', 'riderId', 'driverId', 'status', 'requestedAt', 'updatedAt', 'fare'];
+
 async function seed(engine: EmbeddedEngine): Promise<number> {
   const events = seedEvents(flags.rides, flags.riders, BASE);
   for (let i = 0; i < events.length; i += BULK_CHUNK) {
@@ -51,9 +55,9 @@ async function seed(engine: EmbeddedEngine): Promise<number> {
   return events.length;
 }
 
-/** The statement the trips resolver sends for `trips(first: 20)` and this viewer (trip.resolver.ts). */
+/** The statement the generated trips resolver sends for QUERY and this viewer. */
 function tripsStatement(viewer: Viewer): SqlStatement {
-  return tripsPageSql(rowPredicate(viewer, 'trip_history'), tripScope(viewer, {}), PAGE + 1);
+  return connectionStatementOf(bundledRegistry(), 'trip_history', viewer, { first: PAGE }, NODE_FIELDS);
 }
 
 async function main(): Promise<void> {
@@ -77,8 +81,8 @@ async function main(): Promise<void> {
     },
   };
   const gateway = await startGateway(benchConfig('embedded'), { log: silentLogger, engine: observed });
-  const ops: Viewer = { sub: 'ops-bench', role: 'ops' };
-  const rider: Viewer = { sub: 'rider-7', role: 'rider' };
+  const ops: Viewer = { sub: 'ops-bench', role: 'ops', claims: {} };
+  const rider: Viewer = { sub: 'rider-7', role: 'rider', claims: {} };
   const statements = { '/ops': tripsStatement(ops), '/rider': tripsStatement(rider) };
   const bare = await startBare(engine, statements);
   const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import type { Engine } from '../src/engine/types';
-import type { SqlStatement } from '../src/graphql/sql';
+import type { SqlStatement } from '../src/graphql/build/statements';
 import { RIDE_AGGREGATE, validateEvent, type OutboxEvent } from '../src/outbox/events';
 
 /** Percentile (0..100) of a numeric sample, nearest-rank. */

@@ -17,12 +17,14 @@ import type { Engine } from './engine/types';
 import type { ContextDeps } from './graphql/context';
 import { createErrorFormatter } from './graphql/errors';
 import { createApolloServer } from './graphql/apollo';
+import { getSchema } from './graphql/executableSchema';
 import { attachWebSocketServer, type WebSocketHandle } from './graphql/websocket';
 import type { Logger } from './log';
 import { createMetrics, type GatewayMetrics } from './metrics';
 import { createHttpApp } from './http/app';
 import type { Readiness } from './http/health';
 import { SubscriptionHub } from './subscriptions/hub';
+import { LookupHub } from './subscriptions/lookups';
 
 /** What the gateway is given rather than creates. */
 export interface GatewayDeps {
@@ -89,15 +91,22 @@ function urlHost(host: string): string {
 /** Starts the gateway on `config.host:config.port`. Throws BAD_CONFIG for a bad auth setup before opening anything. */
 export async function startGateway(config: Config, deps: GatewayDeps): Promise<Gateway> {
   const log = deps.log.child('gateway');
-  const verifier = createTokenVerifier(config.auth, deps.log.child('auth'));
+  // The views' GraphQL schema is generated (and checked: BAD_CONFIG) before anything opens.
+  getSchema(config.views);
+  const verifier = createTokenVerifier(config.auth, config.views, deps.log.child('auth'));
   const metrics = deps.metrics ?? createMetrics();
   const { engine, close: closeEngine } = await engineToServe(config, deps, metrics);
   let state: GatewayState = { phase: 'starting' };
   const accepting = () => state.phase === 'running';
   let hub: SubscriptionHub;
+  // Subscriptions whose permission reads another view hold its sets here; the hub sees each batch
+  // of changes after the sets do.
+  // The views served (the engine's, as for the hub and the passthrough): the GraphQL schema is theirs.
+  const registry = engine.views;
+  const lookups = new LookupHub(engine, registry, { log: deps.log });
   try {
     const subs = config.subscriptions;
-    hub = new SubscriptionHub(engine.feed, {
+    hub = new SubscriptionHub(lookups.feedThrough(engine.feed), {
       views: engine.views,
       queueLimit: subs.queueLimit,
       conflateLimit: subs.conflateLimit,
@@ -116,7 +125,7 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   const formatError = createErrorFormatter(deps.log.child('graphql'), metrics.graphqlError);
   const { queryConcurrency, viewerQueryConcurrency, viewerQueueLimit } = config.limits;
   const scheduler = new QueryScheduler({ concurrency: queryConcurrency, perKey: viewerQueryConcurrency, queueLimit: viewerQueueLimit });
-  const contextDeps: ContextDeps = { engine, hub, scheduler, limits: config.limits, log: deps.log };
+  const contextDeps: ContextDeps = { engine, hub, lookups, scheduler, registry, limits: config.limits, log: deps.log };
   const readiness = (): Readiness => {
     if (state.phase !== 'running') return { ready: false, reason: `gateway is ${state.phase}` };
     if (!engine.ready()) return { ready: false, reason: 'engine not ready' };
@@ -128,7 +137,7 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   // Idle keep-alive connections outlive the clients' and load balancers' own idle timeouts (60 s on
   // common ones), so the server never closes a connection a client is just reusing (ECONNRESET).
   const httpServer = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 });
-  const apollo = createApolloServer({ httpServer, limits: config.limits, formatError, log: deps.log });
+  const apollo = createApolloServer({ httpServer, limits: config.limits, registry, formatError, log: deps.log });
   let ws: WebSocketHandle | undefined;
   try {
     await apollo.start();
@@ -162,6 +171,7 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
     };
     await step('websockets', () => sockets.close());
     await step('hub', () => hub.close());
+    await step('lookups', () => lookups.close());
     await step('apollo', () => apollo.stop());
     if (closeEngine !== undefined) await step('engine', closeEngine);
     log.info({ failures: failures.length }, 'gateway stopped');

@@ -1,8 +1,10 @@
 import type { AuthConfig } from '../config/types';
 import { errors, type GatewayError } from '../errors';
 import { silentLogger, type Logger } from '../log';
+import type { Registry } from '../views/model';
+import { readClaims } from './claims';
 import { loadJose, type Jose } from './jose';
-import { ANONYMOUS_OPS, isRole, type Viewer } from './viewer';
+import { authOffViewer, roleOf, type Viewer } from './viewer';
 
 /**
  * Algorithms accepted per key source. A shared secret accepts only HS256 and a JWKS only asymmetric
@@ -17,6 +19,8 @@ const MAX_SUB_LENGTH = 256;
 /** Turns a bearer token into a {@link Viewer}, or rejects with an UNAUTHENTICATED GatewayError. */
 export interface TokenVerifier {
   verify(token: string): Promise<Viewer>;
+  /** The viewer of every request when auth is off: the registry's `auth_off_role`. */
+  readonly authOffViewer: Viewer;
 }
 
 type VerifyOptions = NonNullable<Parameters<Jose['jwtVerify']>[2]>;
@@ -24,9 +28,11 @@ type VerifyFn = (token: string, options: VerifyOptions) => Promise<{ payload: Re
 
 /**
  * Creates the verifier for the configured key (HS256 secret or JWKS URL). Throws BAD_CONFIG when
- * auth is on and neither is set. The JWKS is fetched lazily and cached by `jose`.
+ * auth is on and neither is set. The JWKS is fetched lazily and cached by `jose`. Tokens must carry
+ * a role of `registry` open to GraphQL (not `graphql: false`) and each claim that role declares,
+ * with its declared type; anything else is UNAUTHENTICATED.
  */
-export function createTokenVerifier(auth: AuthConfig, log: Logger = silentLogger): TokenVerifier {
+export function createTokenVerifier(auth: AuthConfig, registry: Registry, log: Logger = silentLogger): TokenVerifier {
   if (auth.enabled && auth.secret === undefined && auth.jwksUrl === undefined) {
     throw errors.badConfig('Auth is on but no key is configured: set WAVEGATE_JWT_SECRET or WAVEGATE_JWKS_URL');
   }
@@ -44,7 +50,9 @@ export function createTokenVerifier(auth: AuthConfig, log: Logger = silentLogger
     });
     return verifier;
   };
+  const graphqlRoles = registry.roles.filter((r) => r.graphql).map((r) => r.name);
   return {
+    authOffViewer: authOffViewer(registry),
     async verify(token: string): Promise<Viewer> {
       const { verifyJwt, algorithms } = await getVerifier();
       let payload: Record<string, unknown>;
@@ -59,9 +67,15 @@ export function createTokenVerifier(auth: AuthConfig, log: Logger = silentLogger
         throw rejection(err, log);
       }
       const { sub, role, exp } = payload;
-      if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH) throw errors.unauthenticated('Invalid token: bad sub claim');
-      if (!isRole(role)) throw errors.unauthenticated('Invalid token: role must be rider, driver or ops');
-      return { sub, role, expiresAt: Number(exp) * 1000 };
+      if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH || sub.includes('\0')) throw errors.unauthenticated('Invalid token: bad sub claim');
+      const decl = roleOf(registry, role);
+      if (decl === undefined || !decl.graphql) throw errors.unauthenticated(`Invalid token: role must be one of ${graphqlRoles.join(', ')}`);
+      const read = readClaims(decl, payload);
+      if ('problem' in read) {
+        log.debug({ role: decl.name }, 'token rejected: claims');
+        throw errors.unauthenticated(`Invalid token: ${read.problem}`);
+      }
+      return { sub, role: decl.name, claims: Object.freeze(read.claims), expiresAt: Number(exp) * 1000 };
     },
   };
 }
@@ -94,11 +108,11 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /**
- * The viewer for an `Authorization` header value: {@link ANONYMOUS_OPS} when auth is off,
- * otherwise the verified token's viewer. Rejects with UNAUTHENTICATED.
+ * The viewer for an `Authorization` header value: the verifier's `authOffViewer` (the registry's
+ * `auth_off_role`) when auth is off, otherwise the verified token's viewer. Rejects with UNAUTHENTICATED.
  */
 export async function authenticate(auth: AuthConfig, verifier: TokenVerifier, header: string | undefined): Promise<Viewer> {
-  if (!auth.enabled) return ANONYMOUS_OPS;
+  if (!auth.enabled) return verifier.authOffViewer;
   const token = bearerToken(header);
   if (token === undefined) throw errors.unauthenticated('Authentication required: send "Authorization: Bearer <token>"');
   return verifier.verify(token);

@@ -9,14 +9,19 @@ export class UsageError extends Error {
   }
 }
 
-/** String options of one command (all are `--name value` or `--name=value`), plus `--help`. */
-export function parseOptions<const N extends string>(
+/**
+ * String options of one command (all are `--name value` or `--name=value`), plus `--help`;
+ * `repeatable` ones may be given several times and come back in `lists`, in order.
+ */
+export function parseOptions<const N extends string, const R extends string = never>(
   command: string,
   args: readonly string[],
   names: readonly N[],
-): { help: boolean; values: Partial<Record<N, string>> } {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  repeatable: readonly R[] = [],
+): { help: boolean; values: Partial<Record<N, string>>; lists: Partial<Record<R, string[]>> } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
   for (const name of names) options[name] = { type: 'string' };
+  for (const name of repeatable) options[name] = { type: 'string', multiple: true };
   let parsed;
   try {
     parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: false });
@@ -28,7 +33,12 @@ export function parseOptions<const N extends string>(
     const v = parsed.values[name];
     if (typeof v === 'string') values[name] = v;
   }
-  return { help: parsed.values['help'] === true, values };
+  const lists: Partial<Record<R, string[]>> = {};
+  for (const name of repeatable) {
+    const v: unknown = parsed.values[name];
+    if (Array.isArray(v)) lists[name] = v.map(String);
+  }
+  return { help: parsed.values['help'] === true, values, lists };
 }
 
 /** A whole number from `raw` within [min, max], or a UsageError naming the option. */

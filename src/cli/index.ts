@@ -6,6 +6,7 @@
  * a WAVEGATE_* variable is wrong, the message names it).
  */
 import { isGatewayError, GatewayErrorCode } from '../errors';
+import { loadViews } from '../config/views';
 import { printSchemaSdl } from '../graphql/executableSchema';
 import { parseOptions, UsageError } from './args';
 import { processIo, type CliIo } from './io';
@@ -51,10 +52,10 @@ function indent(text: string): string {
 
 async function printSchema(args: readonly string[], io: CliIo): Promise<number> {
   if (parseOptions('print-schema', args, []).help) {
-    io.stdout('wavegate print-schema\n  Prints the GraphQL schema (SDL) the gateway serves.\n');
+    io.stdout('wavegate print-schema\n  Prints the GraphQL schema (SDL) the gateway serves, generated from the views of WAVEGATE_SCHEMA_DIR (default: the bundled schema/).\n');
     return ExitCode.OK;
   }
-  const sdl = await printSchemaSdl();
+  const sdl = await printSchemaSdl(loadViews(io.env));
   io.stdout(sdl.endsWith('\n') ? sdl : `${sdl}\n`);
   return ExitCode.OK;
 }

@@ -38,7 +38,8 @@ export interface RunningServe {
  * set-ups. The passthrough's user list is parsed first: a bad entry stops start-up before anything opens.
  */
 export async function startServe(config: Config, io: CliIo, log: Logger): Promise<RunningServe> {
-  const sqlSetup = config.sql?.enabled === true ? { settings: config.sql, options: sqlPassthroughOptions(config.sql) } : undefined;
+  const registry = config.views;
+  const sqlSetup = config.sql?.enabled === true ? { settings: config.sql, options: sqlPassthroughOptions(config.sql, registry) } : undefined;
   const metrics = createMetrics();
   const opened = await openEngine(config, { log, onPoison: (r) => metrics.feedPoison(r.reason) });
   let gateway;
@@ -79,7 +80,7 @@ export async function startServe(config: Config, io: CliIo, log: Logger): Promis
       simulator = createSimulator({ ...config.simulator, write: outboxWriter(opened.engine), log });
       simulator.start();
     }
-    if (wantsBanner(config)) io.stderr(await banner(config, gateway.url, simulator !== undefined));
+    if (wantsBanner(config)) io.stderr(await banner(config, gateway.url, simulator !== undefined, registry));
     log.info({ url: gateway.url, engine: config.engine, simulator: simulator !== undefined }, 'wavegate is serving');
   } catch (err) {
     await stop();

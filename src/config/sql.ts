@@ -9,7 +9,7 @@ import type { SqlPassthroughSettings } from './types';
 
 /** The variables {@link loadSqlPassthroughSettings} reads (rows of the README's table). */
 export const SQL_PASSTHROUGH_ENV_VARS: readonly EnvVarDoc[] = [
-  { name: 'WAVEGATE_SQL_USERS', default: '-', description: 'SQL passthrough users, `name:password[:role[:id]]` or `name:SCRAM-SHA-256$...[:role[:id]]`, comma-separated; the listener starts only when set (docs/SQL.md)' },
+  { name: 'WAVEGATE_SQL_USERS', default: '-', description: 'SQL passthrough users, `name:password[:role[:sub[:claims]]]` or `name:SCRAM-SHA-256$...[:role[:sub[:claims]]]`, comma-separated; the listener starts only when set (docs/SQL.md)' },
   { name: 'WAVEGATE_SQL_PORT', default: '5433', description: 'Postgres wire-protocol port of the SQL passthrough; 0 = any free port' },
   { name: 'WAVEGATE_SQL_HOST', default: '(WAVEGATE_HOST)', description: 'Address the SQL passthrough binds' },
   { name: 'WAVEGATE_SQL_STATEMENT_TIMEOUT_MS', default: '30000', description: 'Longest a passthrough statement may run (57014 after)' },

@@ -8,6 +8,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import type { LimitsConfig } from '../config/types';
 import type { Logger } from '../log';
+import type { Registry } from '../views/model';
 import type { GraphQLContext } from './context';
 import type { ErrorFormatter } from './errors';
 import { getSchema, limitRules } from './executableSchema';
@@ -16,6 +17,8 @@ import { getSchema, limitRules } from './executableSchema';
 export interface ApolloOptions {
   readonly httpServer: Server;
   readonly limits: LimitsConfig;
+  /** The views served: the schema is generated from it. */
+  readonly registry: Registry;
   readonly formatError: ErrorFormatter;
   readonly log: Logger;
   /** How long in-flight HTTP requests may finish on stop before their sockets are closed. @default 10_000 (ms) */
@@ -51,7 +54,7 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<GraphQL
   const log = options.log.child('apollo');
   const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
   return new ApolloServer<GraphQLContext>({
-    schema: getSchema(),
+    schema: getSchema(options.registry),
     validationRules: limitRules(options.limits),
     // Parsing stops at the token limit, before a huge document is built and validated.
     parseOptions: { maxTokens: options.limits.maxTokens },

@@ -7,7 +7,14 @@ import type { ChangeEvent } from '../engine/types';
 import type { Delivery } from '../subscriptions/hub';
 import type { Row } from '../views/model';
 import { encodeFeedCursor } from './cursors';
-import { ChangeKind } from './schema/change.types';
+
+/** What happened to a row (the `ChangeKind` enum of every change type). RESYNC: the subscriber fell behind; re-query, live changes follow. */
+export enum ChangeKind {
+  INSERT = 'INSERT',
+  UPDATE = 'UPDATE',
+  DELETE = 'DELETE',
+  RESYNC = 'RESYNC',
+}
 
 /** Maps each value of `source` with `fn` (awaited when it returns a promise), forwarding return/throw. */
 export function mapAsyncIterator<T, U>(source: AsyncIterator<T>, fn: (value: T) => U | Promise<U>): AsyncIterableIterator<U> {

@@ -6,6 +6,8 @@ import type { Engine, QueryOptions } from '../engine/types';
 import { errors } from '../errors';
 import type { Logger } from '../log';
 import type { Delivery, SubscriptionFilter, SubscriptionHub } from '../subscriptions/hub';
+import type { Registry } from '../views/model';
+import type { LookupHub } from '../subscriptions/lookups';
 import { RequestDeadline } from './deadline';
 import { createLoaders, type Loaders } from './loaders';
 
@@ -22,7 +24,11 @@ export interface GraphQLContext {
   readonly viewer: Viewer;
   readonly engine: RequestEngine;
   readonly hub: SubscriptionSource;
+  /** Lookup sets for subscription row tests (src/subscriptions/lookups.ts); absent in some tests. */
+  readonly lookups?: LookupHub;
   readonly loaders: Loaders;
+  /** The views served (the schema was generated from it). */
+  readonly registry: Registry;
   readonly limits: LimitsConfig;
   readonly log: Logger;
   /** Correlates log lines of one request. */
@@ -43,8 +49,12 @@ export interface RequestReport {
 export interface ContextDeps {
   readonly engine: Engine;
   readonly hub: SubscriptionHub;
+  /** Lookup sets of subscriptions whose permission reads another view (acquire, then `release` in the filter). */
+  readonly lookups?: LookupHub;
   /** Shares engine queries fairly between viewers (one per gateway). */
   readonly scheduler: QueryScheduler;
+  /** The views served. */
+  readonly registry: Registry;
   readonly limits: LimitsConfig;
   readonly log: Logger;
 }
@@ -102,12 +112,14 @@ export function createContext(deps: ContextDeps, viewer: Viewer, transport: 'htt
     viewer,
     engine,
     hub: { subscribe: (filter) => deps.hub.subscribe(filter, scope) },
+    registry: deps.registry,
+    ...(deps.lookups !== undefined ? { lookups: deps.lookups } : {}),
     limits: deps.limits,
     log: deps.log.child('graphql'),
     requestId,
     transport,
     report: options.report ?? {},
     deadline,
-    loaders: createLoaders(engine, viewer, { cache: transport === 'http' }),
+    loaders: createLoaders(engine, viewer, deps.registry, { cache: transport === 'http' }),
   };
 }

@@ -49,7 +49,7 @@ export interface WavegateFieldCost {
   readonly maxRows: number;
 }
 
-/** The `extensions` object that carries {@link WavegateFieldCost} (`@Extensions(wavegateCost(...))`). */
+/** The `extensions` object that carries {@link WavegateFieldCost} (a field config's `extensions`). */
 export function wavegateCost(cost: WavegateFieldCost): { wavegate: WavegateFieldCost } {
   return { wavegate: cost };
 }

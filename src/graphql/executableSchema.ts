@@ -1,52 +1,30 @@
 /**
- * The executable schema: the type-graphql schema (built once per process), the validation rules
- * shared by HTTP and websockets, and the SDL printer behind `wavegate print-schema`.
+ * The executable schema: generated from the view registry (build/schema.ts, once per registry),
+ * the validation rules shared by HTTP and websockets, and the SDL printer behind
+ * `wavegate print-schema`.
  */
-import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema, type ValidationRule } from 'graphql';
-import { buildSchemaSync, type PubSub } from 'type-graphql';
 import type { LimitsConfig } from '../config/types';
+import { bundledRegistry } from '../views/load';
+import type { Registry } from '../views/model';
+import { schemaOf } from './build/schema';
 import { operationLimitRules } from './limits';
-import { StatsResolver } from './resolvers/stats.resolver';
-import { SubscriptionResolver } from './resolvers/subscription.resolver';
-import { TripResolver } from './resolvers/trip.resolver';
 
-/**
- * type-graphql insists on a PubSub when a schema has subscriptions, even if every subscription has
- * its own `subscribe` function (ours read the subscription hub). This one refuses to be used.
- */
-const NO_PUBSUB: PubSub = {
-  publish: () => {
-    throw new Error('Wavegate subscriptions use the subscription hub, not a PubSub');
-  },
-  subscribe: () => {
-    throw new Error('Wavegate subscriptions use the subscription hub, not a PubSub');
-  },
-};
-
-let schema: GraphQLSchema | undefined;
-
-/** The executable schema. Built on first use, then shared (type-graphql metadata is per process). */
-export function getSchema(): GraphQLSchema {
-  schema ??= buildSchemaSync({
-    resolvers: [TripResolver, StatsResolver, SubscriptionResolver],
-    pubSub: NO_PUBSUB,
-    validate: false,
-  });
-  return schema;
+/** The executable schema of `registry` (default: the bundled ride-hailing views). Built on first use, then shared. */
+export function getSchema(registry: Registry = bundledRegistry()): GraphQLSchema {
+  return schemaOf(registry);
 }
 
-const SDL_HEADER = `# Wavegate GraphQL API. Generated from the type-graphql classes in src/graphql/schema:
+const SDL_HEADER = `# Wavegate GraphQL API. Generated from the view declarations (schema/*.yaml) by src/graphql/build:
 # do not edit. Regenerate with: npm run print-schema > schema/schema.graphql
 `;
 
 /** The SDL committed as schema/schema.graphql: sorted, so diffs show only real API changes. */
-export async function printSchemaSdl(): Promise<string> {
-  return `${SDL_HEADER}\n${printSchema(lexicographicSortSchema(getSchema()))}\n`;
+export async function printSchemaSdl(registry: Registry = bundledRegistry()): Promise<string> {
+  return `${SDL_HEADER}\n${printSchema(lexicographicSortSchema(getSchema(registry)))}\n`;
 }
 
 /** Operation type, depth, breadth (aliases, root fields) and cost rules for the configured limits (added to graphql's specified rules). */
 export function limitRules(limits: LimitsConfig): ValidationRule[] {
   return operationLimitRules(limits);
 }
-

@@ -1,8 +1,8 @@
 /**
  * Operation limits as graphql validation rules, used by HTTP (Apollo) and websockets alike, on any
  * schema whose engine-reading fields carry cost metadata in `field.extensions.wavegate`
- * (cost.ts `WavegateFieldCost`; the hand-written resolvers attach it with type-graphql's
- * `@Extensions`, a generated schema sets it directly).
+ * (cost.ts `WavegateFieldCost`; the generated schema, src/graphql/build, sets it on every lookup,
+ * connection, list, subscription and relation field).
  *
  * - Depth: nesting of fields, fragments expanded. Introspection subtrees (`__schema`, `__type`) are
  *   not counted: their depth is fixed by the spec's TypeRef pattern (deeper than any real query) and

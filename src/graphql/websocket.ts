@@ -132,7 +132,7 @@ async function subscribeWithDeadlines(args: ExecutionArgs, ctx: GraphQLContext):
 /** Starts graphql-ws on `/graphql` of the HTTP server. */
 export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
   const log = o.log.child('ws');
-  const schema = getSchema();
+  const schema = getSchema(o.contextDeps.registry);
   const rules = [...specifiedRules, ...limitRules(o.config.limits)];
   const { maxPerSocket, maxSocketsPerSubject } = o.config.subscriptions;
   const states = new WeakMap<WebSocket, SocketState>();

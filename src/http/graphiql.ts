@@ -34,7 +34,7 @@ const INIT_JS = `(function () {
   var hint = config.authEnabled
     ? '# Paste a bearer token into the Headers tab below, e.g.\\n' +
       '#   { "Authorization": "Bearer eyJhbGciOi..." }\\n' +
-      '# Get one with: wavegate token --sub rider-1 --role rider (roles: rider, driver, ops).\\n' +
+      '# Get one with: wavegate token --sub rider-1 --role rider (roles and claims: schema/wavegate.yaml).\\n' +
       '# The same header authenticates subscriptions (sent in connection_init).\\n'
     : '# Auth is off: every request acts as ops.\\n';
   var query = hint + '\\nquery RecentTrips {\\n  trips(first: 5) {\\n    edges {\\n      node { id status requestedAt fare { amount currency } driver { id rating } }\\n    }\\n    pageInfo { hasNextPage endCursor }\\n  }\\n}\\n';

@@ -4,6 +4,7 @@
  * SCRAM verifiers.
  */
 import type { SqlPassthroughSettings } from '../config/types';
+import type { Registry } from '../views/model';
 import type { SqlPassthroughOptions } from './listener';
 import { parseSqlUsers } from './users';
 
@@ -14,14 +15,14 @@ export type { SqlPassthroughSettings } from '../config/types';
 
 /**
  * The listener options for `settings`, but for the engine and logger (they come from `serve`).
- * Parses `WAVEGATE_SQL_USERS`: call it before opening anything, so a bad entry stops start-up
- * (BAD_CONFIG naming the entry, never its password).
+ * Parses `WAVEGATE_SQL_USERS` against the registry's roles: call it before opening anything, so a
+ * bad entry stops start-up (BAD_CONFIG naming the entry, never its password).
  */
-export function sqlPassthroughOptions(settings: SqlPassthroughSettings): Omit<SqlPassthroughOptions, 'engine' | 'log'> {
+export function sqlPassthroughOptions(settings: SqlPassthroughSettings, registry: Registry): Omit<SqlPassthroughOptions, 'engine' | 'log'> {
   return {
     host: settings.host,
     port: settings.port,
-    users: parseSqlUsers(settings.users),
+    users: parseSqlUsers(settings.users, registry),
     statementTimeoutMs: settings.statementTimeoutMs,
     maxRows: settings.maxRows,
     maxConnections: settings.maxConnections,

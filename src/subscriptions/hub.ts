@@ -112,11 +112,18 @@ export class SubscriptionHub {
    * is neither the key nor indexed, TOO_MANY_REQUESTS when a resume is over a replay cap for `scope`.
    */
   async subscribe(filter: SubscriptionFilter, scope?: SubscribeScope): Promise<AsyncIterableIterator<Delivery>> {
-    if (this.closed) {
-      throw new GatewayError(GatewayErrorCode.ENGINE_UNAVAILABLE, 'subscriptions are shutting down', { retriable: true });
+    let view: ViewModel;
+    let releaseSlot: (() => void) | undefined;
+    try {
+      if (this.closed) {
+        throw new GatewayError(GatewayErrorCode.ENGINE_UNAVAILABLE, 'subscriptions are shutting down', { retriable: true });
+      }
+      view = validate(this.views, filter);
+      releaseSlot = filter.after !== undefined ? this.replaySlots.acquire(scope) : undefined;
+    } catch (err) {
+      filter.release?.(); // no subscriber was made: its finish() will not release
+      throw err;
     }
-    const view = validate(this.views, filter);
-    const releaseSlot = filter.after !== undefined ? this.replaySlots.acquire(scope) : undefined;
     const sub = new Subscriber(++this.lastId, filter, view, filter.after ?? this.feed.head(), this.ctx);
     // Registered before replaying, so changes delivered during the replay are buffered, not lost.
     this.attach(sub);

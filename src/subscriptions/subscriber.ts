@@ -19,6 +19,11 @@ export interface SubscriptionFilter {
   allow: (row: Row) => boolean;
   /** Resume: deliver every change after this feed cursor, then live ones, with no gap and no duplicate. */
   after?: FeedPosition;
+  /**
+   * Called once when the subscription ends, however it ends (or when subscribing fails): releases
+   * what `allow` holds, e.g. its lookup sets (subscriptions/lookups.ts).
+   */
+  release?: () => void;
 }
 
 /** One item handed to a subscriber. */
@@ -162,6 +167,11 @@ export class Subscriber implements AsyncIterableIterator<Delivery> {
     this.queue.length = 0;
     this.conflated = undefined;
     this.ctx.detach(this);
+    try {
+      this.filter.release?.();
+    } catch (err) {
+      this.ctx.log.error({ subscriber: this.id, err }, 'subscription release threw');
+    }
     for (const w of this.waiters.splice(0)) w({ done: true, value: undefined });
   }
 

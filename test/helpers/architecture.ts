@@ -13,11 +13,11 @@ import ts from 'typescript';
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ['util', 'errors', 'log', 'paths', 'db'],
-  ['permissions'],
   ['views'],
   ['config'],
   ['kafka', 'outbox'],
   ['auth'],
+  ['permissions'],
   ['engine'],
   ['subscriptions'],
   ['metrics'],
@@ -38,7 +38,6 @@ export const PACKAGE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   ws: ['graphql/websocket.ts', 'graphql/wsTransport.ts'],
   'graphql-ws': ['graphql/websocket.ts', 'graphql/wsTransport.ts'],
   graphql: ['graphql/'],
-  'type-graphql': ['graphql/'],
   '@apollo/server': ['graphql/apollo.ts', 'http/app.ts'],
   express: ['http/'],
   pg: ['engine/risingwave/'],

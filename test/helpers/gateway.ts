@@ -4,7 +4,6 @@
  */
 import { bundledRegistry } from '../../src/views/load';
 import { signToken } from '../../src/auth/token';
-import type { Role } from '../../src/auth/viewer';
 import { DEFAULT_LIMITS, DEFAULT_SUBSCRIPTIONS } from '../../src/config/load';
 import type { AuthConfig, Config, CorsConfig, LimitsConfig, SubscriptionsConfig } from '../../src/config/types';
 import { EmbeddedEngine } from '../../src/engine/embedded/engine';
@@ -73,7 +72,7 @@ export interface GatewayClient {
   /** http://127.0.0.1:<port> */
   readonly origin: string;
   /** A valid HS256 token. */
-  token(sub: string, role: Role, ttlSeconds?: number): Promise<string>;
+  token(sub: string, role: string, ttlSeconds?: number): Promise<string>;
   /** POSTs a GraphQL request, with `Authorization: Bearer <token>` when given. */
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResponse<T>>;
 }

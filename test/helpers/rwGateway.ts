@@ -7,7 +7,6 @@
  * tests' short ones (TEST_FEED_TIMEOUTS).
  */
 import { signToken } from '../../src/auth/token';
-import type { Role } from '../../src/auth/viewer';
 import { loadConfig } from '../../src/config/load';
 import { openEngine } from '../../src/engine/open';
 import type { OpenedRisingWave, OpenRisingWaveOptions } from '../../src/engine/risingwave/open';
@@ -156,7 +155,7 @@ export function seqOf(trip: { updatedAt: string }): number {
 }
 
 /** A graphql-ws client of `sub` with `role`, connected (acknowledged). */
-export async function connectAs(g: RwTestGateway, sub: string, role: Role): Promise<TestWsClient> {
+export async function connectAs(g: RwTestGateway, sub: string, role: string): Promise<TestWsClient> {
   const c = connectWs(g.wsUrl, { authorization: `Bearer ${await g.token(sub, role)}` });
   await c.connected;
   return c;

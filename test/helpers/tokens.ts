@@ -45,6 +45,7 @@ export function badTokens(): Record<string, string> {
     'no role': hs256({ sub: 'rider-1', exp: now() + 300 }),
     'no exp': hs256({ sub: 'rider-1', role: 'rider' }),
     'no sub': hs256({ role: 'ops', exp: now() + 300 }),
+    'SQL-only role': hs256(claims('analyst-1', 'analyst')),
     'RS256 (algorithm not allowed)': rs256(claims('rider-1', 'ops')),
     'not a JWT': 'hello.world',
   };

@@ -133,7 +133,7 @@ describe('wavegate (CLI main)', () => {
         expect(health.status).toBe(200);
 
         // The banner's tokens are valid for this run's generated secret: ops sees the simulator's rides.
-        const ops = /ops\s+\(ops\):\s+(\S+)/.exec(cli.out.stderr)?.[1];
+        const ops = /ops\s+\(ops-1\):\s+(\S+)/.exec(cli.out.stderr)?.[1];
         expect(ops).toBeDefined();
         const query = async (token: string | undefined) => fetch(url, {
           method: 'POST',

@@ -8,13 +8,14 @@ import { FIXTURE_RIDES } from '../conformance/fixture';
 import { client } from '../fixtures/pgwire/harness';
 import { backendFrames, cstr, errorCodes as codesIn, i16, i32, type RawFrame, ScramClient, startupPacket as startup, typed } from '../fixtures/pgwire/wire';
 import { waitFor } from '../helpers/waitFor';
+import { bundledRegistry } from '../../src/views/load';
 
 // Malformed protocol over raw sockets: truncated and oversized messages, messages in the wrong
 // order, random bytes before and after authentication. The process must not crash, the listener
 // must keep serving, a parallel ops session must keep getting its rows, and the fuzzed session
 // (a rider with no trips) must never receive a DataRow.
 
-const USERS = parseSqlUsers('olga:ops-pw:ops,fuzz:fuzz-pw:rider:rider-404');
+const USERS = parseSqlUsers('olga:ops-pw:ops,fuzz:fuzz-pw:rider:rider-404', bundledRegistry());
 
 /** A deterministic PRNG (mulberry32), so a failure can be replayed. */
 function prng(seed: number): () => number {

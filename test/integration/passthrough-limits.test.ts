@@ -9,6 +9,7 @@ import { EmbeddedEngine } from '../../src/engine/embedded/engine';
 import { recordingLogger, type RecordingLogger, silentLogger } from '../../src/log';
 import { writeEvents } from '../../src/outbox/writer';
 import { parseSqlUsers, startSqlPassthrough, type SqlPassthrough, type SqlPassthroughOptions } from '../../src/passthrough';
+import { bundledRegistry } from '../../src/views/load';
 import { FIXTURE_RIDES } from '../conformance/fixture';
 import { psql, sqlState } from '../fixtures/pgwire/harness';
 import { backendFrames, cstr, errorCodes, i16, i32, ScramClient, startupPacket as startup, typed } from '../fixtures/pgwire/wire';
@@ -23,7 +24,7 @@ import { waitFor } from '../helpers/waitFor';
 
 jest.setTimeout(120_000);
 
-const USERS = parseSqlUsers('olga:ops-pw:ops,ana:analyst-pw');
+const USERS = parseSqlUsers('olga:ops-pw:ops,ana:analyst-pw', bundledRegistry());
 const PASSWORDS: Record<string, string> = { olga: 'ops-pw', ana: 'analyst-pw' };
 
 /** Open descriptors of this process (server and client sockets alike). */

@@ -1,10 +1,13 @@
 import { signToken } from '../../src/auth/token';
 import { authenticate, bearerToken, createTokenVerifier } from '../../src/auth/verify';
-import { ANONYMOUS_OPS } from '../../src/auth/viewer';
 import type { AuthConfig } from '../../src/config/types';
 import { GatewayErrorCode, isGatewayError } from '../../src/errors';
 import { recordingLogger } from '../../src/log';
+import { bundledRegistry } from '../../src/views/load';
+import { fixtureRegistry } from '../helpers/permissionsFixture';
 import { TEST_SECRET, badTokens, claims, hs256 } from '../helpers/tokens';
+
+const REGISTRY = bundledRegistry();
 
 const AUTH: AuthConfig = { enabled: true, secret: TEST_SECRET };
 
@@ -15,7 +18,7 @@ async function refusal(p: Promise<unknown>): Promise<string> {
 }
 
 describe('token verification (HS256 secret)', () => {
-  const verifier = createTokenVerifier(AUTH);
+  const verifier = createTokenVerifier(AUTH, REGISTRY);
 
   it('accepts a token from signToken and returns sub, role and expiry', async () => {
     const before = Date.now();
@@ -38,7 +41,7 @@ describe('token verification (HS256 secret)', () => {
   });
 
   it('checks issuer and audience when configured', async () => {
-    const strict = createTokenVerifier({ ...AUTH, issuer: 'https://id.example', audience: 'wavegate' });
+    const strict = createTokenVerifier({ ...AUTH, issuer: 'https://id.example', audience: 'wavegate' }, REGISTRY);
     const ok = await signToken(TEST_SECRET, { sub: 'ops-1', role: 'ops' }, 60, { issuer: 'https://id.example', audience: 'wavegate' });
     expect((await strict.verify(ok)).sub).toBe('ops-1');
     await refusal(strict.verify(await signToken(TEST_SECRET, { sub: 'ops-1', role: 'ops' }, 60)));
@@ -53,7 +56,7 @@ describe('token verification (HS256 secret)', () => {
   it('logs why a token was refused without the token', async () => {
     const log = recordingLogger();
     const token = badTokens()['bad signature']!;
-    await refusal(createTokenVerifier(AUTH, log).verify(token));
+    await refusal(createTokenVerifier(AUTH, REGISTRY, log).verify(token));
     expect(JSON.stringify(log.lines)).not.toContain(token.split('.')[2]);
   });
 });
@@ -68,18 +71,58 @@ describe('authenticate and headers', () => {
     expect(() => bearerToken('Bearer')).toThrow('Malformed Authorization header');
   });
 
-  it('requires a token when auth is on, and makes everyone ops when it is off', async () => {
-    const verifier = createTokenVerifier(AUTH);
+  it('requires a token when auth is on, and makes everyone the auth_off_role (ops) when it is off', async () => {
+    const verifier = createTokenVerifier(AUTH, REGISTRY);
     expect(await refusal(authenticate(AUTH, verifier, undefined))).toContain('Authentication required');
-    expect(await authenticate({ enabled: false }, verifier, undefined)).toBe(ANONYMOUS_OPS);
-    expect(await authenticate({ enabled: false }, verifier, 'Bearer garbage')).toBe(ANONYMOUS_OPS);
+    expect(await authenticate({ enabled: false }, verifier, undefined)).toEqual({ sub: 'anonymous', role: 'ops', claims: {} });
+    expect(await authenticate({ enabled: false }, verifier, 'Bearer garbage')).toBe(verifier.authOffViewer);
+    const fleet = createTokenVerifier(AUTH, { ...fixtureRegistry(), authOffRole: 'fleet_manager' });
+    expect(await authenticate({ enabled: false }, fleet, undefined)).toEqual({ sub: 'anonymous', role: 'fleet_manager', claims: { fleet_id: 'f1' } });
   });
 
   it('fails fast with BAD_CONFIG when auth is on without a key', () => {
-    expect(() => createTokenVerifier({ enabled: true })).toThrow(expect.objectContaining({ code: GatewayErrorCode.BAD_CONFIG }));
+    expect(() => createTokenVerifier({ enabled: true }, REGISTRY)).toThrow(expect.objectContaining({ code: GatewayErrorCode.BAD_CONFIG }));
   });
 
   it('signToken refuses a non-positive ttl', async () => {
     await expect(signToken(TEST_SECRET, { sub: 'a', role: 'rider' }, 0)).rejects.toThrow(RangeError);
+  });
+});
+
+describe('roles and claims come from the registry', () => {
+  const verifier = createTokenVerifier(AUTH, fixtureRegistry());
+  const token = (extra: Record<string, unknown>, role = 'fleet_manager') => hs256({ ...claims('fm-1', role), ...extra });
+
+  it('accepts a declared GraphQL role with its declared claims, typed', async () => {
+    expect(await verifier.verify(token({ fleet_id: 'f1', other: 1 }))).toMatchObject({ sub: 'fm-1', role: 'fleet_manager', claims: { fleet_id: 'f1' } });
+    expect(await verifier.verify(token({ fleet_ids: [] }, 'regional'))).toMatchObject({ role: 'regional', claims: { fleet_ids: [] } });
+    expect(await verifier.verify(token({ fleet_ids: ['a', "b'"] }, 'regional'))).toMatchObject({ claims: { fleet_ids: ['a', "b'"] } });
+    const viewer = await verifier.verify(await signToken(TEST_SECRET, { sub: 'reg', role: 'regional', claims: { fleet_ids: ['x'] } }, 60));
+    expect(viewer).toMatchObject({ role: 'regional', claims: { fleet_ids: ['x'] } });
+  });
+
+  it.each([
+    ['a missing claim', token({})],
+    ['a list for a string claim', token({ fleet_id: ['f1'] })],
+    ['a number for a string claim', token({ fleet_id: 7 })],
+    ['a string for a list claim', token({ fleet_ids: 'a' }, 'regional')],
+    ['a list with a non-string', token({ fleet_ids: ['a', 1] }, 'regional')],
+    ['an oversized claim', token({ fleet_id: 'x'.repeat(300) })],
+    ['a NUL in a claim', token({ fleet_id: 'a\u0000b' })],
+    ['a NUL in a list claim', token({ fleet_ids: ['a\u0000'] }, 'regional')],
+    ['a NUL in sub', hs256({ ...claims('a\u0000b', 'ops') })],
+    ['a SQL-only role (graphql: false)', token({}, 'analyst')],
+    ['an undeclared role', token({}, 'admin')],
+    ['an inherited name as role', token({}, '__proto__')],
+    ['a non-string role', hs256({ ...claims('fm-1', 'ops'), role: ['ops'] })],
+  ])('refuses %s with UNAUTHENTICATED', async (_what, t) => {
+    const message = await refusal(verifier.verify(t));
+    expect(message).toMatch(/^Invalid token/);
+  });
+
+  it('names the claim and type, never the value', async () => {
+    const message = await refusal(verifier.verify(token({ fleet_id: ['secret-fleet'] })));
+    expect(message).toBe('Invalid token: claim fleet_id must be a string of at most 256 characters');
+    expect(await refusal(verifier.verify(token({}, 'analyst')))).toBe('Invalid token: role must be one of rider, driver, fleet_manager, regional, ops');
   });
 });

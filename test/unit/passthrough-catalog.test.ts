@@ -10,6 +10,7 @@ import type { SelectStatement } from '../../src/passthrough/guard/statements';
 import { makeVerifier } from '../../src/passthrough/scram';
 import { SqlRefusal } from '../../src/passthrough/sqlstate';
 import type { SqlUser } from '../../src/passthrough/users';
+import { sqlUser } from '../helpers/sqlUsers';
 
 // The catalog rules per engine. RisingWave cannot run here, so its rules are checked against the
 // relations and columns RisingWave v3.0.3 declares (test/fixtures/risingwave/system-catalog-v3.0.3.json,
@@ -18,7 +19,7 @@ import type { SqlUser } from '../../src/passthrough/users';
 const RW: Record<string, { source: string; columns: string[] }> = (JSON.parse(
   readFileSync(join(__dirname, '../fixtures/risingwave/system-catalog-v3.0.3.json'), 'utf8')) as { relations: Record<string, { source: string; columns: string[] }> }).relations;
 
-const OPS: SqlUser = { name: 'olga', role: 'ops', verifier: makeVerifier('unused', 1) };
+const OPS: SqlUser = sqlUser('olga', 'ops');
 
 beforeAll(async () => loadSqlParser());
 

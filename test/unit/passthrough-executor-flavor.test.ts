@@ -8,13 +8,14 @@ import type { SelectStatement } from '../../src/passthrough/guard/statements';
 import { makeVerifier } from '../../src/passthrough/scram';
 import { SqlRefusal } from '../../src/passthrough/sqlstate';
 import type { SqlUser } from '../../src/passthrough/users';
+import { sqlUser } from '../helpers/sqlUsers';
 
 // The executor per engine flavour, over a fake engine that records what it is sent: WITH RECURSIVE
 // runs only on PostgreSQL (the embedded engine cannot interrupt it; RisingWave does not support it:
 // src/frontend/src/binder/query.rs at v3.0.3, "RECURSIVE CTE is not supported"), and RisingWave gets
 // the statement rewritten with its own catalog rules.
 
-const OPS: SqlUser = { name: 'olga', role: 'ops', verifier: makeVerifier('unused', 1) };
+const OPS: SqlUser = sqlUser('olga', 'ops');
 
 beforeAll(async () => loadSqlParser());
 

@@ -5,12 +5,13 @@ import type { SelectStatement, Statement } from '../../src/passthrough/guard/sta
 import { makeVerifier } from '../../src/passthrough/scram';
 import { SqlRefusal } from '../../src/passthrough/sqlstate';
 import type { SqlUser } from '../../src/passthrough/users';
+import { sqlUser } from '../helpers/sqlUsers';
 
 const verifier = makeVerifier('unused', 1);
-const OPS: SqlUser = { name: 'olga', role: 'ops', verifier };
-const ANALYST: SqlUser = { name: 'ana', role: 'analyst', verifier };
-const RIDER: SqlUser = { name: 'rita', role: 'rider', subject: "rider-1", verifier };
-const DRIVER: SqlUser = { name: 'dan', role: 'driver', subject: 'driver-1', verifier };
+const OPS: SqlUser = sqlUser('olga', 'ops');
+const ANALYST: SqlUser = sqlUser('ana', 'analyst');
+const RIDER: SqlUser = sqlUser('rita', 'rider', 'rider-1');
+const DRIVER: SqlUser = sqlUser('dan', 'driver', 'driver-1');
 
 beforeAll(async () => loadSqlParser());
 
@@ -53,7 +54,12 @@ describe('statement guard: what is allowed', () => {
   });
 
   it('applies the GraphQL row policy per role and view', () => {
-    expect(select('SELECT * FROM driver_stats', RIDER).sql).toContain('FROM public.driver_stats WHERE false)');
+    expect(select('SELECT * FROM driver_earnings_daily', RIDER).sql).toContain('FROM public.driver_earnings_daily WHERE FALSE)');
+    // Riders read the public profile of the drivers of their own trips (schema/driver_stats.yaml); the
+    // other columns keep their place and type as NULL, so the view's shape is the same for every role.
+    expect(select('SELECT * FROM driver_stats', RIDER).sql).toContain(
+      '(SELECT driver_id, NULL::bigint AS trips, completed_trips, NULL::bigint AS cancelled_trips, NULL::numeric AS lifetime_earnings, rating, ' +
+      "NULL::bigint AS ratings, NULL::timestamptz AS last_trip_at FROM public.driver_stats WHERE driver_id IN (SELECT driver_id FROM public.trip_history WHERE rider_id = 'rider-1'))");
     expect(select('SELECT * FROM rider_stats', RIDER).sql).toContain("FROM public.rider_stats WHERE rider_id = 'rider-1')");
     expect(select('SELECT * FROM public.driver_earnings_daily', DRIVER).sql).toContain("WHERE driver_id = 'driver-1')");
     expect(select('SELECT * FROM trip_history', DRIVER).sql).toContain("WHERE driver_id = 'driver-1')");
@@ -73,7 +79,8 @@ describe('statement guard: what is allowed', () => {
       SELECT * FROM r JOIN rider_stats USING (rider_id)
       WHERE EXISTS (SELECT 1 FROM driver_stats d WHERE d.trips > 0)
       UNION ALL SELECT rider_id FROM (SELECT rider_id FROM public.rider_stats) x`, RIDER);
-    expect(relations(s.sql).sort()).toEqual(['public.driver_stats', 'public.rider_stats', 'public.rider_stats', 'public.trip_history', 'r']);
+    // driver_stats brings its lookup through public.trip_history along (the rider's trips' drivers).
+    expect(relations(s.sql).sort()).toEqual(['public.driver_stats', 'public.rider_stats', 'public.rider_stats', 'public.trip_history', 'public.trip_history', 'r']);
     expect(s.sql).toContain('AS "T" /* c */');
   });
 

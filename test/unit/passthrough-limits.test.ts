@@ -97,7 +97,7 @@ describe('login back-off', () => {
 });
 
 describe('prepared statement memory', () => {
-  const [user] = parseSqlUsers('olga:pw:ops');
+  const [user] = parseSqlUsers('olga:pw:ops', bundledRegistry());
   beforeAll(async () => loadSqlParser());
   const statement = (sql: string) => checkSql(sql, { user: user!, maxRows: 100, views: bundledRegistry() })[0]!;
 

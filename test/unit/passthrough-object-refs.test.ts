@@ -4,13 +4,14 @@ import type { SelectStatement } from '../../src/passthrough/guard/statements';
 import { makeVerifier } from '../../src/passthrough/scram';
 import { SqlRefusal } from '../../src/passthrough/sqlstate';
 import type { SqlUser } from '../../src/passthrough/users';
+import { sqlUser } from '../helpers/sqlUsers';
 
 // Object OIDs and names in passthrough statements (guard/objectRefs.ts, guard/expressionRules.ts):
 // what may reach a reg* cast or an OID-taking function, with Postgres' name scoping, and the
 // bounded generate_series forms pgjdbc needs. The engine-side proof (nothing hidden is listed) is in
 // test/integration/passthrough-catalog.test.ts.
 
-const ANALYST: SqlUser = { name: 'ana', role: 'analyst', verifier: makeVerifier('unused', 1) };
+const ANALYST: SqlUser = sqlUser('ana', 'analyst');
 
 beforeAll(async () => loadSqlParser());
 

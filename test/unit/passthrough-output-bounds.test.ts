@@ -1,14 +1,13 @@
 import { checkSql, loadSqlParser } from '../../src/passthrough/guard/guard';
 import { bundledRegistry } from '../../src/views/load';
 import { formatWidths, MAX_WIDTH, staticArraySize } from '../../src/passthrough/guard/boundedOutput';
-import { makeVerifier } from '../../src/passthrough/scram';
 import { SqlRefusal } from '../../src/passthrough/sqlstate';
-import type { SqlUser } from '../../src/passthrough/users';
+import { parseSqlUsers, type SqlUser } from '../../src/passthrough/users';
 import { parseSync } from 'libpg-query';
 
 // Issue 11 item 3: bounds on what string and set functions may produce (guard/boundedOutput.ts).
 
-const OPS: SqlUser = { name: 'olga', role: 'ops', verifier: makeVerifier('unused', 1) };
+const [OPS] = parseSqlUsers('olga:unused:ops', bundledRegistry()) as [SqlUser];
 
 beforeAll(async () => loadSqlParser());
 

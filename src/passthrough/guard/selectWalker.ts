@@ -269,7 +269,9 @@ export class SelectWalker {
   /** The subquery that replaces a reference to `schema.name`, or a refusal. */
   private replacement(schema: string | undefined, name: string, loc: number): { text: string; ref: RefKind } {
     const view = findView(this.ctx.views, name);
-    if ((schema === undefined || schema === 'public') && view !== undefined) return { text: viewSubquery(this.ctx.user, view), ref: OTHER };
+    if ((schema === undefined || schema === 'public') && view !== undefined) {
+      return { text: viewSubquery(this.ctx.user, view, this.ctx.views), ref: OTHER };
+    }
     if (schema === 'pg_catalog' || schema === 'information_schema' || (schema === undefined && name.startsWith('pg_'))) {
       const s: CatalogSchema = schema === 'information_schema' ? schema : 'pg_catalog';
       const flavor = this.ctx.catalog ?? 'postgres';
