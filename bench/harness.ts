@@ -57,7 +57,9 @@ export function benchConfig(engine: Config['engine']): Config {
     auth: { enabled: true, secret: BENCH_SECRET },
     simulator: { enabled: false, ridesPerSecond: 1, riders: 1, drivers: 1, pace: 0 },
     // The production defaults of config/types.ts.
-    limits: { ...DEFAULT_LIMITS },
+    // The production defaults, except the per-address connection cap: every bench client
+    // (10,000 subscribers in kafka-fanout) connects from 127.0.0.1.
+    limits: { ...DEFAULT_LIMITS, maxConnectionsPerAddress: 0 },
     subscriptions: { ...DEFAULT_SUBSCRIPTIONS },
     logLevel: 'silent',
   };

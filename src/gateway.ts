@@ -137,6 +137,7 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   // Idle keep-alive connections outlive the clients' and load balancers' own idle timeouts (60 s on
   // common ones), so the server never closes a connection a client is just reusing (ECONNRESET).
   const httpServer = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 });
+  capConnectionsPerAddress(httpServer, config.limits.maxConnectionsPerAddress, metrics.httpConnectionRefused);
   const apollo = createApolloServer({ httpServer, limits: config.limits, registry, formatError, log: deps.log });
   let ws: WebSocketHandle | undefined;
   try {
@@ -203,4 +204,29 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
       }
     },
   };
+}
+
+/**
+ * At most `max` open connections per client address (0: no cap): one more is destroyed as it
+ * arrives, before a byte is read, so slow or idle clients from one address cannot hold every
+ * descriptor (docs/SECURITY.md). Websockets count while they are open.
+ */
+function capConnectionsPerAddress(server: Server, max: number, refused: () => void): void {
+  if (max === 0) return;
+  const open = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const address = socket.remoteAddress ?? '';
+    const n = open.get(address) ?? 0;
+    if (n >= max) {
+      refused();
+      socket.destroy();
+      return;
+    }
+    open.set(address, n + 1);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left <= 0) open.delete(address);
+      else open.set(address, left);
+    });
+  });
 }

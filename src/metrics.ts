@@ -26,6 +26,8 @@ export interface GatewayMetrics {
   delivered(latencyMs: number): void;
   /** Counts one poison record the change feed skipped (KafkaFeed `onPoison`), by decode reason. */
   feedPoison(reason: string): void;
+  /** Counts one HTTP connection closed on arrival: its address had the most open connections allowed. */
+  httpConnectionRefused(): void;
   /** Connects the gauges to the running hub and feed. */
   bind(sources: MetricSources): void;
   /** The exposition text. */
@@ -81,6 +83,11 @@ export function createMetrics(): GatewayMetrics {
       this.set(sources?.hub.buffered.max ?? 0);
     },
   });
+  const connectionsRefused = new Counter({
+    name: 'wavegate_http_connections_refused_total',
+    help: 'HTTP connections closed on arrival because their client address had WAVEGATE_HTTP_MAX_CONNECTIONS_PER_ADDRESS open.',
+    registers: [registry],
+  });
   const poison = new Counter({
     name: 'wavegate_feed_poison_total',
     help: 'Change-feed records skipped as undecodable (poison), by reason.',
@@ -99,6 +106,7 @@ export function createMetrics(): GatewayMetrics {
     graphqlError: (code) => errors.inc({ code }),
     delivered: (latencyMs) => latency.observe(Math.max(0, latencyMs) / 1000),
     feedPoison: (reason) => poison.inc({ reason }),
+    httpConnectionRefused: () => connectionsRefused.inc(),
     bind: (s) => {
       sources = s;
     },

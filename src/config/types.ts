@@ -41,6 +41,12 @@ export interface LimitsConfig {
   maxDepth: number;
   /** Maximum estimated cost, in cost units (`WAVEGATE_MAX_COST`; the model is in graphql/limits.ts). @default 10_000 */
   maxCost: number;
+  /**
+   * Open HTTP connections (websockets included) from one client address; more are closed at once
+   * (`WAVEGATE_HTTP_MAX_CONNECTIONS_PER_ADDRESS`, 0 = no cap). A client that opens connections and
+   * sends its headers slowly holds at most this many descriptors. @default 256
+   */
+  maxConnectionsPerAddress: number;
   /** Maximum HTTP request body (and websocket message), in bytes (`WAVEGATE_MAX_BODY_BYTES`). @default 102_400 (100 KiB) */
   maxBodyBytes: number;
   /** Largest `first` accepted by connections, in rows. @default 100 */
