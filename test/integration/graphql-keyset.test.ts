@@ -9,18 +9,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { cursorSelectSql, decodePageCursor, encodePageCursor, keysetSql, orderBySql, type CursorValue, type KeysetColumn } from '../../src/graphql/build/keyset';
 import { limitSql } from '../../src/graphql/build/statements';
 import { normalizeColumnValue } from '../../src/graphql/build/rows';
+import { prng as rng } from '../helpers/prng';
 
-/** A small deterministic PRNG (mulberry32), so a failure names its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const COLUMNS: ReadonlyArray<Omit<KeysetColumn, 'desc' | 'nullsLast'>> = [
   { column: 'n', type: 'int', nullable: true, textAlias: undefined },

@@ -9,6 +9,7 @@ import { client } from '../fixtures/pgwire/harness';
 import { backendFrames, cstr, errorCodes as codesIn, i16, i32, type RawFrame, ScramClient, startupPacket as startup, typed } from '../fixtures/pgwire/wire';
 import { waitFor } from '../helpers/waitFor';
 import { bundledRegistry } from '../../src/views/load';
+import { prng } from '../helpers/prng';
 
 // Malformed protocol over raw sockets: truncated and oversized messages, messages in the wrong
 // order, random bytes before and after authentication. The process must not crash, the listener
@@ -17,17 +18,6 @@ import { bundledRegistry } from '../../src/views/load';
 
 const USERS = parseSqlUsers('olga:ops-pw:ops,fuzz:fuzz-pw:rider:rider-404', bundledRegistry());
 
-/** A deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A raw connection that records what the server sends. */
 class Raw {

@@ -14,21 +14,11 @@ import {
 } from '../../src/permissions/compile';
 import type { ClaimValue, Mask, Permission, Predicate, Row } from '../../src/views/model';
 import { FLEET_COLUMNS, TRIP_COLUMNS, fixtureRegistry, viewOfFixture } from '../helpers/permissionsFixture';
+import { prng } from '../helpers/prng';
 
 const SEED = 0x5eed12b;
 const CASES = 300;
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly next: () => number) {}
