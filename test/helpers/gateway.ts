@@ -3,6 +3,7 @@
  * the {@link TEST_SECRET}, a silent (or given) logger. Dispose it in afterAll.
  */
 import { bundledRegistry } from '../../src/views/load';
+import type { Registry } from '../../src/views/model';
 import { signToken } from '../../src/auth/token';
 import { DEFAULT_LIMITS, DEFAULT_SUBSCRIPTIONS } from '../../src/config/load';
 import type { AuthConfig, Config, CorsConfig, LimitsConfig, SubscriptionsConfig } from '../../src/config/types';
@@ -27,6 +28,8 @@ export interface TestGatewayOverrides {
   log?: Logger;
   /** Wraps the engine the gateway sees (e.g. to count queries); the test still writes to the real one. */
   wrapEngine?: (engine: EmbeddedEngine) => Engine;
+  /** The views served (e.g. loadRegistry of a schema directory). @default bundledRegistry() */
+  views?: Registry;
 }
 
 /** A GraphQL HTTP response. */
@@ -61,7 +64,7 @@ export interface TestGateway extends GatewayClient {
 /** The configuration a test gateway runs with. */
 export function testConfig(o: TestGatewayOverrides = {}): Config {
   return {
-    views: bundledRegistry(),
+    views: o.views ?? bundledRegistry(),
     host: '127.0.0.1',
     port: 0,
     engine: 'embedded',
@@ -89,7 +92,7 @@ export async function gqlRequest<T = Record<string, unknown>>(url: string, query
 export async function startTestGateway(overrides: TestGatewayOverrides = {}): Promise<TestGateway> {
   const config = testConfig(overrides);
   const log = overrides.log ?? silentLogger;
-  const engine = await EmbeddedEngine.create({ log, changeRetention: config.changeRetention });
+  const engine = await EmbeddedEngine.create({ log, changeRetention: config.changeRetention, views: config.views });
   let gateway: Gateway;
   try {
     gateway = await startGateway(config, { log, engine: overrides.wrapEngine?.(engine) ?? engine });
