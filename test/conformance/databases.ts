@@ -6,7 +6,7 @@ import type { OutboxEvent } from '../../src/outbox/events';
 import { writeEvents } from '../../src/outbox/writer';
 import { sourceMigrations } from '../../src/outbox/dialect';
 import { bundledRegistry } from '../../src/views/load';
-import { viewNamed } from '../../src/views/find';
+import type { Registry } from '../../src/views/model';
 
 /**
  * Throwaway databases on the machine's shared servers (PostgreSQL 15 on 5432, MariaDB 10.11 on
@@ -85,9 +85,9 @@ export const pgAdmin = adminQuery;
  * every view as a plain VIEW whose body is the schema file's statement text (the same SQL RisingWave
  * runs as a materialized view). It is not incremental, but the rows a query sees are the same.
  */
-export async function createRisingWaveStandIn(db: PgTestDatabase): Promise<void> {
+export async function createRisingWaveStandIn(db: PgTestDatabase, registry: Registry = bundledRegistry()): Promise<void> {
   for (const m of sourceMigrations('postgres')) await db.client.query(m.sql);
-  for (const v of bundledRegistry().views) await db.client.query(`CREATE VIEW ${v.name} AS ${viewNamed(bundledRegistry(), v.name).sql}`);
+  for (const v of registry.views) await db.client.query(`CREATE VIEW ${v.name} AS ${v.sql}`);
 }
 
 /** A fresh MariaDB/MySQL database, with a UTC session. */

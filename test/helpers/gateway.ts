@@ -3,6 +3,7 @@
  * the {@link TEST_SECRET}, a silent (or given) logger. Dispose it in afterAll.
  */
 import { bundledRegistry } from '../../src/views/load';
+import type { Registry } from '../../src/views/model';
 import { signToken } from '../../src/auth/token';
 import { DEFAULT_LIMITS, DEFAULT_SUBSCRIPTIONS } from '../../src/config/load';
 import type { AuthConfig, Config, CorsConfig, LimitsConfig, SubscriptionsConfig } from '../../src/config/types';
@@ -27,6 +28,8 @@ export interface TestGatewayOverrides {
   log?: Logger;
   /** Wraps the engine the gateway sees (e.g. to count queries); the test still writes to the real one. */
   wrapEngine?: (engine: EmbeddedEngine) => Engine;
+  /** The views served (e.g. loadRegistry of a schema directory). @default bundledRegistry() */
+  views?: Registry;
 }
 
 /** `engine` with its `query` (and, when given, its feed) replaced, for `wrapEngine`; the rest passes through. */
@@ -86,7 +89,7 @@ export interface TestGateway extends GatewayClient {
 /** The configuration a test gateway runs with. */
 export function testConfig(o: TestGatewayOverrides = {}): Config {
   return {
-    views: bundledRegistry(),
+    views: o.views ?? bundledRegistry(),
     host: '127.0.0.1',
     port: 0,
     engine: 'embedded',
@@ -116,7 +119,7 @@ export async function startTestGateway(overrides: TestGatewayOverrides = {}): Pr
   const log = overrides.log ?? silentLogger;
   // No pruning timer: a test that needs the change log pruned calls engine.prune() and counts what
   // it deleted, which the engine's own timer must not have deleted first.
-  const engine = await EmbeddedEngine.create({ log, changeRetention: config.changeRetention, pruneIntervalMs: 0 });
+  const engine = await EmbeddedEngine.create({ log, changeRetention: config.changeRetention, pruneIntervalMs: 0, views: config.views });
   let gateway: Gateway;
   try {
     gateway = await startGateway(config, { log, engine: overrides.wrapEngine?.(engine) ?? engine });

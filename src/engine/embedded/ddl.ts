@@ -97,7 +97,7 @@ export function embeddedViewDdl(view: ViewModel, sql: ViewSqlParts = viewSqlPart
     // The projection's FROM names the CTE `base`; point it at the IMMV instead.
     : sql.projection.replace(/\bFROM\s+base\b/i, `FROM public.${baseName}`);
   const keyMatch = view.key.map((k) => `v.${ident(k)} = NEW.${ident(k)}`).join(' AND ');
-  const oldCols = [...new Set([...view.key, ...view.indexed])];
+  const wantedOld = [...new Set([...view.key, ...view.indexed])];
   return {
     baseName,
     createBase: `SELECT pgivm.create_immv('${baseName}', ${dollarQuote(sql.base)})`,
@@ -108,6 +108,8 @@ export function embeddedViewDdl(view: ViewModel, sql: ViewSqlParts = viewSqlPart
       .map((index) => `CREATE INDEX ${baseName}_q${index.i} ON public.${baseName} (${index.sql})`),
     trigger: (baseColumns) => {
       const changed = baseColumns.map((c) => `NEW.${ident(c)} IS DISTINCT FROM OLD.${ident(c)}`).join(' OR ');
+      // The old image is the IMMV's row: an indexed column computed in the projection is not in it.
+      const oldCols = wantedOld.filter((c) => baseColumns.includes(c));
       // pg_ivm maintains IMMVs with a restricted search_path: every name here is schema-qualified.
       return `
 CREATE OR REPLACE FUNCTION wavegate.log_${name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
