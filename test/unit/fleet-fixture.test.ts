@@ -9,6 +9,10 @@ import { embeddedViewDdl } from '../../src/engine/embedded/ddl';
 import { permissionOf, viewOf } from '../../src/permissions/compile';
 import { bundledSchemaDir, loadRegistry } from '../../src/views/load';
 import { FLEET_SCHEMA_DIR } from '../fixtures/fleet';
+import { loadViewParser } from '../../src/views/split';
+
+// embeddedViewDdl splits each view's SQL with libpg-query's parser, which loads asynchronously.
+beforeAll(loadViewParser);
 
 const read = (dir: string, f: string) => readFileSync(join(dir, f), 'utf8');
 
