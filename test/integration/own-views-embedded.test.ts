@@ -1,7 +1,7 @@
 /**
  * A user's own views on the embedded engine (issue 12): the fleet schema directory
- * (test/fixtures/fleet: the four bundled views, driver_ratings, fleet_drivers and a role
- * fleet_manager with a claim fleet_id, SQL and YAML only) copied to a temp folder and served by a
+ * (schema/ plus test/fixtures/fleet: driver_ratings, fleet_drivers and a role fleet_manager with a
+ * claim fleet_id, SQL and YAML only) put together in a temp folder and served by a
  * real gateway. The new view's generated query, connection and subscription deliver its rows; a
  * fleet manager reads exactly the trips and ratings of its fleet's drivers on queries, subscriptions
  * and the SQL passthrough, and nothing else.

@@ -1,6 +1,6 @@
 /**
  * A user's own views on the RisingWave engine path (issue 12): the fleet schema directory
- * (test/fixtures/fleet, SQL and YAML only) served with WAVEGATE_SCHEMA_DIR. PostgreSQL stands in for
+ * (schema/ plus test/fixtures/fleet, SQL and YAML only, put together in a temp folder) served with WAVEGATE_SCHEMA_DIR. PostgreSQL stands in for
  * RisingWave's SQL (a database of this file's own with every view of the directory as a plain view)
  * and a real Kafka broker carries the sink records (topics and consumer group of this file's own,
  * removed afterwards). Checks the new view's query and subscription, a fleet manager's rows on
