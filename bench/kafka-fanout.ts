@@ -31,6 +31,9 @@
  *       [--burst=20000] [--concurrency=200] [--warmup=200] [--timeout=175]`
  */
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { RisingWaveEngine } from '../src/engine/risingwave/engine';
 import { startGateway, type Gateway } from '../src/gateway';
 import { silentLogger } from '../src/log';
@@ -47,6 +50,7 @@ import { match, SubscriberProcess, type ClientSpec, type Receipts } from './wsCl
 
 const flags = numberFlags({
   subscribers: 10_000, partitions: 3, rateLow: 500, rateHigh: 2_000, seconds: 10, burst: 20_000, concurrency: 200, warmup: 200, timeout: 175,
+  heapSnapshot: 0, memoryOnly: 0,
 });
 const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
 const PG_URL = process.env['WAVEGATE_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -162,6 +166,8 @@ async function main(): Promise<void> {
 
     // Memory: none vs all subscribed and idle.
     const gcOn = await fullGc();
+    const snapshots: string[] = [];
+    if (flags.heapSnapshot > 0) snapshots.push(writeHeapSnapshot(join(tmpdir(), `wavegate-fanout-${process.pid}-0.heapsnapshot`)));
     const before = memory();
     const clientsBefore = await clients.usage();
     const c = await clients.connect(gateway.url, specs, flags.concurrency);
@@ -170,6 +176,10 @@ async function main(): Promise<void> {
     await sleep(2_000);
     await fullGc();
     const after = memory();
+    if (flags.heapSnapshot > 0) {
+      snapshots.push(writeHeapSnapshot(join(tmpdir(), `wavegate-fanout-${process.pid}-${c.connected}.heapsnapshot`)));
+      note(`heap snapshots: node dist/bench/heapdiff.js ${snapshots.join(' ')} --per=${c.connected}`);
+    }
     const clientsAfter = await clients.usage();
     const per = (k: keyof ReturnType<typeof memory>) => Math.round((after[k] - before[k]) / c.connected);
     const memoryResult = gcOn ? {
@@ -179,6 +189,10 @@ async function main(): Promise<void> {
       clientProcessRssPerClient: Math.round((clientsAfter.memory.rss - clientsBefore.memory.rss) / c.connected),
     } : null;
     if (!gcOn) note('run with node --expose-gc for the memory figures');
+    if (flags.memoryOnly > 0) {
+      emit({ bench: 'kafka-fanout', ...environment(), machineLoad: { start: loadAtStart, end: machineLoad() }, subscribers: c.connected, connectFailed: c.failed, memory: memoryResult, heapSnapshots: snapshots });
+      return;
+    }
 
     const steady: Record<string, unknown> = {};
     for (const [name, rate] of [['low', flags.rateLow], ['high', flags.rateHigh]] as const) {
