@@ -10,7 +10,7 @@ import { bundledRegistry } from '../src/views/load';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Socket } from 'node:net';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { signToken } from '../src/auth/token';
 import { DEFAULT_LIMITS, DEFAULT_SUBSCRIPTIONS } from '../src/config/load';
@@ -370,4 +370,39 @@ export function memory(): { rss: number; heapUsed: number; heapTotal: number; ex
 /** The port of a gateway URL (`http://127.0.0.1:<port>/graphql`). */
 export function portOf(url: string): number {
   return Number(new URL(url).port);
+}
+
+/**
+ * The heap floor without forcing collections: heap used right after each major (mark-sweep-compact)
+ * GC of this process, seen through a `gc` PerformanceObserver (the reading is taken when the
+ * observer runs, a moment after the collection). Where a sawtooth of garbage hides the live heap,
+ * this follows the live heap.
+ */
+export class MajorGcFloor {
+  private readonly observer: PerformanceObserver;
+  private last: number | null = null;
+  private count = 0;
+
+  constructor() {
+    this.observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+        if (kind !== perfConstants.NODE_PERFORMANCE_GC_MAJOR) continue;
+        this.count++;
+        this.last = process.memoryUsage().heapUsed;
+      }
+    });
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** Heap used after the latest major GC so far (null before the first), and major GCs since the previous take. */
+  take(): { heapUsed: number | null; majorGcs: number } {
+    const out = { heapUsed: this.last, majorGcs: this.count };
+    this.count = 0;
+    return out;
+  }
+
+  stop(): void {
+    this.observer.disconnect();
+  }
 }
