@@ -41,7 +41,10 @@
  *     first send), the write being when the gateway handed its last frame to a socket. Run with
  *     graphql-ws clients and then with lean clients (wsClients.ts): at
  *     ≥ 100,000 frames/s on 2 cores graphql-ws's client can be the bottleneck, and both are
- *     reported (`--lean=0` graphql-ws only, `1` lean only, `2` both).
+ *     reported (`--lean=0` graphql-ws only, `1` lean only, `2` both), with each process's CPU
+ *     µs per delivery (1e6 ÷ that = deliveries/s one core of it could do).
+ * A phase whose rate or count is 0 is skipped (`--rateLow=0 --rateHigh=0 --burst=0`: memory and
+ * broadcast only).
  *
  * Sweep mode (`--sweep=1`): the riders connect, then steady steps of `seconds` s at sweepFrom,
  * sweepFrom + sweepStep, … up to sweepTo records/s, stopping at the first step that fails
@@ -152,6 +155,11 @@ async function phase(p: Procs, produce: () => Promise<ProduceRun>, fanOut = 1, w
       gateway: cpuPercent(from.gateway, to.gateway, seconds),
       clients: cpuPercent(from.clients, to.clients, seconds),
       producer: cpuPercent(from.producer, to.producer, seconds),
+    },
+    // CPU per delivery: 1e6 ÷ this is what one core of that process could deliver (or take) per second.
+    cpuMicrosPerDelivery: m.latencies.length === 0 ? null : {
+      gateway: Math.round((to.gateway.cpuMicros - from.gateway.cpuMicros) / m.latencies.length),
+      clients: Math.round((to.clients.cpuMicros - from.clients.cpuMicros) / m.latencies.length),
     },
     gatewayEventLoopDelayMs: loopDelayMs,
     machineLoad: { start: loadAtStart, end: machineLoad() },
@@ -295,11 +303,15 @@ async function main(): Promise<void> {
 
     const steady: Record<string, unknown> = {};
     for (const [name, rate] of [['low', flags.rateLow], ['high', flags.rateHigh]] as const) {
+      if (rate === 0) continue;
       note(`steady ${name}: ${rate} records/s for ${flags.seconds} s`);
       steady[`${rate}PerSecond`] = await phase(p, () => p.producer.paced(name, rate, flags.seconds));
     }
-    note(`burst: ${flags.burst} records, one 1,000-record send in flight at a time`);
-    const burst = await phase(p, () => p.producer.burst('burst', flags.burst));
+    let burst: Record<string, unknown> | null = null;
+    if (flags.burst > 0) {
+      note(`burst: ${flags.burst} records, one 1,000-record send in flight at a time`);
+      burst = await phase(p, () => p.producer.burst('burst', flags.burst));
+    }
     const idle = await clients.collect();
     await clients.disconnect();
     await waitForHub(gateway, 0);

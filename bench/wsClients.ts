@@ -111,7 +111,8 @@ function leanFrame(socket: WebSocket, text: string, t: number): void {
 function connectLean(url: string, spec: ClientSpec): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     let acked = false;
-    const socket = new WebSocket(url, 'graphql-transport-ws');
+    // No UTF-8 validation of text frames, no compression offer: the client's per-frame cost kept to reading the frame.
+    const socket = new WebSocket(url, 'graphql-transport-ws', { skipUTF8Validation: true, perMessageDeflate: false });
     socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${spec.token}` } })));
     socket.on('message', (data: Buffer) => {
       const t = nowMs();
