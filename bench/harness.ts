@@ -406,3 +406,27 @@ export class MajorGcFloor {
     this.observer.disconnect();
   }
 }
+
+/**
+ * Waits until the gateway's hub holds `size` subscriptions (one per bench socket). Should a
+ * gateway count its subscriptions otherwise (e.g. per group), the wait ends once the count has not
+ * moved for 3 s, with a note, instead of failing the run. Resolves with the count it settled on.
+ */
+export async function settleHub(hub: { readonly size: number }, size: number, timeoutMs = 90_000): Promise<number> {
+  let last = -1;
+  let since = Date.now();
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const now = hub.size;
+    if (now === size) return now;
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= 3_000) {
+      note(`the hub settled at ${now} subscriptions, not ${size}: going on (does this gateway count subscriptions per socket?)`);
+      return now;
+    }
+    if (Date.now() >= end) throw new Error(`the hub has ${now} subscriptions, expected ${size}`);
+    await sleep(50);
+  }
+}

@@ -69,7 +69,7 @@ import { KafkaFeed } from '../src/engine/risingwave/feed/kafkaFeed';
 import { createKafkaClient, DEFAULT_VIEW_TOPIC_PREFIX, viewTopic } from '../src/kafka';
 import {
   benchConfig, benchToken, deadline, emit, fullGc, legDelta, legState, LoopDelay, machineLoad, memory, note, nowMs, numberFlags,
-  portOf, recordFeedArrivals, sleep, splitAtFeed, summarize, until, watchSocketWrites, type FeedArrivals, type SocketWrites,
+  portOf, recordFeedArrivals, settleHub, sleep, splitAtFeed, summarize, until, watchSocketWrites, type FeedArrivals, type SocketWrites,
 } from './harness';
 import { cpuPercent, usage, type Usage } from './ipc';
 import { ProducerProcess, type ProduceRun } from './producer';
@@ -167,7 +167,7 @@ async function phase(p: Procs, produce: () => Promise<ProduceRun>, fanOut = 1, w
 }
 
 async function waitForHub(gateway: Gateway, size: number): Promise<void> {
-  if (!(await until(() => gateway.hub.size === size, 90_000))) throw new Error(`the hub has ${gateway.hub.size} subscriptions, expected ${size}`);
+  await settleHub(gateway.hub, size);
 }
 
 /** Connects `specs` and checks every one was admitted (the socket caps refuse none). */

@@ -42,7 +42,7 @@ import { createKafkaClient, DEFAULT_VIEW_TOPIC_PREFIX, viewTopic } from '../src/
 import { silentLogger } from '../src/log';
 import { createMetrics } from '../src/metrics';
 import {
-  benchConfig, benchToken, deadline, emit, LoopDelay, machineLoad, MajorGcFloor, memory, note, nowMs, numberFlags, sleep, summarize, until,
+  benchConfig, benchToken, deadline, emit, LoopDelay, machineLoad, MajorGcFloor, memory, note, nowMs, numberFlags, settleHub, sleep, summarize, until,
 } from './harness';
 import { cpuPercent, usage } from './ipc';
 import { PacerProcess } from './pacer';
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     const specs: ClientSpec[] = await Promise.all(Array.from({ length: n }, async (_, i) => ({ token: await benchToken(`rider-${i}`, 'rider'), variables: {} })));
     const c = await clients.connect(gateway.url, specs, flags.concurrency);
     note(`connected ${c.connected}/${n} sockets in ${c.ms} ms${c.firstError !== undefined ? ` (first error: ${c.firstError})` : ''}`);
-    if (!(await until(() => gateway!.hub.size === c.connected, 90_000))) throw new Error(`the hub has ${gateway.hub.size} subscriptions, expected ${c.connected}`);
+    await settleHub(gateway.hub, c.connected);
     const tokens = await Promise.all(Array.from({ length: Math.max(1, flags.tokens) }, (_, i) => benchToken(`rider-${i % flags.riders}`, 'rider')));
 
     note(`soak: ${flags.rate} records/s + ${flags.queries} queries/s for ${flags.minutes} min, a sample every ${flags.sample} s`);
