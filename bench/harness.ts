@@ -9,10 +9,12 @@
 import { bundledRegistry } from '../src/views/load';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Socket } from 'node:net';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import type { Registry } from 'prom-client';
 import { signToken } from '../src/auth/token';
 import { DEFAULT_LIMITS, DEFAULT_SUBSCRIPTIONS } from '../src/config/load';
-import type { Config } from '../src/config/types';
+import type { Config, SubscriptionsConfig } from '../src/config/types';
 import type { ChangeFeed } from '../src/engine/types';
 import { percentile } from './util';
 
@@ -46,8 +48,12 @@ export function numberFlags<T extends Record<string, number>>(defaults: T, argv 
   return out as T;
 }
 
-/** The gateway configuration of the benches: loopback, port 0, auth on with {@link BENCH_SECRET}, default limits, silent. */
-export function benchConfig(engine: Config['engine']): Config {
+/**
+ * The gateway configuration of the benches: loopback, port 0, auth on with {@link BENCH_SECRET},
+ * default limits, silent. `subscriptions` overrides subscription settings (none of the benches
+ * needs to: each socket has a subject of its own, so the per-subject socket cap never applies).
+ */
+export function benchConfig(engine: Config['engine'], subscriptions: Partial<SubscriptionsConfig> = {}): Config {
   return {
     views: bundledRegistry(),
     host: '127.0.0.1',
@@ -60,7 +66,7 @@ export function benchConfig(engine: Config['engine']): Config {
     // The production defaults, except the per-address connection cap: every bench client
     // (10,000 subscribers in kafka-fanout) connects from 127.0.0.1.
     limits: { ...DEFAULT_LIMITS, maxConnectionsPerAddress: 0 },
-    subscriptions: { ...DEFAULT_SUBSCRIPTIONS },
+    subscriptions: { ...DEFAULT_SUBSCRIPTIONS, ...subscriptions },
     logLevel: 'silent',
   };
 }
@@ -229,4 +235,198 @@ export function machineLoad(): { loadavg1: number; cpuPressureSomeAvg60: number 
     if (m !== null) pressure = Number(m[1]);
   } catch { /* not Linux, or PSI off */ }
   return { loadavg1: +loadavg()[0]!.toFixed(2), cpuPressureSomeAvg60: pressure };
+}
+
+/** One leg of `wavegate_fanout_leg_seconds` over a phase: observations, total and mean ms, p50/p99 ms from the buckets. */
+export interface LegTiming {
+  count: number;
+  totalMs: number;
+  meanMs: number | null;
+  /** histogram_quantile-style: linear inside the bucket; capped at the largest finite bucket. */
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+/** Cumulative state of a histogram, per `leg` label. */
+type LegState = Map<string, { sum: number; count: number; buckets: Array<[number, number]> }>;
+
+/** The fan-out legs histogram: the gateway's time per leg (fetch, decode, hub, execute, write). */
+export const LEG_HISTOGRAM = 'wavegate_fanout_leg_seconds';
+
+/**
+ * Reads `wavegate_fanout_leg_seconds{leg}` from the gateway's registry (the gateway runs in the
+ * bench process): take() before and after a phase, then {@link legDelta}. Resolves to null when
+ * the gateway has no such metric (commits before issue 14's fan-out work).
+ */
+export async function legState(registry: Registry): Promise<LegState | null> {
+  const metric = registry.getSingleMetric(LEG_HISTOGRAM);
+  if (metric === undefined) return null;
+  const out: LegState = new Map();
+  const data = await metric.get();
+  for (const v of data.values as ReadonlyArray<{ value: number; labels: Record<string, string | number | undefined>; metricName?: string }>) {
+    const leg = String(v.labels['leg'] ?? '');
+    let s = out.get(leg);
+    if (s === undefined) out.set(leg, (s = { sum: 0, count: 0, buckets: [] }));
+    const name = v.metricName ?? '';
+    if (name.endsWith('_sum')) s.sum = v.value;
+    else if (name.endsWith('_count')) s.count = v.value;
+    else if (name.endsWith('_bucket')) s.buckets.push([v.labels['le'] === '+Inf' ? Infinity : Number(v.labels['le']), v.value]);
+  }
+  for (const s of out.values()) s.buckets.sort((a, b) => a[0] - b[0]);
+  return out;
+}
+
+function quantileMs(buckets: ReadonlyArray<[number, number]>, count: number, q: number): number | null {
+  if (count === 0) return null;
+  const rank = q * count;
+  let lower = 0;
+  let below = 0;
+  for (const [le, cum] of buckets) {
+    if (cum >= rank) {
+      if (le === Infinity) return +(lower * 1_000).toFixed(3);
+      const inBucket = cum - below;
+      const f = inBucket === 0 ? 1 : (rank - below) / inBucket;
+      return +((lower + (le - lower) * f) * 1_000).toFixed(3);
+    }
+    lower = le;
+    below = cum;
+  }
+  return +(lower * 1_000).toFixed(3);
+}
+
+/** Per leg, what happened between two {@link legState} readings; null when the metric is absent. */
+export function legDelta(from: LegState | null, to: LegState | null): Record<string, LegTiming> | null {
+  if (from === null || to === null) return null;
+  const out: Record<string, LegTiming> = {};
+  for (const [leg, b] of to) {
+    const a = from.get(leg) ?? { sum: 0, count: 0, buckets: [] };
+    const count = b.count - a.count;
+    const totalMs = (b.sum - a.sum) * 1_000;
+    const buckets = b.buckets.map(([le, cum]) => [le, cum - (a.buckets.find(([l]) => l === le)?.[1] ?? 0)] as [number, number]);
+    out[leg] = {
+      count,
+      totalMs: +totalMs.toFixed(1),
+      meanMs: count > 0 ? +(totalMs / count).toFixed(4) : null,
+      p50Ms: quantileMs(buckets, count, 0.5),
+      p99Ms: quantileMs(buckets, count, 0.99),
+    };
+  }
+  return out;
+}
+
+/** What the gateway wrote to its client sockets between two takes. */
+export interface SocketWrites {
+  /** `write` calls on sockets whose local port is the gateway's. */
+  writes: number;
+  bytes: number;
+  /** nowMs() of the first and the last such write (null: none). */
+  firstAt: number | null;
+  lastAt: number | null;
+}
+
+/**
+ * Watches the gateway's writes to its client sockets, whatever writes them (ws `send`, or bytes
+ * framed once and written to many sockets): wraps `net.Socket.prototype.write` in this process and
+ * counts calls on sockets whose local port is `port` (the gateway's; the Kafka and PostgreSQL
+ * clients' sockets have other local ports). The time stamped is when the write was handed to the
+ * socket: "the last socket write done" as the event loop sees it. A bench-only probe: it costs one
+ * property read per write. stop() restores the prototype.
+ */
+export function watchSocketWrites(port: number): { take(): SocketWrites; stop(): void } {
+  const proto = Socket.prototype as unknown as { write: (...args: unknown[]) => boolean };
+  const own = Object.prototype.hasOwnProperty.call(proto, 'write');
+  const original = proto.write;
+  let cur: SocketWrites = { writes: 0, bytes: 0, firstAt: null, lastAt: null };
+  proto.write = function write(this: Socket, ...args: unknown[]): boolean {
+    if (this.localPort === port) {
+      const t = nowMs();
+      const chunk = args[0];
+      cur.writes++;
+      cur.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as { byteLength?: number } | null)?.byteLength ?? 0;
+      cur.firstAt ??= t;
+      cur.lastAt = t;
+    }
+    return original.apply(this, args);
+  };
+  return {
+    take() {
+      const out = cur;
+      cur = { writes: 0, bytes: 0, firstAt: null, lastAt: null };
+      return out;
+    },
+    stop() {
+      if (own) proto.write = original;
+      else delete (proto as { write?: unknown }).write;
+    },
+  };
+}
+
+/** Memory of this process (bytes): RSS, heap used and total, external, array buffers. */
+export function memory(): { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number } {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+}
+
+/** The port of a gateway URL (`http://127.0.0.1:<port>/graphql`). */
+export function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+/**
+ * The heap floor without forcing collections: heap used right after each major (mark-sweep-compact)
+ * GC of this process, seen through a `gc` PerformanceObserver (the reading is taken when the
+ * observer runs, a moment after the collection). Where a sawtooth of garbage hides the live heap,
+ * this follows the live heap.
+ */
+export class MajorGcFloor {
+  private readonly observer: PerformanceObserver;
+  private last: number | null = null;
+  private count = 0;
+
+  constructor() {
+    this.observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+        if (kind !== perfConstants.NODE_PERFORMANCE_GC_MAJOR) continue;
+        this.count++;
+        this.last = process.memoryUsage().heapUsed;
+      }
+    });
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** Heap used after the latest major GC so far (null before the first), and major GCs since the previous take. */
+  take(): { heapUsed: number | null; majorGcs: number } {
+    const out = { heapUsed: this.last, majorGcs: this.count };
+    this.count = 0;
+    return out;
+  }
+
+  stop(): void {
+    this.observer.disconnect();
+  }
+}
+
+/**
+ * Waits until the gateway's hub holds `size` subscriptions (one per bench socket). Should a
+ * gateway count its subscriptions otherwise (e.g. per group), the wait ends once the count has not
+ * moved for 3 s, with a note, instead of failing the run. Resolves with the count it settled on.
+ */
+export async function settleHub(hub: { readonly size: number }, size: number, timeoutMs = 90_000): Promise<number> {
+  let last = -1;
+  let since = Date.now();
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const now = hub.size;
+    if (now === size) return now;
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= 3_000) {
+      note(`the hub settled at ${now} subscriptions, not ${size}: going on (does this gateway count subscriptions per socket?)`);
+      return now;
+    }
+    if (Date.now() >= end) throw new Error(`the hub has ${now} subscriptions, expected ${size}`);
+    await sleep(50);
+  }
 }

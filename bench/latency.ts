@@ -16,7 +16,10 @@
  *  1. per-rider: `subscribers` riders, each with their own token, subscribed to their own trips;
  *     events round-robin over one ride per rider, so each event reaches exactly one subscriber.
  *  2. hot rider: `subscribers` ops sockets all subscribed to one rider's trips; each event reaches
- *     every subscriber (fan-out cost).
+ *     every subscriber (fan-out cost). Each socket is a different ops user (subject `ops-<i>`): the
+ *     gateway caps the sockets of one subject (WAVEGATE_MAX_SOCKETS_PER_SUBJECT, 20 by default),
+ *     so with a single ops token only 20 of 1,000 sockets were admitted and the phase measured a
+ *     fan-out of 20. The phase reports `connectFailed` and `closedByServer`; both must be 0.
  *
  * Run: `npm run build && node dist/bench/latency.js [--subscribers=1000] [--rate=40] [--seconds=15]
  *       [--hotRate=5] [--hotSeconds=10] [--warmup=2] [--timeout=170]`
@@ -62,6 +65,8 @@ async function writePaced(engine: EmbeddedEngine, events: readonly OutboxEvent[]
 interface PhaseSpec {
   name: string;
   subscribers: number;
+  /** Sockets the gateway did not admit (should be 0). */
+  connectFailed: number;
   /** Deliveries each event should cause. */
   fanOut: number;
   rate: number;
@@ -92,6 +97,7 @@ async function runPhase(engine: EmbeddedEngine, clients: SubscriberProcess, feed
   const cpuS = (to.at - from.at) / 1_000;
   return {
     subscribers: p.subscribers,
+    connectFailed: p.connectFailed,
     fanOutPerEvent: p.fanOut,
     targetEventsPerSecond: p.rate,
     events: p.events.length,
@@ -169,7 +175,7 @@ async function main(): Promise<void> {
     note(`connected ${c1.connected}/${n} rider sockets in ${c1.ms} ms${c1.firstError !== undefined ? ` (first error: ${c1.firstError})` : ''}`);
     await waitForHub(gateway, c1.connected, 'per-rider');
     const phase1 = await runPhase(engine, clients, feedAt, loop, {
-      name: 'per-rider', subscribers: c1.connected, fanOut: 1, rate: flags.rate,
+      name: 'per-rider', subscribers: c1.connected, connectFailed: c1.failed, fanOut: 1, rate: flags.rate,
       warmupEvents: perRider.slice(0, warm), events: perRider.slice(warm, warm + measured),
     });
 
@@ -177,15 +183,15 @@ async function main(): Promise<void> {
     await waitForHub(gateway, 0, 'after disconnect');
 
     // Phase 2: every socket (ops) watches the same rider.
-    const ops = await benchToken('ops-bench', 'ops');
-    const hotSpecs: ClientSpec[] = Array.from({ length: n }, () => ({ token: ops, variables: { riderId: 'rider-hot' } }));
+    const hotSpecs: ClientSpec[] = await Promise.all(Array.from({ length: n }, async (_, i) =>
+      ({ token: await benchToken(`ops-${i}`, 'ops'), variables: { riderId: 'rider-hot' } })));
     const c2 = await clients.connect(gateway.url, hotSpecs, flags.concurrency);
-    note(`connected ${c2.connected}/${n} ops sockets in ${c2.ms} ms`);
+    note(`connected ${c2.connected}/${n} ops sockets in ${c2.ms} ms${c2.firstError !== undefined ? ` (first error: ${c2.firstError})` : ''}`);
     await waitForHub(gateway, c2.connected, 'hot rider');
     const hotWarm = Math.round(flags.hotRate * flags.warmup);
     const hot = hotRiderEvents(hotWarm + Math.round(flags.hotRate * flags.hotSeconds));
     const phase2 = await runPhase(engine, clients, feedAt, loop, {
-      name: 'hot rider', subscribers: c2.connected, fanOut: c2.connected, rate: flags.hotRate,
+      name: 'hot rider', subscribers: c2.connected, connectFailed: c2.failed, fanOut: c2.connected, rate: flags.hotRate,
       warmupEvents: hot.slice(0, hotWarm), events: hot.slice(hotWarm),
     });
 

@@ -36,7 +36,6 @@
  *       [--seconds=10] [--warmup=2] [--pool=10] [--materialized=1] [--timeout=170]`
  * (the first run installs bench/peers: it needs the npm registry once).
  */
-import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { type Server } from 'node:http';
@@ -46,23 +45,19 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Viewer } from '../src/auth/viewer';
 import { RisingWaveEngine } from '../src/engine/risingwave/engine';
 import { IdleFeed } from '../src/engine/risingwave/idleFeed';
-import { connectClient, type OneClient } from '../src/engine/risingwave/pg';
 import { startGateway, type Gateway } from '../src/gateway';
 import { connectionStatementOf } from '../src/graphql/build/schema';
 import type { SqlStatement } from '../src/graphql/build/statements';
 import { bundledRegistry } from '../src/views/load';
 import { silentLogger } from '../src/log';
 import { projectRoot } from '../src/paths';
-import { sourceMigrations } from '../src/outbox/dialect';
-import { viewNamed } from '../src/views/find';
 import { benchConfig, benchToken, deadline, emit, machineLoad, note, numberFlags } from './harness';
 import { ChildRpc, cpuPercent, usage, type Usage } from './ipc';
 import { LoadProcess, type LoadResult } from './loadgen';
-import { BULK_CHUNK, BULK_INSERT, bulkInsertParams, environment, post, runMain, seedEvents, startBare, stopBare } from './util';
+import { createDatabase, prepare, type BenchDatabase } from './pgdata';
+import { environment, post, runMain, startBare, stopBare } from './util';
 
 const PAGE = 20;
-const BASE = Date.parse('2026-09-01T00:00:00Z');
-const ADMIN_URL = process.env['WAVEGATE_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const VIEWERS = ['ops', 'rider'] as const;
 type Who = (typeof VIEWERS)[number];
 const TARGETS = ['wavegate', 'postgraphile', 'bare'] as const;
@@ -98,74 +93,6 @@ function postgraphileQuery(riderId: string | undefined): string {
 
 // ---------------------------------------------------------------------------------------------
 // The database
-
-/**
- * Indexes on the materialized trip_history. The key (RisingWave's MV primary key, pg_ivm's unique
- * index); Wavegate's order, `requested_at DESC NULLS LAST, trip_id DESC`, as the embedded engine
- * indexes it (src/engine/embedded/ddl.ts); PostGraphile's `ORDER BY requested_at desc, trip_id desc`
- * means NULLS FIRST, which those indexes cannot serve, so it gets its own pair. Each target reads
- * through an index that fits its statement, so neither pays a sort the other does not.
- */
-const TRIP_INDEXES = [
-  'CREATE UNIQUE INDEX trip_history_key ON trip_history (trip_id)',
-  'CREATE INDEX trip_history_wavegate_all ON trip_history (requested_at DESC NULLS LAST, trip_id DESC)',
-  'CREATE INDEX trip_history_wavegate_rider ON trip_history (rider_id, requested_at DESC NULLS LAST, trip_id DESC)',
-  'CREATE INDEX trip_history_postgraphile_all ON trip_history (requested_at DESC, trip_id DESC)',
-  'CREATE INDEX trip_history_postgraphile_rider ON trip_history (rider_id, requested_at DESC, trip_id DESC)',
-];
-
-/** A throwaway database of the bench. */
-interface BenchDatabase {
-  readonly name: string;
-  readonly url: string;
-  /** Drops it (idempotent; other sessions on it are closed: WITH (FORCE)). */
-  drop(): Promise<void>;
-}
-
-function withDatabase(base: string, database: string): string {
-  const u = new URL(base);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const admin = await connectClient({ url: ADMIN_URL, statementTimeoutMs: 0, applicationName: 'wavegate-bench' });
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.close();
-  }
-}
-
-async function createDatabase(): Promise<BenchDatabase> {
-  const name = `wavegate_bench_${randomBytes(4).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE ${name}`);
-  let dropped: Promise<void> | undefined;
-  return {
-    name,
-    url: withDatabase(ADMIN_URL, name),
-    drop: () => (dropped ??= adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
-  };
-}
-
-/** Outbox (source migration), seeded outbox rows, then the views (plain or materialized, with indexes). */
-async function prepare(db: BenchDatabase, o: { rides: number; riders: number; materialized: boolean }): Promise<{ events: number; tripRows: number; postgres: string }> {
-  const c: OneClient = await connectClient({ url: db.url, statementTimeoutMs: 0, applicationName: 'wavegate-bench' });
-  try {
-    for (const m of sourceMigrations('postgres')) await c.query(m.sql);
-    const events = seedEvents(o.rides, o.riders, BASE);
-    for (let i = 0; i < events.length; i += BULK_CHUNK) await c.query(BULK_INSERT, bulkInsertParams(events.slice(i, i + BULK_CHUNK)));
-    const kind = o.materialized ? 'MATERIALIZED VIEW' : 'VIEW';
-    for (const v of bundledRegistry().views) await c.query(`CREATE ${kind} ${v.name} AS ${viewNamed(bundledRegistry(), v.name).sql}`);
-    if (o.materialized) for (const ddl of TRIP_INDEXES) await c.query(ddl);
-    await c.query('ANALYZE');
-    const [count] = (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM trip_history')).rows;
-    const [version] = (await c.query<{ server_version: string }>('SHOW server_version')).rows;
-    return { events: events.length, tripRows: count!.n, postgres: version!.server_version };
-  } finally {
-    await c.close();
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // PostGraphile, in a child process of its own package (bench/peers/)

@@ -3,18 +3,18 @@
  * default parameters, and passes their JSON result lines through to stdout (progress goes to
  * stderr). kafka-fanout runs only when KAFKA_BROKERS names a broker; peers needs the local PostgreSQL
  * (WAVEGATE_BENCH_PG_URL) and installs PostGraphile into bench/peers on first use (docs/benchmarks.md).
- * abuse (hostile clients against a started gateway, a few minutes) runs only when named:
- * `npm run bench -- abuse`.
+ * abuse (hostile clients against a started gateway, a few minutes) and soak (10 minutes; needs
+ * KAFKA_BROKERS and the local PostgreSQL) run only when named: `npm run bench -- abuse soak`.
  *
- * Run: `npm run bench` or `node dist/bench/run.js [events] [latency] [queries] [peers] [kafka-fanout] [abuse]`
+ * Run: `npm run bench` or `node dist/bench/run.js [events] [latency] [queries] [peers] [kafka-fanout] [abuse] [soak]`
  */
 import { runMain } from './util';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-const ALL = ['events', 'latency', 'queries', 'peers', 'kafka-fanout', 'abuse'] as const;
+const ALL = ['events', 'latency', 'queries', 'peers', 'kafka-fanout', 'abuse', 'soak'] as const;
 /** Run only when asked for by name. */
-const ON_REQUEST: readonly Name[] = ['abuse'];
+const ON_REQUEST: readonly Name[] = ['abuse', 'soak'];
 type Name = (typeof ALL)[number];
 
 function runOne(name: Name): Promise<number> {

@@ -1,7 +1,14 @@
 /**
- * Subscribers for the latency and fan-out benches, in a child process of their own (fairer than
- * sharing the gateway's event loop): N graphql-ws clients (the `graphql-ws` client over `ws`, as a
- * Node app would connect), one socket and one `tripUpdated` subscription each.
+ * Subscribers for the latency, fan-out and soak benches, in a child process of their own (fairer
+ * than sharing the gateway's event loop): N clients, one socket and one `tripUpdated` subscription
+ * each, of one of two kinds:
+ * - `graphql-ws` (the default): the `graphql-ws` client over `ws`, as a Node app would connect;
+ * - `lean`: a bench client, not an app's: raw `ws` speaking just enough graphql-transport-ws
+ *   (connection_init with the token, wait for connection_ack, one `subscribe` with id "1", answer
+ *   protocol pings). Per frame it reads the type and id (an id other than "1" is counted as
+ *   `wrongIds`) and takes the key with two regular expressions instead of a JSON parse, so one
+ *   client process can take ≥ 100,000 frames/s on a core where graphql-ws's client (a full parse,
+ *   message validation, sink calls per frame) becomes the bottleneck of a broadcast.
  *
  * Every `next` payload is stamped on arrival with {@link nowMs} (CLOCK_MONOTONIC, shared with the
  * parent) and keyed `<tripId>|<epoch ms of trip.updatedAt>`: the parent knows when it committed
@@ -50,7 +57,12 @@ export interface Receipts {
   ended: number;
   /** Sockets closed by the server (should be 0). */
   closed: number;
+  /** Lean clients: `next` frames whose id was not the subscription's (should be 0). */
+  wrongIds: number;
 }
+
+/** Which client connects: see the module comment. */
+export type ClientKind = 'graphql-ws' | 'lean';
 
 // ---- child side ------------------------------------------------------------------------------
 
@@ -67,6 +79,59 @@ let errors = 0;
 let resyncs = 0;
 let ended = 0;
 let closed = 0;
+let wrongIds = 0;
+
+const leanSockets: WebSocket[] = [];
+/** Lean sockets we are closing ourselves. */
+const leanDisposing = new WeakSet<WebSocket>();
+const TRIP_ID = /"tripId":(?:"([^"]*)"|null)/;
+const UPDATED_AT = /"updatedAt":"([^"]*)"/;
+const FRAME_TYPE = /"type":"([a-z_]+)"/;
+const FRAME_ID = /"id":"([^"]*)"/;
+
+/** One frame to a lean client (the subscription's id is "1"). */
+function leanFrame(socket: WebSocket, text: string, t: number): void {
+  const type = FRAME_TYPE.exec(text)?.[1];
+  if (type === 'next') {
+    if (FRAME_ID.exec(text)?.[1] !== '1') wrongIds++;
+    if (text.includes('"errors"')) return void errors++;
+    if (text.includes('"kind":"RESYNC"')) return void resyncs++;
+    const trip = TRIP_ID.exec(text);
+    if (trip === null) return void errors++;
+    const at = UPDATED_AT.exec(text)?.[1];
+    keys.push(`${trip[1] ?? 'null'}|${at === undefined ? 'null' : Date.parse(at)}`);
+    times.push(t);
+  } else if (type === 'ping') {
+    socket.send('{"type":"pong"}');
+  } else if (type === 'error' || type === 'complete') {
+    ended++;
+  }
+}
+
+function connectLean(url: string, spec: ClientSpec): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    let acked = false;
+    // No UTF-8 validation of text frames, no compression offer: the client's per-frame cost kept to reading the frame.
+    const socket = new WebSocket(url, 'graphql-transport-ws', { skipUTF8Validation: true, perMessageDeflate: false });
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${spec.token}` } })));
+    socket.on('message', (data: Buffer) => {
+      const t = nowMs();
+      const text = data.toString();
+      if (acked) return leanFrame(socket, text, t);
+      if (FRAME_TYPE.exec(text)?.[1] !== 'connection_ack') return void socket.close(1000);
+      acked = true;
+      socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: TRIP_UPDATED, variables: spec.variables } }));
+      resolve(socket);
+    });
+    socket.on('error', (err) => {
+      if (!acked) reject(err);
+    });
+    socket.on('close', (code) => {
+      if (!acked) reject(new Error(`closed before ack: ${code}`));
+      else if (!leanDisposing.has(socket)) closed++;
+    });
+  });
+}
 
 function connectOne(url: string, spec: ClientSpec): Promise<Client> {
   return new Promise((resolve, reject) => {
@@ -105,7 +170,7 @@ function connectOne(url: string, spec: ClientSpec): Promise<Client> {
   });
 }
 
-async function connect(p: { url: string; clients: ClientSpec[]; concurrency: number }): Promise<ConnectResult> {
+async function connect(p: { url: string; clients: ClientSpec[]; concurrency: number; kind: ClientKind }): Promise<ConnectResult> {
   const t0 = Date.now();
   let next = 0;
   let connected = 0;
@@ -116,7 +181,8 @@ async function connect(p: { url: string; clients: ClientSpec[]; concurrency: num
     while (next < p.clients.length) {
       const spec = p.clients[next++]!;
       try {
-        clients.push(await connectOne(p.url, spec));
+        if (p.kind === 'lean') leanSockets.push(await connectLean(p.url, spec));
+        else clients.push(await connectOne(p.url, spec));
         connected++;
       } catch (err) {
         failed++;
@@ -131,15 +197,24 @@ async function connect(p: { url: string; clients: ClientSpec[]; concurrency: num
 async function disconnect(): Promise<{ disposed: number }> {
   const all = clients.splice(0);
   for (const c of all) disposing.add(c);
-  await Promise.all(all.map((c) => c.dispose()));
-  return { disposed: all.length };
+  const lean = leanSockets.splice(0);
+  await Promise.all([
+    ...all.map((c) => c.dispose()),
+    ...lean.map((s) => new Promise<void>((resolve) => {
+      leanDisposing.add(s);
+      if (s.readyState === WebSocket.CLOSED) return resolve();
+      s.once('close', () => resolve());
+      s.close(1000);
+    })),
+  ]);
+  return { disposed: all.length + lean.length };
 }
 
 async function collect(): Promise<Receipts> {
-  const out: Receipts = { keys, times: Float64Array.from(times), errors, resyncs, ended, closed };
+  const out: Receipts = { keys, times: Float64Array.from(times), errors, resyncs, ended, closed, wrongIds };
   keys = [];
   times = [];
-  errors = resyncs = ended = 0;
+  errors = resyncs = ended = wrongIds = 0;
   return out;
 }
 
@@ -163,9 +238,12 @@ export class SubscriberProcess {
     return new SubscriberProcess(ChildRpc.fork(__filename));
   }
 
-  /** Connects clients (at most `concurrency` handshakes at once); resolves when each got connection_ack or failed. */
-  connect(url: string, clients: ClientSpec[], concurrency = 100): Promise<ConnectResult> {
-    return this.rpc.call('connect', { url: url.replace(/^http/, 'ws'), clients, concurrency });
+  /**
+   * Connects clients (at most `concurrency` handshakes at once); resolves when each got
+   * connection_ack (graphql-ws) or sent its subscribe (lean), or failed.
+   */
+  connect(url: string, clients: ClientSpec[], concurrency = 100, kind: ClientKind = 'graphql-ws'): Promise<ConnectResult> {
+    return this.rpc.call('connect', { url: url.replace(/^http/, 'ws'), clients, concurrency, kind });
   }
 
   /** Closes every client. */
