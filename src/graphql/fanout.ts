@@ -33,6 +33,11 @@ import type { GraphQLContext } from './context';
 export const HIGH_WATER = 64 * 1024;
 /** A backlogged socket's members are flushed once its unsent bytes fall under this. @default 16 KiB */
 export const LOW_WATER = 16 * 1024;
+/**
+ * While a socket has backlogs, how often its unsent bytes are checked besides on each write callback
+ * (its pending bytes may all be another writer's: pings, graphql-ws's messages). @default 25 (ms)
+ */
+export const DRAIN_POLL_MS = 25;
 /** Fan-out work (ms) done in one go before yielding to the event loop. @default 5 */
 export const SLICE_MS = 5;
 
@@ -54,6 +59,8 @@ export class SocketFanout {
   readonly members = new Map<string, Member>();
   /** Members with a backlog (present only while some are). */
   backlogged: Set<Member> | undefined;
+  /** Armed while some member has a backlog. */
+  private poll: NodeJS.Timeout | undefined;
 
   constructor(readonly socket: FanoutSocket, private readonly hub: Fanout) {}
 
@@ -64,6 +71,19 @@ export class SocketFanout {
 
   private readonly onWritten = (): void => {
     if (this.backlogged !== undefined && this.socket.bufferedAmount < LOW_WATER) this.flush();
+  };
+
+  /** `m` has a backlog: it is flushed on a write callback or the next poll that finds the socket drained. */
+  backlog(m: Member): void {
+    (this.backlogged ??= new Set()).add(m);
+    this.poll ??= setTimeout(this.onPoll, DRAIN_POLL_MS).unref();
+  }
+
+  private readonly onPoll = (): void => {
+    this.poll = undefined;
+    if (this.backlogged === undefined || !this.socket.isOpen) return;
+    if (this.socket.bufferedAmount < LOW_WATER) this.flush();
+    if (this.backlogged !== undefined) this.poll = setTimeout(this.onPoll, DRAIN_POLL_MS).unref();
   };
 
   private flush(): void {
@@ -77,6 +97,12 @@ export class SocketFanout {
     if (backlogged.size === 0) this.backlogged = undefined;
   }
 
+  /** Drops `m`'s backlog registration (it left). */
+  forget(m: Member): void {
+    this.backlogged?.delete(m);
+    if (this.backlogged?.size === 0) this.backlogged = undefined;
+  }
+
   /** Removes one member (client `complete`). True when `id` was a shared subscription. */
   complete(id: string): boolean {
     const m = this.members.get(id);
@@ -88,6 +114,9 @@ export class SocketFanout {
   /** The socket closed: every member leaves its group. */
   closed(): void {
     for (const m of [...this.members.values()]) this.hub.leave(m);
+    clearTimeout(this.poll);
+    this.poll = undefined;
+    this.backlogged = undefined;
   }
 }
 
@@ -98,13 +127,23 @@ interface Backlog {
   conflated: Map<string, string> | undefined;
 }
 
+/** What a member needs of its group. */
+export interface MemberGroup {
+  readonly field: string;
+  readonly limits: FanoutLimits;
+  readonly log: Logger;
+  /** The payload of a RESYNC event covering everything the group has handed out. */
+  resyncPayload(reason: string): string;
+  remove(m: Member): void;
+}
+
 /** One subscription of a socket in a group: an id and where it stands; everything else is shared. */
 export class Member {
   /** `{"id":<id>,"type":"next","payload":` */
   readonly prefix: string;
   backlog: Backlog | undefined;
 
-  constructor(readonly sock: SocketFanout, readonly id: string, readonly group: Group) {
+  constructor(readonly sock: SocketFanout, readonly id: string, readonly group: MemberGroup) {
     this.prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   }
 
@@ -118,7 +157,7 @@ export class Member {
     const { queueLimit, conflateLimit } = this.group.limits;
     if (this.backlog === undefined) {
       this.backlog = { queue: [], conflated: undefined };
-      (this.sock.backlogged ??= new Set()).add(this);
+      this.sock.backlog(this);
     }
     const b = this.backlog;
     if (b.conflated === undefined && b.queue.length < queueLimit) {
@@ -162,14 +201,18 @@ export class Member {
 export interface FanoutLimits {
   readonly queueLimit: number;
   readonly conflateLimit: number;
+  /** Reports client subscriptions sharing a running stream (a group of N counts N - 1), for the hub's count. */
+  readonly countShared: (delta: number) => void;
 }
 
 /** One shared execution: an operation, its variables and a permission scope; many members. */
-export class Group {
+export class Group implements MemberGroup {
   readonly members = new Set<Member>();
   private stream: ChangeStream | undefined;
   private started = false;
   private ended = false;
+  /** What this group reported to `countShared`. */
+  private counted = 0;
 
   constructor(
     readonly key: string,
@@ -207,7 +250,17 @@ export class Group {
       this.end(undefined);
       return;
     }
+    this.recount();
     void this.pump(this.stream);
+  }
+
+  /** Reports members beyond the first while the stream runs (none otherwise). */
+  recount(): void {
+    const want = this.stream !== undefined && !this.ended ? Math.max(0, this.members.size - 1) : 0;
+    if (want !== this.counted) {
+      this.limits.countShared(want - this.counted);
+      this.counted = want;
+    }
   }
 
   /** The payload of a RESYNC event (executed now, for one member). */
@@ -227,6 +280,7 @@ export class Group {
       this.onEnd(this);
       void this.stream.return?.();
     }
+    this.recount();
   }
 
   private serialise(result: ExecutionResult): string {
@@ -275,10 +329,11 @@ export class Group {
     }
     for (const m of this.members) {
       m.sock.members.delete(m.id);
-      m.sock.backlogged?.delete(m);
+      m.sock.forget(m);
       if (frame !== undefined && m.sock.socket.isOpen) m.sock.write(frame(m));
     }
     this.members.clear();
+    this.recount();
   }
 }
 
@@ -323,13 +378,14 @@ export class Fanout {
     const m = new Member(sock, id, group);
     sock.members.set(id, m);
     group.members.add(m);
+    group.recount();
     void group.start();
   }
 
   /** One member leaves (client complete, or its socket closed). */
   leave(m: Member): void {
     m.sock.members.delete(m.id);
-    m.sock.backlogged?.delete(m);
+    m.sock.forget(m);
     m.group.remove(m);
   }
 }

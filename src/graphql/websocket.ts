@@ -109,19 +109,29 @@ class WsFanoutSocket implements FanoutSocket {
   }
 }
 
-/** What the shared fan-out needs of a document: its one root field, or why it is not shared. */
-type Prepared = { readonly shared: true; readonly document: DocumentNode; readonly field: string } | { readonly shared: false };
+/**
+ * What the shared fan-out needs of a document: its one root field and the variable its `after`
+ * argument takes (shared only when that variable is unset or null), or that it is not shared.
+ */
+type Prepared =
+  | { readonly shared: true; readonly document: DocumentNode; readonly field: string; readonly afterVariable: string | undefined }
+  | { readonly shared: false };
 
 /** Documents prepared for the shared fan-out, by operation name and text. @default 1000 entries, then cleared */
 const PREPARED_LIMIT = 1000;
 
-/** A live subscription the fan-out may share: one root field, no `after` (a resume replays alone), no directives. */
-function sharedField(op: OperationDefinitionNode): string | undefined {
+/**
+ * A subscription the fan-out may share: one root field without directives, whose `after` (a resume,
+ * which replays alone) is absent or a variable (checked per subscribe).
+ */
+function sharedField(op: OperationDefinitionNode): { field: string; afterVariable: string | undefined } | undefined {
   if (op.operation !== 'subscription' || op.selectionSet.selections.length !== 1) return undefined;
   const root = op.selectionSet.selections[0]!;
   if (root.kind !== Kind.FIELD || (root.directives?.length ?? 0) > 0) return undefined;
-  if (root.arguments?.some((a) => a.name.value === 'after') === true) return undefined;
-  return root.name.value;
+  const after = root.arguments?.find((a) => a.name.value === 'after');
+  if (after === undefined) return { field: root.name.value, afterVariable: undefined };
+  if (after.value.kind !== Kind.VARIABLE) return undefined;
+  return { field: root.name.value, afterVariable: after.value.name.value };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -190,7 +200,11 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
   const socketsPerSubject = new Map<string, number>();
   let lastSocketId = 0;
   const fanout = new Fanout(
-    { queueLimit: o.config.subscriptions.queueLimit, conflateLimit: o.config.subscriptions.conflateLimit },
+    {
+      queueLimit: o.config.subscriptions.queueLimit,
+      conflateLimit: o.config.subscriptions.conflateLimit,
+      countShared: (delta) => o.contextDeps.hub.countShared(delta),
+    },
     log,
     (errs) => errs.map((e) => o.formatError(e.toJSON(), e)),
   );
@@ -203,8 +217,8 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
     try {
       const document = parse(query, { maxTokens: o.config.limits.maxTokens });
       const op = validate(schema, document, rules).length === 0 ? getOperationAST(document, operationName) : null;
-      const field = op === null || op === undefined ? undefined : sharedField(op);
-      if (field !== undefined) p = { shared: true, document, field };
+      const shared = op === null || op === undefined ? undefined : sharedField(op);
+      if (shared !== undefined) p = { shared: true, document, ...shared };
     } catch {
       // not shared: graphql-ws's path reports the parse error
     }
@@ -243,6 +257,7 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
     if (Object.keys(protocol.subscriptions).length + (s.fan?.members.size ?? 0) >= maxPerSocket) return false;
     const p = prepare(query, operationName);
     if (!p.shared) return false;
+    if (p.afterVariable !== undefined && variables[p.afterVariable] !== undefined && variables[p.afterVariable] !== null) return false;
     const op = getOperationAST(p.document, operationName);
     if (op === null || op === undefined) return false;
     if (getVariableValues(schema, op.variableDefinitions ?? [], variables).errors !== undefined) return false;

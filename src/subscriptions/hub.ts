@@ -18,6 +18,7 @@ import type { ChangeEvent, ChangeFeed, ChangeFilter } from '../engine/types';
 import { GatewayError, GatewayErrorCode, errors } from '../errors';
 import { wholeOption } from '../config/env';
 import { silentLogger, type Logger } from '../log';
+import { observeLegSince } from '../legs';
 import { findView } from '../views/find';
 import { bundledRegistry } from '../views/load';
 import type { Registry, Row, ViewModel } from '../views/model';
@@ -92,6 +93,8 @@ export class SubscriptionHub {
   private upstream: (() => void) | undefined;
   private lastId = 0;
   private closed = false;
+  /** Client subscriptions served by another subscriber (a shared execution's members beyond its first). */
+  private shared = 0;
 
   constructor(private readonly feed: ChangeFeed, options: HubOptions = {}) {
     this.ctx = {
@@ -145,9 +148,17 @@ export class SubscriptionHub {
     return this.replaySlots.running;
   }
 
-  /** Active subscriptions (for the metrics gauge). */
+  /** Active subscriptions (for the metrics gauge): hub subscribers plus the client subscriptions sharing them. */
   get size(): number {
-    return this.subs.size;
+    return this.subs.size + this.shared;
+  }
+
+  /**
+   * Counts `delta` client subscriptions that share an existing subscriber (the transport's shared
+   * fan-out: N members of one group hold one subscriber and count N - 1 here).
+   */
+  countShared(delta: number): void {
+    this.shared = Math.max(0, this.shared + delta);
   }
 
   /**
@@ -193,7 +204,9 @@ export class SubscriptionHub {
       set.add(sub);
     }
     this.upstream ??= this.feed.subscribe((batch) => {
+      const t0 = performance.now();
       for (const ev of batch) this.route(ev);
+      observeLegSince('hub', t0);
     });
   }
 
