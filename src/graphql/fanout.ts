@@ -29,10 +29,14 @@ import { observeLegSince } from '../legs';
 import { CHANGE_KEY, RESYNC_ROOT, type ChangeStream } from './changes';
 import type { GraphQLContext } from './context';
 
-/** Bytes a socket may have unsent before its members buffer instead of writing. @default 64 KiB */
-export const HIGH_WATER = 64 * 1024;
-/** A backlogged socket's members are flushed once its unsent bytes fall under this. @default 16 KiB */
-export const LOW_WATER = 16 * 1024;
+/**
+ * Bytes a socket may have unsent (beyond what the kernel took) before its members buffer instead of
+ * writing. A socket that reads keeps this at 0; only a client that stops reading reaches it.
+ * @default 16 KiB
+ */
+export const HIGH_WATER = 16 * 1024;
+/** A backlogged socket's members are flushed once its unsent bytes fall under this. @default 4 KiB */
+export const LOW_WATER = 4 * 1024;
 /**
  * While a socket has backlogs, how often its unsent bytes are checked besides on each write callback
  * (its pending bytes may all be another writer's: pings, graphql-ws's messages). @default 25 (ms)
@@ -145,6 +149,11 @@ export class Member {
 
   constructor(readonly sock: SocketFanout, readonly id: string, readonly group: MemberGroup) {
     this.prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  }
+
+  /** Payloads waiting for the socket (queued plus conflated). */
+  get buffered(): number {
+    return this.backlog === undefined ? 0 : this.backlog.queue.length + (this.backlog.conflated?.size ?? 0);
   }
 
   /** One event for this member: written now, or kept under the slow-consumer policy. */
@@ -361,6 +370,20 @@ export class Fanout {
   /** Live groups (for tests and metrics). */
   get size(): number {
     return this.groups.size;
+  }
+
+  /** Payloads held for slow members: in all, and for the most backed-up one. O(members). */
+  get buffered(): { readonly total: number; readonly max: number } {
+    let total = 0;
+    let max = 0;
+    for (const g of this.groups.values()) {
+      for (const m of g.members) {
+        const n = m.buffered;
+        total += n;
+        if (n > max) max = n;
+      }
+    }
+    return { total, max };
   }
 
   /**

@@ -208,6 +208,7 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
     log,
     (errs) => errs.map((e) => o.formatError(e.toJSON(), e)),
   );
+  const stopBuffered = o.contextDeps.hub.addBufferedSource(() => fanout.buffered);
   const prepared = new Map<string, Prepared>();
   const prepare = (query: string, operationName: string | undefined): Prepared => {
     const cacheKey = `${operationName ?? ''}\u0000${query}`;
@@ -425,6 +426,7 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
         socket.close(1001, 'Going away');
       })));
       await dispose();
+      stopBuffered();
     },
   };
 }

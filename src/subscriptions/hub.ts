@@ -95,6 +95,8 @@ export class SubscriptionHub {
   private closed = false;
   /** Client subscriptions served by another subscriber (a shared execution's members beyond its first). */
   private shared = 0;
+  /** What transports hold for slow clients besides the subscribers' queues (the shared fan-out's backlogs). */
+  private readonly bufferedSources = new Set<() => { readonly total: number; readonly max: number }>();
 
   constructor(private readonly feed: ChangeFeed, options: HubOptions = {}) {
     this.ctx = {
@@ -153,6 +155,11 @@ export class SubscriptionHub {
     return this.subs.size + this.shared;
   }
 
+  /** Hub subscribers (a shared execution holds one for all its client subscriptions). */
+  get subscriberCount(): number {
+    return this.subs.size;
+  }
+
   /**
    * Counts `delta` client subscriptions that share an existing subscriber (the transport's shared
    * fan-out: N members of one group hold one subscriber and count N - 1 here).
@@ -173,7 +180,18 @@ export class SubscriptionHub {
       total += n;
       if (n > max) max = n;
     }
+    for (const source of this.bufferedSources) {
+      const b = source();
+      total += b.total;
+      if (b.max > max) max = b.max;
+    }
     return { total, max };
+  }
+
+  /** Adds what a transport buffers for slow clients to {@link buffered}; returns its removal. */
+  addBufferedSource(source: () => { readonly total: number; readonly max: number }): () => void {
+    this.bufferedSources.add(source);
+    return () => void this.bufferedSources.delete(source);
   }
 
   /** Ends every iterator (return()) and unsubscribes from the feed. */
