@@ -17,6 +17,10 @@
  *   are dropped, so per key (one key = one partition: RisingWave's sink partitions by key) changes
  *   never go back.
  * - Poison records are counted, logged, reported to `onPoison`, skipped: they never stop the feed.
+ * - A batch is decoded in slices of {@link DECODE_SLICE_MS}: each slice's changes are delivered, then
+ *   the event loop gets a turn (setImmediate) before the next, so the consumer's fetches and
+ *   heartbeats, HTTP and the fan-out keep running during a large batch. Fetch and decode times go to
+ *   legs.ts (`fetch` per fetch round, `decode` per batch).
  *
  * Lifecycle: {@link KafkaFeedState}. kafkajs restarts its consumer after retriable crashes; after a
  * non-retriable one src/kafka/resilientConsumer.ts builds a new consumer (same group) with backoff,
