@@ -8,6 +8,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ChangeFeed } from './engine/types';
+import { onLeg, type FanoutLeg } from './legs';
 
 /** Where the gauges read their values at scrape time. */
 export interface MetricSources {
@@ -99,6 +100,20 @@ export function createMetrics(): GatewayMetrics {
     help: 'Seconds from the commit of a change to its hand-over to a subscriber.',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
+  });
+  const legs = new Histogram({
+    name: 'wavegate_fanout_leg_seconds',
+    help: 'Seconds spent per leg of live fan-out, observed per batch (fetch, decode, hub) or per group of subscribers (execute, write): where the time goes.',
+    labelNames: ['leg'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  // legs.ts is process-wide; a weak reference lets the metrics of a stopped gateway go.
+  const ref = new WeakRef(legs);
+  const stop = onLeg((leg: FanoutLeg, seconds: number) => {
+    const h = ref.deref();
+    if (h === undefined) stop();
+    else h.observe({ leg }, seconds);
   });
   return {
     registry,

@@ -55,3 +55,17 @@ export function changeView(feedId: string, d: Delivery): ChangeView {
   if (d.kind === 'resync') return { kind: ChangeKind.RESYNC, key: null, row: null, cursor };
   return { kind: KIND[d.event.op], key: d.event.key, row: d.event.op === 'delete' ? null : d.event.row, cursor };
 }
+
+/**
+ * Set by a generated subscription resolver on the iterator it returns: the root value of a RESYNC
+ * event covering everything the iterator has handed out so far (its latest cursor), with `reason`.
+ * The shared fan-out (websocket.ts) executes it for one slow member of a group.
+ */
+export const RESYNC_ROOT: unique symbol = Symbol('wavegate.resyncRoot');
+/** Set by a generated subscription resolver on each root value it yields: the changed row's key (keyString), for conflation. */
+export const CHANGE_KEY: unique symbol = Symbol('wavegate.changeKey');
+
+/** A subscription's event stream as the generated resolvers return it. */
+export interface ChangeStream extends AsyncIterableIterator<Record<string, unknown>> {
+  [RESYNC_ROOT]?: (reason: string) => Record<string, unknown>;
+}

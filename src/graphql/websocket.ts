@@ -14,6 +14,12 @@
  *   4429), a socket at most `maxPerSocket` operations (more get TOO_MANY_REQUESTS); documents stop
  *   parsing at `maxTokens`. Each operation has the request deadline; a subscription's start has
  *   one, and each of its events gets a fresh one for the reads it makes (nested fields).
+ * - Live subscriptions (no `after`) that parse, validate and have their variables coerced here are
+ *   served by the shared fan-out (fanout.ts): grouped by document, variables and permission scope
+ *   (subscriptions/scope.ts), executed once per change and group, serialised once, the same payload
+ *   written to every socket of the group (the frame's prefix carries each subscription's id). The
+ *   protocol seen by clients is graphql-ws's, unchanged. Everything else (connection_init, ping,
+ *   queries, resumes, operations that fail before starting) goes through graphql-ws's makeServer.
  * - Sockets are served by wsTransport.ts (quiet teardown: a client dropping mid-send causes no
  *   error per subscription, and nothing goes to the console).
  * - Browsers send the page's `Origin` on the upgrade (and no CORS applies to websockets): an origin
@@ -22,10 +28,10 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import {
-  GraphQLError, createSourceEventStream, execute, getOperationAST, getVariableValues, parse, specifiedRules, validate,
-  type DocumentNode, type ExecutionArgs, type ExecutionResult,
+  GraphQLError, Kind, createSourceEventStream, execute, getOperationAST, getVariableValues, parse, specifiedRules, validate,
+  type DocumentNode, type ExecutionArgs, type ExecutionResult, type OperationDefinitionNode,
 } from 'graphql';
-import { CloseCode } from 'graphql-ws';
+import { CloseCode, type Context as ProtocolContext } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { authenticate, type TokenVerifier } from '../auth/verify';
 import type { Viewer } from '../auth/viewer';
@@ -37,7 +43,9 @@ import { mapAsyncIterator } from './changes';
 import { createContext, subjectKey, type ContextDeps, type GraphQLContext } from './context';
 import type { ErrorFormatter } from './errors';
 import { getSchema, limitRules } from './executableSchema';
-import { serveGraphqlWs } from './wsTransport';
+import { Fanout, SocketFanout, type FanoutSocket } from './fanout';
+import { serveGraphqlWs, type SocketExtra } from './wsTransport';
+import { permissionScope } from '../subscriptions/scope';
 
 /** Longest timer Node accepts (~24.8 days); longer expiries are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -64,6 +72,8 @@ export interface WebSocketOptions {
 export interface WebSocketHandle {
   /** Open sockets. */
   readonly connections: number;
+  /** Groups of the shared fan-out (live subscriptions that share one execution). */
+  readonly sharedGroups: number;
   /** Closes every socket with 1001 Going Away (waits for them), then stops the server. */
   close(): Promise<void>;
 }
@@ -75,6 +85,57 @@ interface SocketState {
   expiry?: NodeJS.Timeout;
   /** The subject this socket is counted under (set once accepted). */
   subject?: string;
+  /** graphql-ws's state of this socket (acknowledged, its operations). */
+  protocol?: ProtocolContext<Record<string, unknown>, SocketExtra>;
+  /** Its shared subscriptions (from the first one). */
+  fan?: SocketFanout;
+}
+
+/** A `ws` socket as the shared fan-out writes to it. */
+class WsFanoutSocket implements FanoutSocket {
+  constructor(private readonly socket: WebSocket) {}
+
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  get isOpen(): boolean {
+    return this.socket.readyState === this.socket.OPEN;
+  }
+
+  send(frame: string, done: () => void): void {
+    if (this.socket.readyState !== this.socket.OPEN) return done();
+    this.socket.send(frame, () => done()); // a failed send: the socket is closing, its close ends its subscriptions
+  }
+}
+
+/**
+ * What the shared fan-out needs of a document: its one root field and the variable its `after`
+ * argument takes (shared only when that variable is unset or null), or that it is not shared.
+ */
+type Prepared =
+  | { readonly shared: true; readonly document: DocumentNode; readonly field: string; readonly afterVariable: string | undefined }
+  | { readonly shared: false };
+
+/** Documents prepared for the shared fan-out, by operation name and text. @default 1000 entries, then cleared */
+const PREPARED_LIMIT = 1000;
+
+/**
+ * A subscription the fan-out may share: one root field without directives, whose `after` (a resume,
+ * which replays alone) is absent or a variable (checked per subscribe).
+ */
+function sharedField(op: OperationDefinitionNode): { field: string; afterVariable: string | undefined } | undefined {
+  if (op.operation !== 'subscription' || op.selectionSet.selections.length !== 1) return undefined;
+  const root = op.selectionSet.selections[0]!;
+  if (root.kind !== Kind.FIELD || (root.directives?.length ?? 0) > 0) return undefined;
+  const after = root.arguments?.find((a) => a.name.value === 'after');
+  if (after === undefined) return { field: root.name.value, afterVariable: undefined };
+  if (after.value.kind !== Kind.VARIABLE) return undefined;
+  return { field: root.name.value, afterVariable: after.value.name.value };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** The Authorization value from a connection_init payload. */
@@ -138,6 +199,80 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
   const states = new WeakMap<WebSocket, SocketState>();
   const socketsPerSubject = new Map<string, number>();
   let lastSocketId = 0;
+  const fanout = new Fanout(
+    {
+      queueLimit: o.config.subscriptions.queueLimit,
+      conflateLimit: o.config.subscriptions.conflateLimit,
+      countShared: (delta) => o.contextDeps.hub.countShared(delta),
+    },
+    log,
+    (errs) => errs.map((e) => o.formatError(e.toJSON(), e)),
+  );
+  const stopBuffered = o.contextDeps.hub.addBufferedSource(() => fanout.buffered);
+  const prepared = new Map<string, Prepared>();
+  const prepare = (query: string, operationName: string | undefined): Prepared => {
+    const cacheKey = `${operationName ?? ''}\u0000${query}`;
+    let p = prepared.get(cacheKey);
+    if (p !== undefined) return p;
+    p = { shared: false };
+    try {
+      const document = parse(query, { maxTokens: o.config.limits.maxTokens });
+      const op = validate(schema, document, rules).length === 0 ? getOperationAST(document, operationName) : null;
+      const shared = op === null || op === undefined ? undefined : sharedField(op);
+      if (shared !== undefined) p = { shared: true, document, ...shared };
+    } catch {
+      // not shared: graphql-ws's path reports the parse error
+    }
+    if (prepared.size >= PREPARED_LIMIT) prepared.clear();
+    prepared.set(cacheKey, p);
+    return p;
+  };
+  /** Takes live subscriptions (and their `complete`) for the shared fan-out; false: graphql-ws handles the message. */
+  const intercept = (socket: WebSocket, text: string): boolean => {
+    const isSubscribe = text.includes('"subscribe"');
+    if (!isSubscribe && !text.includes('"complete"')) return false;
+    const s = states.get(socket);
+    const viewer = s?.viewer;
+    const protocol = s?.protocol;
+    if (s === undefined || viewer === undefined || protocol?.acknowledged !== true) return false;
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return false;
+    }
+    if (!isRecord(msg) || typeof msg['id'] !== 'string' || msg['id'] === '') return false;
+    const id = msg['id'];
+    if (msg['type'] === 'complete') return s.fan?.complete(id) ?? false;
+    if (msg['type'] !== 'subscribe' || !isRecord(msg['payload'])) return false;
+    const payload = msg['payload'];
+    const query = payload['query'];
+    const operationName = payload['operationName'] ?? undefined;
+    const variables = payload['variables'] ?? {};
+    if (typeof query !== 'string' || (operationName !== undefined && typeof operationName !== 'string') || !isRecord(variables)) return false;
+    if (id in protocol.subscriptions || s.fan?.members.has(id) === true) {
+      socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
+      return true;
+    }
+    // At the cap: graphql-ws's path sends the TOO_MANY_REQUESTS error.
+    if (Object.keys(protocol.subscriptions).length + (s.fan?.members.size ?? 0) >= maxPerSocket) return false;
+    const p = prepare(query, operationName);
+    if (!p.shared) return false;
+    if (p.afterVariable !== undefined && variables[p.afterVariable] !== undefined && variables[p.afterVariable] !== null) return false;
+    const op = getOperationAST(p.document, operationName);
+    if (op === null || op === undefined) return false;
+    if (getVariableValues(schema, op.variableDefinitions ?? [], variables).errors !== undefined) return false;
+    const key = `${operationName ?? ''}\u0000${query}\u0000${JSON.stringify(variables)}\u0000${permissionScope(o.contextDeps.registry, viewer)}`;
+    s.fan ??= new SocketFanout(new WsFanoutSocket(socket), fanout);
+    fanout.join(s.fan, id, key, p.field, () => ({
+      schema,
+      document: p.document,
+      operationName: operationName ?? null,
+      variableValues: variables,
+      contextValue: createContext(o.contextDeps, viewer, 'ws', { socketId: s.id }),
+    }));
+    return true;
+  };
   const wss = new WebSocketServer({
     server: o.httpServer,
     path: '/graphql',
@@ -209,20 +344,26 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
         return false;
       }
       s.viewer = viewer;
+      s.protocol = ctx;
       if (viewer.expiresAt !== undefined) armExpiry(socket, viewer.expiresAt);
       return true;
     },
     onClose(ctx) {
       const s = states.get(ctx.extra.socket);
       clearTimeout(s?.expiry);
+      s?.fan?.closed();
       leave(s);
     },
-    onSubscribe(ctx, _id, payload) {
+    onSubscribe(ctx, id, payload) {
       const s = states.get(ctx.extra.socket);
       const viewer = s?.viewer;
       if (s === undefined || viewer === undefined) return [new GraphQLError('Unauthorized', { extensions: { code: 'UNAUTHENTICATED' } })];
+      if (s.fan?.members.has(id) === true) {
+        ctx.extra.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
+        return [new GraphQLError(`Subscriber for ${id} already exists`)];
+      }
       // graphql-ws has registered this operation already: more than the cap means one too many.
-      if (Object.keys(ctx.subscriptions).length > maxPerSocket) {
+      if (Object.keys(ctx.subscriptions).length + (s.fan?.members.size ?? 0) > maxPerSocket) {
         o.countError('TOO_MANY_REQUESTS');
         return [gatewayGraphQLError(errors.tooMany(`At most ${maxPerSocket} operations may be active on one connection`, 'maxPerSocket', maxPerSocket))];
       }
@@ -265,11 +406,14 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
     onError(_ctx, _id, _payload, errs) {
       return errs.map((e) => o.formatError(e.toJSON(), e));
     },
-  }, wss, log, o.config.subscriptions.keepAliveMs);
+  }, wss, log, o.config.subscriptions.keepAliveMs, intercept);
 
   return {
     get connections() {
       return wss.clients.size;
+    },
+    get sharedGroups() {
+      return fanout.size;
     },
     async close() {
       await Promise.all([...wss.clients].map((socket) => new Promise<void>((resolve) => {
@@ -282,6 +426,7 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
         socket.close(1001, 'Going away');
       })));
       await dispose();
+      stopBuffered();
     },
   };
 }

@@ -7,9 +7,13 @@
  *   failed send is dropped (the socket is closing; its subscriptions are ended by its close);
  * - no console: useServer writes socket and message-handling errors to console.error; here they go
  *   to the logger (debug for what clients cause, warn for the rest).
- * Keep-alive pings are the same as useServer's (a socket that misses a pong is terminated).
+ * Keep-alive pings as useServer's (a socket that has not answered the previous ping with a pong
+ * when the next one is due is terminated), but from ONE timer for every socket, not one per socket.
+ * The upgrade request is not kept (nothing reads it after the handshake).
+ * `intercept` sees each text message first: when it returns true the message was handled (the
+ * shared fan-out of websocket.ts takes live subscriptions and their `complete`), else it goes to
+ * the protocol server.
  */
-import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log';
@@ -17,27 +21,41 @@ import type { Logger } from '../log';
 /** What the protocol server's hooks see in `ctx.extra`. */
 export interface SocketExtra {
   readonly socket: WebSocket;
-  readonly request: IncomingMessage;
 }
 
+/** Takes a message before the protocol server does: true = handled. */
+export type MessageIntercept = (socket: WebSocket, data: string) => boolean;
 
 /** Serves the graphql-ws protocol on every socket `wss` accepts. Returns its dispose (closes sockets with 1001). */
-export function serveGraphqlWs(options: ServerOptions<Record<string, unknown>, SocketExtra>, wss: WebSocketServer, log: Logger, keepAliveMs: number): () => Promise<void> {
+export function serveGraphqlWs(
+  options: ServerOptions<Record<string, unknown>, SocketExtra>, wss: WebSocketServer, log: Logger, keepAliveMs: number, intercept?: MessageIntercept,
+): () => Promise<void> {
   const server = makeServer<Record<string, unknown>, SocketExtra>(options);
   wss.options.handleProtocols = handleProtocols;
   wss.on('error', (err) => log.warn({ err }, 'websocket server error'));
-  wss.on('connection', (socket, request) => {
+  /** Sockets pinged and not answered yet. */
+  const awaitingPong = new WeakSet<WebSocket>();
+  const onPong = function (this: WebSocket): void {
+    awaitingPong.delete(this);
+  };
+  const keepAlive = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (socket.readyState !== socket.OPEN) continue;
+      if (awaitingPong.has(socket)) {
+        socket.terminate();
+        continue;
+      }
+      awaitingPong.add(socket);
+      socket.ping();
+    }
+  }, keepAliveMs);
+  keepAlive.unref(); // open sockets keep the process alive, not the timer
+  wss.on('connection', (socket) => {
     socket.once('error', (err) => {
       log.debug({ err: err.message }, 'websocket error; closing it');
       socket.close(CloseCode.InternalServerError, 'Internal server error');
     });
-    let pongWait: NodeJS.Timeout | undefined;
-    const ping = setInterval(() => {
-      if (socket.readyState !== socket.OPEN) return;
-      pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
-      socket.once('pong', () => clearTimeout(pongWait));
-      socket.ping();
-    }, keepAliveMs);
+    socket.on('pong', onPong);
     const closed = server.opened({
       protocol: socket.protocol,
       // Never rejects: a socket that cannot take a message is closing, and its close ends its subscriptions.
@@ -50,7 +68,9 @@ export function serveGraphqlWs(options: ServerOptions<Record<string, unknown>, S
       }),
       close: (code, reason) => socket.close(code, reason),
       onMessage: (cb) => socket.on('message', (data: Buffer) => {
-        cb(String(data)).catch((err: unknown) => {
+        const text = String(data);
+        if (intercept?.(socket, text) === true) return;
+        cb(text).catch((err: unknown) => {
           const message = err instanceof Error ? err.message : String(err);
           // graphql-ws throws for a message type it does not know: the client's doing. Anything else is ours.
           if (message.startsWith('Unexpected message of type')) log.debug({ err: message }, 'websocket message refused; closing the socket');
@@ -58,14 +78,13 @@ export function serveGraphqlWs(options: ServerOptions<Record<string, unknown>, S
           socket.close(CloseCode.BadRequest, 'Invalid message received');
         });
       }),
-    }, { socket, request });
+    }, { socket });
     socket.once('close', (code, reason) => {
-      clearTimeout(pongWait);
-      clearInterval(ping);
       closed(code, String(reason)).catch((err: unknown) => log.warn({ err }, 'websocket close handling failed'));
     });
   });
   return async () => {
+    clearInterval(keepAlive);
     for (const client of wss.clients) client.close(1001, 'Going away');
     wss.removeAllListeners();
     await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));

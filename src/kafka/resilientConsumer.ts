@@ -57,6 +57,8 @@ export interface ResilientConsumerOptions {
   /** kafkajs request retries of the consumer, and the rebuild backoff (`initialMs` doubling to `maxMs`). */
   readonly retry: KafkaRetry;
   readonly sessionTimeoutMs: number;
+  /** Called after each fetch round with its duration (ms; kafkajs' FETCH event, failed fetches included). */
+  readonly onFetch?: (durationMs: number) => void;
   readonly heartbeatIntervalMs: number;
   /** @default kafkajs' (60_000) */
   readonly rebalanceTimeoutMs?: number;
@@ -152,6 +154,9 @@ export class ResilientConsumer {
       if (!this.isStopped()) this.setPhase({ phase: 'rebalancing', since: Date.now() });
     });
     consumer.on(HEARTBEAT, () => this.o.onHeartbeat?.());
+    const { FETCH } = consumer.events;
+    const onFetch = this.o.onFetch;
+    if (FETCH !== undefined && onFetch !== undefined) consumer.on(FETCH, ({ payload }) => onFetch(payload.duration));
     consumer.on(CRASH, ({ payload }) => {
       if (this.isStopped()) return;
       this.setPhase({ phase: 'crashed', since: Date.now(), error: payload.error, kafkajsRestarts: payload.restart });

@@ -18,6 +18,7 @@ import type { ChangeEvent, ChangeFeed, ChangeFilter } from '../engine/types';
 import { GatewayError, GatewayErrorCode, errors } from '../errors';
 import { wholeOption } from '../config/env';
 import { silentLogger, type Logger } from '../log';
+import { observeLegSince } from '../legs';
 import { findView } from '../views/find';
 import { bundledRegistry } from '../views/load';
 import type { Registry, Row, ViewModel } from '../views/model';
@@ -92,6 +93,10 @@ export class SubscriptionHub {
   private upstream: (() => void) | undefined;
   private lastId = 0;
   private closed = false;
+  /** Client subscriptions served by another subscriber (a shared execution's members beyond its first). */
+  private shared = 0;
+  /** What transports hold for slow clients besides the subscribers' queues (the shared fan-out's backlogs). */
+  private readonly bufferedSources = new Set<() => { readonly total: number; readonly max: number }>();
 
   constructor(private readonly feed: ChangeFeed, options: HubOptions = {}) {
     this.ctx = {
@@ -145,9 +150,22 @@ export class SubscriptionHub {
     return this.replaySlots.running;
   }
 
-  /** Active subscriptions (for the metrics gauge). */
+  /** Active subscriptions (for the metrics gauge): hub subscribers plus the client subscriptions sharing them. */
   get size(): number {
+    return this.subs.size + this.shared;
+  }
+
+  /** Hub subscribers (a shared execution holds one for all its client subscriptions). */
+  get subscriberCount(): number {
     return this.subs.size;
+  }
+
+  /**
+   * Counts `delta` client subscriptions that share an existing subscriber (the transport's shared
+   * fan-out: N members of one group hold one subscriber and count N - 1 here).
+   */
+  countShared(delta: number): void {
+    this.shared = Math.max(0, this.shared + delta);
   }
 
   /**
@@ -162,7 +180,18 @@ export class SubscriptionHub {
       total += n;
       if (n > max) max = n;
     }
+    for (const source of this.bufferedSources) {
+      const b = source();
+      total += b.total;
+      if (b.max > max) max = b.max;
+    }
     return { total, max };
+  }
+
+  /** Adds what a transport buffers for slow clients to {@link buffered}; returns its removal. */
+  addBufferedSource(source: () => { readonly total: number; readonly max: number }): () => void {
+    this.bufferedSources.add(source);
+    return () => void this.bufferedSources.delete(source);
   }
 
   /** Ends every iterator (return()) and unsubscribes from the feed. */
@@ -193,7 +222,9 @@ export class SubscriptionHub {
       set.add(sub);
     }
     this.upstream ??= this.feed.subscribe((batch) => {
+      const t0 = performance.now();
       for (const ev of batch) this.route(ev);
+      observeLegSince('hub', t0);
     });
   }
 

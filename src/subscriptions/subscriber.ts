@@ -51,6 +51,10 @@ export interface SubscriberCtx {
   detach(sub: Subscriber): void;
 }
 
+/** The phases without state, shared by every subscriber. */
+const LIVE: Phase = Object.freeze({ name: 'live' });
+const CLOSED: Phase = Object.freeze({ name: 'closed' });
+
 function unreachable(x: never): never {
   throw new Error(`unreachable: ${JSON.stringify(x)}`);
 }
@@ -67,7 +71,8 @@ export class Subscriber implements AsyncIterableIterator<Delivery> {
   private conflated: Map<string, ChangeEvent> | undefined;
   /** Invariant: non-empty only while queue and conflated are empty. */
   private readonly waiters: Array<(r: IteratorResult<Delivery>) => void> = [];
-  private readonly ended = new AbortController();
+  /** Made on first use (only resumes read it): an idle live subscriber holds none. */
+  private ended: AbortController | undefined;
 
   constructor(
     readonly id: number,
@@ -78,12 +83,13 @@ export class Subscriber implements AsyncIterableIterator<Delivery> {
   ) {
     this.cursor = start;
     this.tail = start;
-    this.phase = filter.after === undefined ? { name: 'live' } : { name: 'replaying', live: [], overflowed: false };
+    this.phase = filter.after === undefined ? LIVE : { name: 'replaying', live: [], overflowed: false };
   }
 
   /** Aborted when the subscriber finishes: a replay for it stops reading. */
   get signal(): AbortSignal {
-    return this.ended.signal;
+    if (this.phase.name === 'closed' && this.ended === undefined) return AbortSignal.abort();
+    return (this.ended ??= new AbortController()).signal;
   }
 
   /** A live change while replaying: buffered, or dropped past queueLimit (the replay reads it again). */
@@ -162,8 +168,8 @@ export class Subscriber implements AsyncIterableIterator<Delivery> {
   /** Ends the iterator and leaves the hub. Idempotent. */
   finish(): void {
     if (this.phase.name === 'closed') return;
-    this.phase = { name: 'closed' };
-    this.ended.abort();
+    this.phase = CLOSED;
+    this.ended?.abort();
     this.queue.length = 0;
     this.conflated = undefined;
     this.ctx.detach(this);

@@ -12,7 +12,7 @@ import ts from 'typescript';
  * a name listed here that does not exist (yet) is allowed, so a module can be placed before it lands.
  */
 export const LAYERS: readonly (readonly string[])[] = [
-  ['util', 'errors', 'log', 'paths', 'db'],
+  ['util', 'errors', 'log', 'paths', 'db', 'legs'],
   ['views'],
   ['config'],
   ['kafka', 'outbox'],

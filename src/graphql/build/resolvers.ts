@@ -15,7 +15,7 @@ import { readWithFeedCursor } from '../../engine/snapshot';
 import { errors } from '../../errors';
 import type { Delivery, SubscriptionFilter } from '../../subscriptions/hub';
 import type { ColumnModel, FilterModel, Permission, Predicate, Registry, Row, ViewGraphql, ViewModel } from '../../views/model';
-import { changeView, mapAsyncIterator } from '../changes';
+import { CHANGE_KEY, RESYNC_ROOT, changeView, mapAsyncIterator, type ChangeStream } from '../changes';
 import type { GraphQLContext } from '../context';
 import { decodeFeedCursor, encodeFeedCursor } from '../cursors';
 import { keyOf, type RowsQuery } from '../loaders';
@@ -24,6 +24,7 @@ import { forbidden, pinnedValue, pinsOf, requirePermission, type Pins } from './
 import { decodePageCursor, encodePageCursor, type CursorValue, type KeysetColumn } from './keyset';
 import { NO_LOOKUPS, maskRow, permissionOf, rowTest, selectList } from '../../permissions/compile';
 import { normalizeColumnValue, normalizeColumns, rowColumns, type RowColumns } from './rows';
+import { keyString } from '../../views/normalize';
 import { pageSql, type FilterValue, type Policy, type SqlStatement } from './statements';
 
 type Args = Readonly<Record<string, unknown>>;
@@ -454,14 +455,20 @@ export function subscriptionSubscriber(shape: Shape, sub: NonNullable<ViewGraphq
     const readable = readableOf(view, perm);
     const fixed = new Map<string, string>();
     for (const e of eqs) if (requiredByColumn.has(e.column)) fixed.set(e.column, e.value);
-    return mapAsyncIterator(deliveries, (d: Delivery) => {
+    let lastCursor = after ?? ctx.engine.feed.head();
+    const toRoot = (d: Delivery): Record<string, unknown> => {
+      lastCursor = d.cursor;
       const c = changeView(feedId, d);
       const out: Record<string, unknown> = { kind: c.kind, cursor: c.cursor, [sub.nodeField]: c.row === null ? null : normalizeColumns(readable, maskRow(perm, c.row)) };
       for (const k of keyFields) {
         const v = c.key?.[k.column];
         out[k.field] = v === undefined || v === null ? fixed.get(k.column) ?? null : String(normalizeColumnValue(k.type, v));
       }
+      if (d.kind === 'change') Object.defineProperty(out, CHANGE_KEY, { value: keyString(view, d.event.key) });
       return out;
-    });
+    };
+    const stream: ChangeStream = mapAsyncIterator(deliveries, toRoot);
+    stream[RESYNC_ROOT] = (reason) => toRoot({ kind: 'resync', cursor: lastCursor, reason });
+    return stream;
   };
 }

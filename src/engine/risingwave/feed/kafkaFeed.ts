@@ -17,6 +17,10 @@
  *   are dropped, so per key (one key = one partition: RisingWave's sink partitions by key) changes
  *   never go back.
  * - Poison records are counted, logged, reported to `onPoison`, skipped: they never stop the feed.
+ * - A batch is decoded in slices of {@link DECODE_SLICE_MS}: each slice's changes are delivered, then
+ *   the event loop gets a turn (setImmediate) before the next, so the consumer's fetches and
+ *   heartbeats, HTTP and the fan-out keep running during a large batch. Fetch and decode times go to
+ *   legs.ts (`fetch` per fetch round, `decode` per batch).
  *
  * Lifecycle: {@link KafkaFeedState}. kafkajs restarts its consumer after retriable crashes; after a
  * non-retriable one src/kafka/resilientConsumer.ts builds a new consumer (same group) with backoff,
@@ -32,6 +36,7 @@ import { within } from '../../../util/within';
 import type { ChangeEvent, ChangeFeed, ChangeListener, FeedPosition, FeedStatus, ReplayRequest } from '../../types';
 import { GatewayError, errors } from '../../../errors';
 import type { Logger } from '../../../log';
+import { observeLeg } from '../../../legs';
 import { decodeChange, PoisonMessageError } from './decode';
 import { resolveFeedOptions, type KafkaFeedOptions, type PoisonReport, type ResolvedFeedOptions } from './options';
 import { PartitionTracker } from './partitions';
@@ -39,6 +44,9 @@ import * as pos from './position';
 import { FeedReplay, feedUnavailable } from './replay';
 
 export type { KafkaFeedOptions, PoisonReport } from './options';
+
+/** Decoding work (ms) on one batch before its decoded changes are delivered and the event loop gets a turn. @default 5 */
+const DECODE_SLICE_MS = 5;
 
 /** Lifecycle of the feed. `since` = Date.now() on entering the phase. */
 export type KafkaFeedState =
@@ -88,6 +96,7 @@ export class KafkaFeed implements ChangeFeed {
       onPhase: (p) => this.onConsumerPhase(p),
       // Not FETCH: kafkajs emits it after failed fetches too. A heartbeat is a coordinator round trip.
       onHeartbeat: () => void (this.lastContactAt = Date.now()),
+      onFetch: (ms) => observeLeg('fetch', ms / 1000),
     });
     this.replays = new FeedReplay({
       kafka: this.kafka, admin: this.admin, partitions: this.partitions, recent: this.recent, log: this.log, groupId: this.groupId,
@@ -199,8 +208,19 @@ export class KafkaFeed implements ChangeFeed {
       this.log.error({ topic, partition, high, next: state.next }, 'partition offsets went backwards (topic re-created?): following the new log');
       state.next = 0;
     }
-    const events: ChangeEvent[] = [];
+    let events: ChangeEvent[] = [];
+    let sliceStart = performance.now();
+    let decodeMs = 0;
     for (const m of batch.messages) {
+      if (performance.now() - sliceStart >= DECODE_SLICE_MS) {
+        // A large batch goes out in slices: what is decoded is delivered, then fetches, heartbeats,
+        // HTTP and the fan-out run before the next slice. Records of a partition stay in order.
+        decodeMs += performance.now() - sliceStart;
+        if (events.length > 0) this.deliver(events);
+        events = [];
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
       if (!isRunning() || isStale()) break;
       const offset = Number(m.offset);
       if (offset < state.next) {
@@ -215,6 +235,8 @@ export class KafkaFeed implements ChangeFeed {
       }
       resolveOffset(m.offset);
     }
+    decodeMs += performance.now() - sliceStart;
+    observeLeg('decode', decodeMs / 1000);
     state.high = Math.max(high, state.next);
     this.partitions.progressed();
     if (events.length > 0) this.deliver(events);

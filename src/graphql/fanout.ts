@@ -1,0 +1,414 @@
+/**
+ * Shared fan-out of live subscriptions: execute once, send to many.
+ *
+ * Live subscriptions (no `after`) with the same operation (document text and operation name), the
+ * same variables and the same permission scope (subscriptions/scope.ts: role and the claim values
+ * its predicates read) form a {@link Group}. A group holds ONE event stream (one generated resolver
+ * call, so one hub subscriber with one row test), executes each event ONCE (GraphQL execution under
+ * a fresh deadline, errors masked) and serialises the payload ONCE; each member's frame is a short
+ * string prefix with its subscription id + that shared payload JSON. The transport is abstract
+ * ({@link FanoutSocket}): websocket.ts adapts `ws` sockets.
+ *
+ * Slow sockets: a member whose socket has more than {@link HIGH_WATER} bytes unsent gets a backlog,
+ * with the hub's slow-consumer policy (subscriptions/subscriber.ts): up to `queueLimit` payloads in
+ * order, then conflation to the latest payload per row key up to `conflateLimit` keys, then the
+ * backlog is dropped for one RESYNC event (its cursor covers everything the group has handed out),
+ * followed by the live changes. The backlog is flushed when the socket's writes drain below
+ * {@link LOW_WATER}. A backlog holds references to the shared payload strings, not copies. Other
+ * members of the group are never held back.
+ *
+ * The group's stream ends (hub closed) → every member gets `complete`. The last member leaving
+ * returns the stream (the hub subscriber leaves). A group runs its events in slices: after
+ * {@link SLICE_MS} of fan-out work it yields to the event loop (setImmediate), so the Kafka
+ * consumer's fetches and heartbeats, pings and HTTP keep running during a large batch.
+ */
+import { performance } from 'node:perf_hooks';
+import { GraphQLError, createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { Logger } from '../log';
+import { observeLegSince } from '../legs';
+import { CHANGE_KEY, RESYNC_ROOT, type ChangeStream } from './changes';
+import type { GraphQLContext } from './context';
+
+/**
+ * Bytes a socket may have unsent (beyond what the kernel took) before its members buffer instead of
+ * writing. A socket that reads keeps this at 0; only a client that stops reading reaches it.
+ * @default 16 KiB
+ */
+export const HIGH_WATER = 16 * 1024;
+/** A backlogged socket's members are flushed once its unsent bytes fall under this. @default 4 KiB */
+export const LOW_WATER = 4 * 1024;
+/**
+ * While a socket has backlogs, how often its unsent bytes are checked besides on each write callback
+ * (its pending bytes may all be another writer's: pings, graphql-ws's messages). @default 25 (ms)
+ */
+export const DRAIN_POLL_MS = 25;
+/** Fan-out work (ms) done in one go before yielding to the event loop. @default 5 */
+export const SLICE_MS = 5;
+
+/** The transport side of one socket, as the fan-out needs it. */
+export interface FanoutSocket {
+  /** Bytes queued and not yet handed to the kernel. */
+  readonly bufferedAmount: number;
+  readonly isOpen: boolean;
+  /** Sends a text frame; `done` when it was written (or failed: the socket is closing). */
+  send(frame: string, done: () => void): void;
+}
+
+/** Formats the errors of a result or of a failed start, as HTTP does. */
+export type ErrorsFormat = (errs: readonly GraphQLError[]) => unknown[];
+
+/** The fan-out state of one socket (created on its first shared subscription). */
+export class SocketFanout {
+  /** Shared subscriptions of this socket, by subscription id. */
+  readonly members = new Map<string, Member>();
+  /** Members with a backlog (present only while some are). */
+  backlogged: Set<Member> | undefined;
+  /** Armed while some member has a backlog. */
+  private poll: NodeJS.Timeout | undefined;
+
+  constructor(readonly socket: FanoutSocket, private readonly hub: Fanout) {}
+
+  /** Writes a frame now; when the socket drains, flushes backlogs. */
+  write(frame: string): void {
+    this.socket.send(frame, this.onWritten);
+  }
+
+  private readonly onWritten = (): void => {
+    if (this.backlogged !== undefined && this.socket.bufferedAmount < LOW_WATER) this.flush();
+  };
+
+  /** `m` has a backlog: it is flushed on a write callback or the next poll that finds the socket drained. */
+  backlog(m: Member): void {
+    (this.backlogged ??= new Set()).add(m);
+    this.poll ??= setTimeout(this.onPoll, DRAIN_POLL_MS).unref();
+  }
+
+  private readonly onPoll = (): void => {
+    this.poll = undefined;
+    if (this.backlogged === undefined || !this.socket.isOpen) return;
+    if (this.socket.bufferedAmount < LOW_WATER) this.flush();
+    if (this.backlogged !== undefined) this.poll = setTimeout(this.onPoll, DRAIN_POLL_MS).unref();
+  };
+
+  private flush(): void {
+    const backlogged = this.backlogged;
+    if (backlogged === undefined) return;
+    for (const m of backlogged) {
+      if (!this.socket.isOpen || this.socket.bufferedAmount >= HIGH_WATER) return;
+      m.flush();
+      if (m.backlog === undefined) backlogged.delete(m);
+    }
+    if (backlogged.size === 0) this.backlogged = undefined;
+  }
+
+  /** Drops `m`'s backlog registration (it left). */
+  forget(m: Member): void {
+    this.backlogged?.delete(m);
+    if (this.backlogged?.size === 0) this.backlogged = undefined;
+  }
+
+  /** Removes one member (client `complete`). True when `id` was a shared subscription. */
+  complete(id: string): boolean {
+    const m = this.members.get(id);
+    if (m === undefined) return false;
+    this.hub.leave(m);
+    return true;
+  }
+
+  /** The socket closed: every member leaves its group. */
+  closed(): void {
+    for (const m of [...this.members.values()]) this.hub.leave(m);
+    clearTimeout(this.poll);
+    this.poll = undefined;
+    this.backlogged = undefined;
+  }
+}
+
+interface Backlog {
+  /** Payload JSON strings, in order (the first may be a RESYNC). */
+  queue: string[];
+  /** Latest payload per row key, in order of the latest change; present while conflating. */
+  conflated: Map<string, string> | undefined;
+}
+
+/** What a member needs of its group. */
+export interface MemberGroup {
+  readonly field: string;
+  readonly limits: FanoutLimits;
+  readonly log: Logger;
+  /** The payload of a RESYNC event covering everything the group has handed out. */
+  resyncPayload(reason: string): string;
+  remove(m: Member): void;
+}
+
+/** One subscription of a socket in a group: an id and where it stands; everything else is shared. */
+export class Member {
+  /** `{"id":<id>,"type":"next","payload":` */
+  readonly prefix: string;
+  backlog: Backlog | undefined;
+
+  constructor(readonly sock: SocketFanout, readonly id: string, readonly group: MemberGroup) {
+    this.prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  }
+
+  /** Payloads waiting for the socket (queued plus conflated). */
+  get buffered(): number {
+    return this.backlog === undefined ? 0 : this.backlog.queue.length + (this.backlog.conflated?.size ?? 0);
+  }
+
+  /** One event for this member: written now, or kept under the slow-consumer policy. */
+  deliver(payload: string, key: string | undefined): void {
+    const socket = this.sock.socket;
+    if (this.backlog === undefined && socket.bufferedAmount < HIGH_WATER) {
+      this.sock.write(this.prefix + payload + '}');
+      return;
+    }
+    const { queueLimit, conflateLimit } = this.group.limits;
+    if (this.backlog === undefined) {
+      this.backlog = { queue: [], conflated: undefined };
+      this.sock.backlog(this);
+    }
+    const b = this.backlog;
+    if (b.conflated === undefined && b.queue.length < queueLimit) {
+      b.queue.push(payload);
+      return;
+    }
+    b.conflated ??= new Map();
+    const k = key ?? `#${b.conflated.size}`; // a change without a key (never expected) is not conflated
+    b.conflated.delete(k);
+    b.conflated.set(k, payload);
+    if (b.conflated.size > conflateLimit) {
+      this.backlog = { queue: [this.group.resyncPayload('subscriber fell too far behind; re-query')], conflated: undefined };
+      this.group.log.warn({ view: this.group.field, conflateLimit }, 'slow subscriber: buffer dropped, resync queued');
+    }
+  }
+
+  /** Writes the backlog while the socket takes it. */
+  flush(): void {
+    const b = this.backlog;
+    if (b === undefined) return;
+    const socket = this.sock.socket;
+    while (socket.bufferedAmount < HIGH_WATER) {
+      let payload = b.queue.shift();
+      if (payload === undefined && b.conflated !== undefined) {
+        const first = b.conflated.entries().next();
+        if (first.done !== true) {
+          b.conflated.delete(first.value[0]);
+          payload = first.value[1];
+        }
+      }
+      if (payload === undefined) {
+        this.backlog = undefined;
+        return;
+      }
+      this.sock.write(this.prefix + payload + '}');
+    }
+  }
+}
+
+/** Tuning of the shared fan-out (the hub's slow-consumer limits). */
+export interface FanoutLimits {
+  readonly queueLimit: number;
+  readonly conflateLimit: number;
+  /** Reports client subscriptions sharing a running stream (a group of N counts N - 1), for the hub's count. */
+  readonly countShared: (delta: number) => void;
+}
+
+/** One shared execution: an operation, its variables and a permission scope; many members. */
+export class Group implements MemberGroup {
+  readonly members = new Set<Member>();
+  private stream: ChangeStream | undefined;
+  private started = false;
+  private ended = false;
+  /** What this group reported to `countShared`. */
+  private counted = 0;
+
+  constructor(
+    readonly key: string,
+    readonly field: string,
+    private readonly args: ExecutionArgs & { contextValue: GraphQLContext },
+    readonly limits: FanoutLimits,
+    readonly log: Logger,
+    private readonly formatErrors: ErrorsFormat,
+    private readonly onEnd: (g: Group) => void,
+  ) {}
+
+  /** Starts the stream once; members who joined meanwhile get `error` if it fails to start. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const ctx = this.args.contextValue;
+    let stream: Awaited<ReturnType<typeof createSourceEventStream>>;
+    try {
+      stream = await createSourceEventStream(this.args);
+    } catch (err) {
+      stream = { errors: [err instanceof GraphQLError ? err : new GraphQLError(String(err))] };
+    } finally {
+      ctx.deadline.dispose();
+    }
+    if (!(Symbol.asyncIterator in stream)) {
+      const first = stream.errors?.[0] ?? new GraphQLError('The subscription could not start');
+      // As graphql-ws reports an iterator that fails: the error wrapped, then formatted.
+      const payload = JSON.stringify(this.formatErrors([new GraphQLError(first.message, { originalError: first })]));
+      this.end((m) => `{"id":${JSON.stringify(m.id)},"type":"error","payload":${payload}}`);
+      return;
+    }
+    this.stream = stream as ChangeStream;
+    if (this.members.size === 0) {
+      void this.stream.return?.();
+      this.end(undefined);
+      return;
+    }
+    this.recount();
+    void this.pump(this.stream);
+  }
+
+  /** Reports members beyond the first while the stream runs (none otherwise). */
+  recount(): void {
+    const want = this.stream !== undefined && !this.ended ? Math.max(0, this.members.size - 1) : 0;
+    if (want !== this.counted) {
+      this.limits.countShared(want - this.counted);
+      this.counted = want;
+    }
+  }
+
+  /** The payload of a RESYNC event (executed now, for one member). */
+  resyncPayload(reason: string): string {
+    const root = this.stream?.[RESYNC_ROOT]?.(reason);
+    const result = execute({ ...this.args, rootValue: root });
+    // The generated change types resolve synchronously; a promise here would mean nested reads.
+    if (result instanceof Promise) return JSON.stringify({ data: null, errors: this.formatErrors([new GraphQLError('RESYNC')]) });
+    return this.serialise(result);
+  }
+
+  /** A member left; the last one stops the stream. */
+  remove(m: Member): void {
+    this.members.delete(m);
+    if (this.members.size === 0 && this.stream !== undefined && !this.ended) {
+      this.ended = true;
+      this.onEnd(this);
+      void this.stream.return?.();
+    }
+    this.recount();
+  }
+
+  private serialise(result: ExecutionResult): string {
+    if (result.errors === undefined) return JSON.stringify(result);
+    return JSON.stringify({ ...result, errors: this.formatErrors(result.errors) });
+  }
+
+  private async pump(stream: ChangeStream): Promise<void> {
+    const ctx = this.args.contextValue;
+    try {
+      for (;;) {
+        const next = await stream.next();
+        if (next.done === true || this.ended) break;
+        await slice();
+        if (this.ended) break;
+        const t0 = performance.now();
+        let result: ExecutionResult;
+        ctx.deadline.restart();
+        try {
+          result = await execute({ ...this.args, rootValue: next.value });
+        } finally {
+          ctx.deadline.dispose();
+        }
+        const payload = this.serialise(result);
+        const key = (next.value as { [CHANGE_KEY]?: string })[CHANGE_KEY];
+        const t1 = performance.now();
+        observeLegSince('execute', t0);
+        for (const m of this.members) m.deliver(payload, key);
+        observeLegSince('write', t1);
+        sliceWork += performance.now() - t0;
+      }
+    } catch (err) {
+      this.log.warn({ err, view: this.field }, 'shared subscription failed; completing its members');
+      const payload = JSON.stringify(this.formatErrors([new GraphQLError(err instanceof Error ? err.message : String(err), { originalError: err instanceof Error ? err : undefined })]));
+      this.end((m) => `{"id":${JSON.stringify(m.id)},"type":"error","payload":${payload}}`);
+      return;
+    }
+    this.end((m) => `{"id":${JSON.stringify(m.id)},"type":"complete"}`);
+  }
+
+  /** Ends the group: each member gets `frame` (if any) and leaves its socket. */
+  private end(frame: ((m: Member) => string) | undefined): void {
+    if (!this.ended) {
+      this.ended = true;
+      this.onEnd(this);
+    }
+    for (const m of this.members) {
+      m.sock.members.delete(m.id);
+      m.sock.forget(m);
+      if (frame !== undefined && m.sock.socket.isOpen) m.sock.write(frame(m));
+    }
+    this.members.clear();
+    this.recount();
+  }
+}
+
+/** Fan-out work done since the last yield (ms), over every group. */
+let sliceWork = 0;
+let sliceYield: Promise<void> | undefined;
+
+/** Yields to the event loop once {@link SLICE_MS} of fan-out work has been done without yielding. */
+function slice(): Promise<void> | undefined {
+  if (sliceWork < SLICE_MS) return undefined;
+  sliceYield ??= new Promise<void>((resolve) => setImmediate(() => {
+    sliceWork = 0;
+    sliceYield = undefined;
+    resolve();
+  }));
+  return sliceYield;
+}
+
+/** The groups of one websocket server. */
+export class Fanout {
+  private readonly groups = new Map<string, Group>();
+
+  constructor(private readonly limits: FanoutLimits, private readonly log: Logger, private readonly formatErrors: ErrorsFormat) {}
+
+  /** Live groups (for tests and metrics). */
+  get size(): number {
+    return this.groups.size;
+  }
+
+  /** Payloads held for slow members: in all, and for the most backed-up one. O(members). */
+  get buffered(): { readonly total: number; readonly max: number } {
+    let total = 0;
+    let max = 0;
+    for (const g of this.groups.values()) {
+      for (const m of g.members) {
+        const n = m.buffered;
+        total += n;
+        if (n > max) max = n;
+      }
+    }
+    return { total, max };
+  }
+
+  /**
+   * Adds subscription `id` of `sock` to the group `key`; `args` (a fresh context for this viewer)
+   * start the group when it is new, and are dropped otherwise.
+   */
+  join(sock: SocketFanout, id: string, key: string, field: string, args: () => ExecutionArgs & { contextValue: GraphQLContext }): void {
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = new Group(key, field, args(), this.limits, this.log, this.formatErrors, (g) => {
+        if (this.groups.get(g.key) === g) this.groups.delete(g.key);
+      });
+      this.groups.set(key, group);
+    }
+    const m = new Member(sock, id, group);
+    sock.members.set(id, m);
+    group.members.add(m);
+    group.recount();
+    void group.start();
+  }
+
+  /** One member leaves (client complete, or its socket closed). */
+  leave(m: Member): void {
+    m.sock.members.delete(m.id);
+    m.sock.forget(m);
+    m.group.remove(m);
+  }
+}

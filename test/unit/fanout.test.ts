@@ -1,0 +1,111 @@
+/**
+ * The shared fan-out's member side (src/graphql/fanout.ts) with a fake socket whose unsent bytes the
+ * test sets: frames are the shared payload behind a per-member prefix; a socket over the high-water
+ * mark buffers with the hub's slow-consumer policy (queue, then conflation per key, then one
+ * RESYNC), flushes when it drains, and never holds back the other members. Plus the permission
+ * scope that decides who may share (src/subscriptions/scope.ts).
+ */
+import { HIGH_WATER, Member, SocketFanout, type FanoutSocket, type MemberGroup, type Fanout } from '../../src/graphql/fanout';
+import { silentLogger } from '../../src/log';
+import { waitFor } from '../helpers/waitFor';
+import { permissionScope, scopeClaims } from '../../src/subscriptions/scope';
+import { bundledRegistry } from '../../src/views/load';
+
+class FakeSocket implements FanoutSocket {
+  bufferedAmount = 0;
+  isOpen = true;
+  readonly frames: string[] = [];
+  private readonly callbacks: Array<() => void> = [];
+  send(frame: string, done: () => void): void {
+    this.frames.push(frame);
+    this.callbacks.push(done);
+  }
+  /** The kernel took everything: unsent bytes drop to 0 and the write callbacks run. */
+  drain(): void {
+    this.bufferedAmount = 0;
+    for (const cb of this.callbacks.splice(0)) cb();
+  }
+}
+
+function group(queueLimit: number, conflateLimit: number): MemberGroup & { resyncs: number } {
+  return {
+    field: 'tripUpdated',
+    limits: { queueLimit, conflateLimit, countShared: () => undefined },
+    log: silentLogger,
+    resyncs: 0,
+    resyncPayload(reason: string) {
+      this.resyncs++;
+      return JSON.stringify({ data: { tripUpdated: { kind: 'RESYNC', reason } } });
+    },
+    remove: () => undefined,
+  };
+}
+
+const hub = {} as Fanout; // members here never leave through the hub
+const payload = (trip: string, n: number) => `{"data":{"tripUpdated":{"tripId":"${trip}","n":${n}}}}`;
+const parsed = (frames: string[]) => frames.map((f) => JSON.parse(f) as { id: string; type: string; payload: { data: { tripUpdated: { tripId?: string; n?: number; kind?: string } } } });
+
+describe('shared fan-out members', () => {
+  it('writes the shared payload behind each member’s own id, as graphql-ws frames', () => {
+    const g = group(10, 10);
+    const a = new FakeSocket();
+    const b = new FakeSocket();
+    const ma = new Member(new SocketFanout(a, hub), 'a"1', g);
+    const mb = new Member(new SocketFanout(b, hub), '7', g);
+    const p = payload('t1', 1);
+    ma.deliver(p, 't1');
+    mb.deliver(p, 't1');
+    expect(parsed(a.frames)).toEqual([{ id: 'a"1', type: 'next', payload: JSON.parse(p) }]);
+    expect(parsed(b.frames)).toEqual([{ id: '7', type: 'next', payload: JSON.parse(p) }]);
+  });
+
+  it('a backed-up socket queues, then conflates per key, and gets everything latest-per-key after it drains; the other member gets every change meanwhile', () => {
+    const g = group(2, 10);
+    const slow = new FakeSocket();
+    const fast = new FakeSocket();
+    const ms = new Member(new SocketFanout(slow, hub), 's', g);
+    const mf = new Member(new SocketFanout(fast, hub), 'f', g);
+    ms.deliver(payload('t1', 0), 't1');
+    slow.bufferedAmount = HIGH_WATER; // the client stopped reading
+    const changes: Array<[string, number]> = [['t1', 1], ['t2', 2], ['t1', 3], ['t3', 4], ['t2', 5]];
+    for (const [trip, n] of changes) {
+      ms.deliver(payload(trip, n), trip);
+      mf.deliver(payload(trip, n), trip);
+    }
+    expect(parsed(fast.frames).map((f) => f.payload.data.tripUpdated.n)).toEqual([1, 2, 3, 4, 5]);
+    expect(slow.frames).toHaveLength(1);
+    slow.drain();
+    // Queue (1, 2), then the conflated latest per key in order of their latest change (t1: 3, t3: 4, t2: 5).
+    expect(parsed(slow.frames).map((f) => f.payload.data.tripUpdated.n)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(ms.backlog).toBeUndefined();
+    ms.deliver(payload('t9', 6), 't9');
+    expect(parsed(slow.frames).at(-1)?.payload.data.tripUpdated.n).toBe(6);
+    expect(g.resyncs).toBe(0);
+  });
+
+  it('past conflateLimit keys the backlog is dropped for one RESYNC, followed by the live changes (flushed when a poll finds the socket drained)', async () => {
+    const g = group(1, 2);
+    const slow = new FakeSocket();
+    const ms = new Member(new SocketFanout(slow, hub), 's', g);
+    slow.bufferedAmount = HIGH_WATER;
+    for (let n = 0; n < 4; n++) ms.deliver(payload(`t${n}`, n), `t${n}`); // queue 1, conflate 2, the 4th key overflows
+    expect(g.resyncs).toBe(1);
+    ms.deliver(payload('t7', 7), 't7');
+    slow.drain(); // no write callback of the fan-out is pending: the poll finds it
+    await waitFor(() => slow.frames.length === 2);
+    expect(parsed(slow.frames).map((f) => f.payload.data.tripUpdated.kind ?? f.payload.data.tripUpdated.n)).toEqual(['RESYNC', 7]);
+  });
+});
+
+describe('permission scope', () => {
+  const registry = bundledRegistry();
+  const viewer = (role: string, sub: string) => ({ role, sub, claims: {} });
+
+  it('separates riders (their predicates read sub) and roles (masks and columns are per role); ops share one', () => {
+    expect(scopeClaims(registry, 'rider')).toContain('sub');
+    expect(permissionScope(registry, viewer('rider', 'a'))).not.toBe(permissionScope(registry, viewer('rider', 'b')));
+    expect(permissionScope(registry, viewer('ops', 'o1'))).toBe(permissionScope(registry, viewer('ops', 'o2')));
+    expect(permissionScope(registry, viewer('analyst', 'x'))).not.toBe(permissionScope(registry, viewer('ops', 'x')));
+    expect(permissionScope(registry, viewer('driver', 'a'))).not.toBe(permissionScope(registry, viewer('rider', 'a')));
+  });
+});
