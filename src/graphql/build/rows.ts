@@ -22,19 +22,7 @@ export function fastUtcTimestamp(v: string): string | undefined {
   const n = v.length;
   // "YYYY-MM-DD HH:MM:SS" + optional ".f{1,6}" + "+00"
   if (n < 22 || n > 29 || v.charCodeAt(n - 3) !== 43 /* + */ || v.charCodeAt(n - 2) !== 48 || v.charCodeAt(n - 1) !== 48) return undefined;
-  if (v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 32 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return undefined;
-  for (const i of DIGIT_POSITIONS) if (!isDigit(v.charCodeAt(i))) return undefined;
-  if (v.charCodeAt(0) === 48) return undefined; // year < 1000: Date would widen it
-  // Out-of-range fields: Date rolls some over (Feb 30 → Mar 2) and refuses others; the general path does what it does.
-  const two = (i: number) => (v.charCodeAt(i) - 48) * 10 + v.charCodeAt(i + 1) - 48;
-  const month = two(5);
-  const day = two(8);
-  if (month < 1 || month > 12 || day < 1 || two(11) > 23 || two(14) > 59 || two(17) > 59) return undefined;
-  if (day > 28) {
-    const year = Number(v.slice(0, 4));
-    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-    if (day > (month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31)) return undefined;
-  }
+  if (v.charCodeAt(10) !== 32 || !civilFields(v)) return undefined;
   let ms = '000';
   if (n > 22) {
     if (v.charCodeAt(19) !== 46 /* . */ || n === 23) return undefined;
@@ -42,6 +30,35 @@ export function fastUtcTimestamp(v: string): string | undefined {
     ms = (v.slice(20, Math.min(23, n - 3)) + '00').slice(0, 3);
   }
   return `${v.slice(0, 10)}T${v.slice(11, 19)}.${ms}Z`;
+}
+
+/**
+ * Whether `v` is already what `normalizeTimestamp` makes of it (`2026-10-05T14:03:07.123Z`, years
+ * 1000–9999, real calendar fields), so the DateTime scalar can send it as it is.
+ */
+export function isCanonicalTimestamp(v: string): boolean {
+  return v.length === 24 && v.charCodeAt(10) === 84 /* T */ && v.charCodeAt(19) === 46 && v.charCodeAt(23) === 90 /* Z */
+    && isDigit(v.charCodeAt(20)) && isDigit(v.charCodeAt(21)) && isDigit(v.charCodeAt(22)) && civilFields(v);
+}
+
+/**
+ * `YYYY-MM-DD?HH:MM:SS` at the start of `v` (any character at 10) with digits where digits go, a
+ * year of 1000–9999 and fields Date takes as they are (no Feb 30 rolling over to March).
+ */
+function civilFields(v: string): boolean {
+  if (v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return false;
+  for (const i of DIGIT_POSITIONS) if (!isDigit(v.charCodeAt(i))) return false;
+  if (v.charCodeAt(0) === 48) return false; // year < 1000: Date would widen it
+  const two = (i: number) => (v.charCodeAt(i) - 48) * 10 + v.charCodeAt(i + 1) - 48;
+  const month = two(5);
+  const day = two(8);
+  if (month < 1 || month > 12 || day < 1 || two(11) > 23 || two(14) > 59 || two(17) > 59) return false;
+  if (day > 28) {
+    const year = Number(v.slice(0, 4));
+    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+    if (day > (month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31)) return false;
+  }
+  return true;
 }
 
 const DIGIT_POSITIONS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
