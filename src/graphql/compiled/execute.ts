@@ -78,7 +78,10 @@ export async function runCompiled(request: CompiledRequest, context: GraphQLCont
   });
   const compiled = responseBody({ data: result.data });
   const expected = responseBody(reference);
-  if (compiled === expected) return compiled;
+  if (compiled === expected) {
+    o.log.debug({ requestId: context.requestId }, 'compiled operation verified against graphql-js');
+    return compiled;
+  }
   const error = new GraphQLError('A compiled operation answered differently from graphql-js', {
     originalError: new Error(`compiled operation differs from graphql-js: compiled ${compiled.trim()} graphql-js ${expected.trim()}`),
   });
