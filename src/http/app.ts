@@ -10,11 +10,11 @@
  * application/json`, a Content-Length within the limit, no Content-Encoding, no `Origin`, an
  * `Accept` of JSON or nothing) whose viewer authenticates is read and parsed here; when its document
  * is compiled (graphql/compiled/: valid, within the limits, a query, no introspection) it runs
- * through graphql-jit and a result without errors is answered as Apollo answers it (200,
- * `application/json; charset=utf-8`, `{"data":…}` and a newline). Everything else goes the way it
- * always went: a request that is not eligible, or fails authentication, to express untouched (body
- * unread); a body that is not compiled, or whose result has errors, to Apollo's
- * `executeHTTPGraphQLRequest` with the parsed body (its errors, statuses and masking as before).
+ * through graphql-jit and is answered as Apollo answers it (status, `application/json;
+ * charset=utf-8`, errors masked by the same formatter, `{"errors":…,"data":…}` and a newline).
+ * Everything else goes the way it always went: a request that is not eligible, or fails
+ * authentication, to express untouched (body unread); a body that is not compiled, or whose
+ * variables do not coerce, to Apollo's `executeHTTPGraphQLRequest` with the parsed body.
  * Same metrics, deadline and fair scheduler either way. ETags are off on both paths.
  */
 import { randomUUID } from 'node:crypto';
@@ -267,7 +267,7 @@ export function createHttpApp(o: HttpAppOptions): RequestListener {
       report.operationType = 'query';
       const answer = await runCompiled(request, requestContext(res, viewer, report), { verify: compiled.verify, formatError: compiled.formatError, log });
       if (answer !== undefined) {
-        res.writeHead(200, { 'Content-Type': JSON_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(answer) }).end(answer);
+        res.writeHead(answer.status, { 'Content-Type': JSON_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(answer.body) }).end(answer.body);
         return;
       }
     }

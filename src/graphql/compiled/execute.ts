@@ -1,16 +1,16 @@
 /**
  * The fast path's executor: a POST body whose document is compiled (operations.ts) runs through
- * graphql-jit with the same resolvers, context and limits as Apollo's path. Only a result without
- * errors is answered here; any error (FORBIDDEN, BAD_USER_INPUT, bad variables, a timeout) makes the
- * caller hand the request to Apollo, so every error response is graphql-js's own, masked and
- * counted as before.
+ * graphql-jit with the same resolvers, context, deadline and limits as Apollo's path, and is
+ * answered as Apollo answers (apolloAnswer: the same error codes, masking through errors.ts, metrics
+ * through the same formatter). Variables that do not coerce (nothing executed) go to Apollo for its
+ * 400.
  *
  * Verify mode (tests): the operation also runs through graphql-js `execute` on the very same
  * engine results (recorded during the compiled run and replayed, so concurrent writes cannot make
  * the two differ), and any difference in the response is an INTERNAL_SERVER_ERROR, logged with both
  * results: the whole test suite becomes a corpus for "compiled returns what graphql-js returns".
  */
-import { execute, GraphQLError, type ExecutionResult } from 'graphql';
+import { execute, GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../../log';
 import type { GraphQLContext, RequestEngine } from '../context';
 import type { ErrorFormatter } from '../errors';
@@ -51,42 +51,84 @@ export interface RunOptions {
   readonly log: Logger;
 }
 
-/** The response body Apollo sends for a result (its `prettyJSONStringify`: errors, data, extensions, then a newline). */
-export function responseBody(result: ExecutionResult): string {
+/** An HTTP answer of the fast path. */
+export interface CompiledAnswer {
+  readonly status: number;
+  /** `application/json; charset=utf-8` text. */
+  readonly body: string;
+}
+
+/** The response body Apollo sends for a result (its `prettyJSONStringify` of errors, data, extensions, then a newline). */
+export function responseBody(result: { readonly errors?: unknown; readonly data?: unknown; readonly extensions?: unknown }): string {
   return `${JSON.stringify({ errors: result.errors, data: result.data, extensions: result.extensions })}\n`;
 }
 
 /**
- * Runs a compiled request. Resolves to the 200 response body, or undefined when the result has
- * errors (the caller hands the request to Apollo, with a fresh context).
+ * Apollo Server 5's answer to an executed result (its requestPipeline and errorNormalize): each
+ * error gets `extensions.code` (INTERNAL_SERVER_ERROR when it has none), an `extensions.http` head
+ * is taken out and applied, then `formatError` (errors.ts masking) runs on it; a formatter that
+ * throws gives Apollo's "Internal server error". Status 200 unless an error's head says otherwise.
  */
-export async function runCompiled(request: CompiledRequest, context: GraphQLContext, o: RunOptions): Promise<string | undefined> {
+export function apolloAnswer(result: ExecutionResult, formatError: ErrorFormatter): CompiledAnswer {
+  if (result.errors === undefined || result.errors.length === 0) return { status: 200, body: responseBody({ data: result.data, extensions: result.extensions }) };
+  let status = 200;
+  const errors = result.errors.map((error): GraphQLFormattedError => {
+    try {
+      const extensions: Record<string, unknown> = { ...error.extensions, code: error.extensions?.['code'] ?? 'INTERNAL_SERVER_ERROR' };
+      const http = extensions['http'] as { status?: unknown } | undefined;
+      if (typeof http === 'object' && http !== null) {
+        if (typeof http.status === 'number') status = http.status;
+        delete extensions['http'];
+      }
+      return formatError({ ...error.toJSON(), extensions }, error);
+    } catch {
+      return { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    }
+  });
+  return { status, body: responseBody({ errors, data: result.data, extensions: result.extensions }) };
+}
+
+/** What makes two results the same to a client: data, and each error's JSON and the error behind it (what masking reads). */
+function fingerprint(result: ExecutionResult): string {
+  const errors = result.errors?.map((e) => {
+    const cause = e.originalError;
+    return { json: e.toJSON(), cause: cause === undefined ? null : { name: cause.constructor.name, message: cause.message, code: (cause as { code?: unknown }).code ?? null } };
+  });
+  return JSON.stringify({ errors, data: result.data });
+}
+
+/**
+ * Runs a compiled request and answers it as Apollo would. Undefined when the request failed before
+ * execution (variables that do not coerce: nothing ran), which the caller hands to Apollo for its
+ * 400 answer.
+ */
+export async function runCompiled(request: CompiledRequest, context: GraphQLContext, o: RunOptions): Promise<CompiledAnswer | undefined> {
   if (!o.verify) {
     const result = await request.operation.compiled.query(undefined, context, request.variables ?? {});
-    return result.errors !== undefined && result.errors.length > 0 ? undefined : responseBody({ data: result.data });
+    return result.data === undefined ? undefined : apolloAnswer(result, o.formatError);
   }
   const tape = recordingEngines(context.engine);
   const withEngine = (engine: RequestEngine): GraphQLContext => ({
     ...context, engine, loaders: createLoaders(engine, context.viewer, context.registry, { cache: context.transport === 'http' }),
   });
   const result = await request.operation.compiled.query(undefined, withEngine(tape.recording), request.variables ?? {});
-  if (result.errors !== undefined && result.errors.length > 0) return undefined;
+  if (result.data === undefined) return undefined;
   const { document, operationName } = request.operation;
   const reference = await execute({
     schema: request.operation.schema,
     document, contextValue: withEngine(tape.replaying), variableValues: request.variables ?? {}, ...(operationName !== undefined ? { operationName } : {}),
   });
-  const compiled = responseBody({ data: result.data });
-  const expected = responseBody(reference);
+  const compiled = fingerprint(result);
+  const expected = fingerprint(reference);
   if (compiled === expected) {
     o.log.debug({ requestId: context.requestId }, 'compiled operation verified against graphql-js');
-    return compiled;
+    return apolloAnswer(result, o.formatError);
   }
   const error = new GraphQLError('A compiled operation answered differently from graphql-js', {
-    originalError: new Error(`compiled operation differs from graphql-js: compiled ${compiled.trim()} graphql-js ${expected.trim()}`),
+    originalError: new Error(`compiled operation differs from graphql-js: compiled ${compiled} graphql-js ${expected}`),
   });
-  o.log.error({ requestId: context.requestId, compiled: compiled.trim(), graphqlJs: expected.trim() }, 'compiled operation differs from graphql-js');
-  return responseBody({ errors: [o.formatError(error.toJSON(), error)] as never, data: null });
+  o.log.error({ requestId: context.requestId, compiled, graphqlJs: expected }, 'compiled operation differs from graphql-js');
+  return apolloAnswer({ errors: [error], data: null }, o.formatError);
 }
 
 /**
@@ -95,18 +137,27 @@ export async function runCompiled(request: CompiledRequest, context: GraphQLCont
  * and runs only statements the recording never saw.
  */
 export function recordingEngines(engine: RequestEngine): { recording: RequestEngine; replaying: RequestEngine } {
-  const tape = new Map<string, unknown[][]>();
+  // Outcomes per statement, in order: a result or the error it failed with (replayed as the same failure).
+  const tape = new Map<string, Array<{ readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown }>>();
   const heads: ReturnType<RequestEngine['feed']['head']>[] = [];
   const keyOf = (kind: string, sql: string, params: readonly unknown[]) => `${kind}\u0000${sql}\u0000${JSON.stringify(params)}`;
-  const record = <T>(key: string, value: T): T => {
+  const record = async <T>(key: string, run: () => Promise<T>): Promise<T> => {
     let list = tape.get(key);
     if (list === undefined) tape.set(key, (list = []));
-    list.push([value]);
-    return value;
+    try {
+      const value = await run();
+      list.push({ ok: true, value });
+      return value;
+    } catch (error) {
+      list.push({ ok: false, error });
+      throw error;
+    }
   };
-  const replay = (key: string): { value: unknown } | undefined => {
-    const v = tape.get(key)?.shift();
-    return v === undefined ? undefined : { value: v[0] };
+  const replay = async <T>(key: string, run: () => Promise<T>): Promise<T> => {
+    const outcome = tape.get(key)?.shift();
+    if (outcome === undefined) return run();
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value as T;
   };
   const recordingFeed = Object.create(engine.feed, {
     head: { value: () => { const h = engine.feed.head(); heads.push(h); return h; } },
@@ -115,28 +166,18 @@ export function recordingEngines(engine: RequestEngine): { recording: RequestEng
     head: { value: () => (heads.length > 0 ? heads.shift()! : engine.feed.head()) },
   }) as RequestEngine['feed'];
   const snapshot = engine.snapshot;
+  type Options = Parameters<RequestEngine['query']>[2];
   const recording: RequestEngine = {
     kind: engine.kind,
     feed: recordingFeed,
-    query: async <R>(sql: string, params: readonly unknown[] = [], options?: Parameters<RequestEngine['query']>[2]) =>
-      record(keyOf('q', sql, params), await engine.query<R>(sql, params, options)),
-    ...(snapshot !== undefined ? {
-      snapshot: async <R>(sql: string, params: readonly unknown[] = []) => record(keyOf('s', sql, params), await snapshot<R>(sql, params)),
-    } : {}),
+    query: <R>(sql: string, params: readonly unknown[] = [], options?: Options) => record(keyOf('q', sql, params), () => engine.query<R>(sql, params, options)),
+    ...(snapshot !== undefined ? { snapshot: <R>(sql: string, params: readonly unknown[] = []) => record(keyOf('s', sql, params), () => snapshot<R>(sql, params)) } : {}),
   };
   const replaying: RequestEngine = {
     kind: engine.kind,
     feed: replayingFeed,
-    query: async <R>(sql: string, params: readonly unknown[] = [], options?: Parameters<RequestEngine['query']>[2]) => {
-      const hit = replay(keyOf('q', sql, params));
-      return hit !== undefined ? hit.value as R[] : engine.query<R>(sql, params, options);
-    },
-    ...(snapshot !== undefined ? {
-      snapshot: async <R>(sql: string, params: readonly unknown[] = []) => {
-        const hit = replay(keyOf('s', sql, params));
-        return hit !== undefined ? hit.value as Awaited<ReturnType<NonNullable<RequestEngine['snapshot']>>> as never : snapshot<R>(sql, params);
-      },
-    } : {}),
+    query: <R>(sql: string, params: readonly unknown[] = [], options?: Options) => replay(keyOf('q', sql, params), () => engine.query<R>(sql, params, options)),
+    ...(snapshot !== undefined ? { snapshot: <R>(sql: string, params: readonly unknown[] = []) => replay(keyOf('s', sql, params), () => snapshot<R>(sql, params)) } : {}),
   };
   return { recording, replaying };
 }
