@@ -47,12 +47,17 @@ export function isCanonicalTimestamp(v: string): boolean {
  */
 function civilFields(v: string): boolean {
   if (v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return false;
-  for (const i of DIGIT_POSITIONS) if (!isDigit(v.charCodeAt(i))) return false;
-  if (v.charCodeAt(0) === 48) return false; // year < 1000: Date would widen it
-  const two = (i: number) => (v.charCodeAt(i) - 48) * 10 + v.charCodeAt(i + 1) - 48;
-  const month = two(5);
-  const day = two(8);
-  if (month < 1 || month > 12 || day < 1 || two(11) > 23 || two(14) > 59 || two(17) > 59) return false;
+  const d = (i: number) => v.charCodeAt(i) - 48; // 0-9 for a digit, anything else out of range
+  const y0 = d(0);
+  // A year of 1000-9999: a leading 0 would make Date widen it.
+  if (y0 < 1 || y0 > 9 || !digit(d(1)) || !digit(d(2)) || !digit(d(3))) return false;
+  const pair = (i: number) => (digit(d(i)) && digit(d(i + 1)) ? d(i) * 10 + d(i + 1) : -1);
+  const month = pair(5);
+  const day = pair(8);
+  const hour = pair(11);
+  const minute = pair(14);
+  const second = pair(17);
+  if (month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return false;
   if (day > 28) {
     const year = Number(v.slice(0, 4));
     const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
@@ -61,7 +66,7 @@ function civilFields(v: string): boolean {
   return true;
 }
 
-const DIGIT_POSITIONS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+const digit = (n: number) => n >= 0 && n <= 9;
 
 /** One value in canonical form. */
 export function normalizeColumnValue(type: ColumnType, v: unknown): string | number | boolean | null {
