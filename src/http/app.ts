@@ -7,8 +7,8 @@
  * authenticate (401 before the body is read) → JSON body with the size limit (413) → Apollo.
  *
  * The fast path, in front of express: a `POST /graphql` with a JSON body (`Content-Type:
- * application/json`, a Content-Length within the limit, no Content-Encoding, no `Origin`, an
- * `Accept` of JSON or nothing) whose viewer authenticates is read and parsed here; when its document
+ * application/json`, a Content-Length within the limit, no Content-Encoding, an `Accept` of JSON
+ * or nothing; CORS headers as http/cors.ts sets them) whose viewer authenticates is read and parsed here; when its document
  * is compiled (graphql/compiled/: valid, within the limits, a query, no introspection) it runs
  * through graphql-jit and is answered as Apollo answers it (status, `application/json;
  * charset=utf-8`, errors masked by the same formatter, `{"errors":…,"data":…}` and a newline).
@@ -32,6 +32,7 @@ import { compiledRequest, runCompiled } from '../graphql/compiled/execute';
 import type { OperationCache } from '../graphql/compiled/operations';
 import type { Logger } from '../log';
 import type { GatewayMetrics } from '../metrics';
+import { originAllowed } from '../config/cors';
 import { corsMiddleware } from './cors';
 import { ASSET_PREFIX, graphiqlAssets, sendGraphiql, wantsGraphiql } from './graphiql';
 import { healthz, readyz, type Readiness } from './health';
@@ -246,6 +247,12 @@ export function createHttpApp(o: HttpAppOptions): RequestListener {
 
   const serveCompiled = async (req: IncomingMessage, res: ServerResponse, length: number, viewer: Viewer): Promise<void> => {
     const report: RequestReport = {};
+    // CORS as http/cors.ts marks a non-preflight request: Vary, and the allowed origin on every answer.
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      res.setHeader('Vary', 'Origin');
+      if (originAllowed(o.config.cors, origin, req.headers.host)) res.setHeader('Access-Control-Allow-Origin', o.config.cors?.origins === '*' ? '*' : origin);
+    }
     res.on('finish', () => o.metrics.httpRequest(report.operationType ?? 'unknown', res.statusCode));
     let text: string;
     try {
@@ -275,7 +282,7 @@ export function createHttpApp(o: HttpAppOptions): RequestListener {
   };
 
   return (req, res) => {
-    const length = req.method === 'POST' && req.url === '/graphql' && req.headers.origin === undefined && o.accepting()
+    const length = req.method === 'POST' && req.url === '/graphql' && o.accepting()
       ? fastBodyLength(req, o.config.limits.maxBodyBytes) : undefined;
     if (length === undefined) return void app(req, res);
     authenticate(o.config.auth, o.verifier, req.headers.authorization).then(

@@ -178,9 +178,13 @@ describe('compiled operations return exactly what graphql-js returns', () => {
       { name: 'introspection', query: '{ __schema { queryType { name } } }', variables: {} },
       { name: 'typename only', query: '{ __typename }', variables: {} },
     ];
-    const post = async (url: string, c: Case, token: string) => {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: c.query, variables: c.variables }) });
-      return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
+    const post = async (url: string, c: Case, token: string, origin?: string) => {
+      const res = await fetch(url, {
+        method: 'POST', body: JSON.stringify({ query: c.query, variables: c.variables }),
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(origin !== undefined ? { origin } : {}) },
+      });
+      const h = (name: string) => res.headers.get(name);
+      return { status: res.status, type: h('content-type'), vary: h('vary'), allowOrigin: h('access-control-allow-origin'), body: await res.text() };
     };
     let compared = 0;
     for (const [role, viewer] of Object.entries(VIEWERS)) {
@@ -190,6 +194,17 @@ describe('compiled operations return exactly what graphql-js returns', () => {
         const apollo = await post(apolloOnly.url, c, token);
         expect([c.name, role, fast]).toEqual([c.name, role, apollo]);
         compared++;
+      }
+    }
+    // Browsers (an Origin header): the same CORS headers on both paths, for an allowed (same-host) and another origin.
+    const opsToken = hs256(claims('ops-1', 'ops'));
+    for (const origin of [new URL(t.url).origin, 'https://elsewhere.example']) {
+      for (const c of [cases[0]!, ...extra]) {
+        const fast = await post(t.url, c, opsToken, origin);
+        const apollo = await post(apolloOnly.url, c, opsToken, origin.startsWith('https') ? origin : new URL(apolloOnly.url).origin);
+        if (!origin.startsWith('https')) apollo.allowOrigin = apollo.allowOrigin === null ? null : origin; // each gateway allows its own host
+        expect([c.name, origin, fast]).toEqual([c.name, origin, apollo]);
+        expect(fast.vary).toBe('Origin');
       }
     }
     expect(compared).toBeGreaterThan(250);
