@@ -8,7 +8,8 @@
  *
  * The fast path, in front of express: a `POST /graphql` with a JSON body (`Content-Type:
  * application/json`, a Content-Length within the limit, no Content-Encoding, an `Accept` of JSON
- * or nothing; CORS headers as http/cors.ts sets them) whose viewer authenticates is read and parsed here; when its document
+ * or nothing) whose viewer authenticates is read and parsed here, with the CORS headers
+ * http/cors.ts would set (preflights stay on express); when its document
  * is compiled (graphql/compiled/: valid, within the limits, a query, no introspection) it runs
  * through graphql-jit and is answered as Apollo answers it (status, `application/json;
  * charset=utf-8`, errors masked by the same formatter, `{"errors":…,"data":…}` and a newline).
