@@ -33,7 +33,8 @@
  * and are not measured (docs/benchmarks.md).
  *
  * Run: `npm run build && node dist/bench/peers.js [--rides=5000] [--riders=200] [--connections=10]
- *       [--seconds=10] [--warmup=2] [--pool=10] [--materialized=1] [--timeout=170]`
+ *       [--seconds=10] [--warmup=2] [--pool=10] [--materialized=1] [--timeout=170] [--compiled=1]`
+ * (`--compiled=0`: no fast path, every Wavegate request through express and Apollo)
  * (the first run installs bench/peers: it needs the npm registry once).
  */
 import { spawnSync } from 'node:child_process';
@@ -229,7 +230,7 @@ async function measure(
 }
 
 async function main(): Promise<void> {
-  const flags = numberFlags({ rides: 5_000, riders: 200, connections: 10, seconds: 10, warmup: 2, pool: 10, materialized: 1, timeout: 170 });
+  const flags = numberFlags({ rides: 5_000, riders: 200, connections: 10, seconds: 10, warmup: 2, pool: 10, materialized: 1, timeout: 170, compiled: 1 });
   const materialized = flags.materialized !== 0;
   const loadAtStart = machineLoad();
   let db: BenchDatabase | undefined;
@@ -255,7 +256,8 @@ async function main(): Promise<void> {
     note(`${db.name}: ${prepared.events} events, ${prepared.tripRows} trips, ${materialized ? 'materialized views + indexes' : 'plain views'} in ${Date.now() - t0} ms`);
 
     engine = await RisingWaveEngine.create({ databaseUrl: db.url, feed: new IdleFeed(), log: silentLogger, maxConnections: flags.pool, healthIntervalMs: 60_000 });
-    gateway = await startGateway(benchConfig('risingwave'), { log: silentLogger, engine });
+    // --compiled=0: every request through express and Apollo (the path before the compiled fast path).
+    gateway = await startGateway(benchConfig('risingwave'), { log: silentLogger, engine, queries: { compiled: flags.compiled !== 0 } });
     const viewers: Record<Who, Viewer> = { ops: { sub: 'ops-bench', role: 'ops', claims: {} }, rider: { sub: RIDER, role: 'rider', claims: {} } };
     // The statement the trips resolver sends for `trips(first: 20)` and this viewer (as in queries.ts).
     const statements: Record<Who, SqlStatement> = {
@@ -292,6 +294,7 @@ async function main(): Promise<void> {
     const ratio = (a: LoadResult, b: LoadResult) => +(a.requestsPerSecond / b.requestsPerSecond).toFixed(3);
     emit({
       bench: 'peers',
+      wavegatePath: flags.compiled !== 0 ? 'compiled fast path (graphql-jit), Apollo for the rest' : 'express + Apollo (--compiled=0)',
       ...environment(),
       machineLoad: { start: loadAtStart, end: machineLoad() },
       peer: { name: 'postgraphile', version: peer.version, preset: 'amber', process: 'child, Promise.withResolvers polyfilled (Node 20)', schemaBuildMs: peer.startMs },

@@ -16,7 +16,7 @@
  *   gateway/ops, bare/ops, gateway/rider, bare/rider.
  *
  * Run: `npm run build && node dist/bench/queries.js [--rides=5000] [--riders=200] [--connections=10]
- *       [--seconds=10] [--warmup=2] [--timeout=170]`
+ *       [--seconds=10] [--warmup=2] [--timeout=170] [--compiled=1]` (`--compiled=0`: no fast path, every request through express and Apollo)
  */
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
@@ -32,7 +32,7 @@ import { benchConfig, benchToken, deadline, emit, machineLoad, note, numberFlags
 import { LoadProcess, type LoadResult } from './loadgen';
 import { BULK_CHUNK, BULK_INSERT, bulkInsertParams, environment, post, runMain, seedEvents, startBare, stopBare } from './util';
 
-const flags = numberFlags({ rides: 5_000, riders: 200, connections: 10, seconds: 10, warmup: 2, timeout: 170 });
+const flags = numberFlags({ rides: 5_000, riders: 200, connections: 10, seconds: 10, warmup: 2, timeout: 170, compiled: 1 });
 const PAGE = 20;
 const BASE = Date.parse('2026-09-01T00:00:00Z');
 
@@ -80,7 +80,8 @@ async function main(): Promise<void> {
       return engine.query<R>(text, params);
     },
   };
-  const gateway = await startGateway(benchConfig('embedded'), { log: silentLogger, engine: observed });
+  // --compiled=0: every request through express and Apollo (the path before the compiled fast path).
+  const gateway = await startGateway(benchConfig('embedded'), { log: silentLogger, engine: observed, queries: { compiled: flags.compiled !== 0 } });
   const ops: Viewer = { sub: 'ops-bench', role: 'ops', claims: {} };
   const rider: Viewer = { sub: 'rider-7', role: 'rider', claims: {} };
   const statements = { '/ops': tripsStatement(ops), '/rider': tripsStatement(rider) };
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
     }
     emit({
       bench: 'queries',
+      gatewayPath: flags.compiled !== 0 ? 'compiled fast path (graphql-jit), Apollo for the rest' : 'express + Apollo (--compiled=0)',
       ...environment(),
       machineLoad: { start: loadAtStart, end: machineLoad() },
       engine: 'embedded (PGlite + pg_ivm), one instance shared by both servers',

@@ -17,6 +17,7 @@ import type { Engine } from './engine/types';
 import type { ContextDeps } from './graphql/context';
 import { createErrorFormatter } from './graphql/errors';
 import { createApolloServer } from './graphql/apollo';
+import { createOperationCache } from './graphql/executableSchema';
 import { getSchema } from './graphql/executableSchema';
 import { attachWebSocketServer, type WebSocketHandle } from './graphql/websocket';
 import type { Logger } from './log';
@@ -37,6 +38,13 @@ export interface GatewayDeps {
   engine?: Engine;
   /** Metrics to serve on /metrics, when the caller feeds some too (the Kafka feed's poison count). @default createMetrics() */
   metrics?: GatewayMetrics;
+  /**
+   * GraphQL queries over HTTP through compiled operations (http/app.ts, graphql/compiled/):
+   * `compiled: false` sends every request through express and Apollo; `verify: true` (the tests)
+   * also runs graphql-js on each compiled request and answers INTERNAL_SERVER_ERROR on any difference.
+   * @default { compiled: true, verify: false }
+   */
+  queries?: { readonly compiled?: boolean; readonly verify?: boolean };
 }
 
 /** A running gateway. */
@@ -142,7 +150,9 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
   let ws: WebSocketHandle | undefined;
   try {
     await apollo.start();
-    httpServer.on('request', createHttpApp({ config, apollo, contextDeps, verifier, metrics, log: deps.log, readiness, accepting }));
+    const compiled = deps.queries?.compiled === false ? undefined
+      : { operations: createOperationCache(registry, config.limits), verify: deps.queries?.verify === true, formatError };
+    httpServer.on('request', createHttpApp({ config, apollo, contextDeps, verifier, metrics, log: deps.log, readiness, accepting, ...(compiled !== undefined ? { compiled } : {}) }));
     await listen(httpServer, config.port, config.host);
     // After listen: ws re-emits the HTTP server's errors, and graphql-ws reports those on the console.
     ws = attachWebSocketServer({ httpServer, config, verifier, contextDeps, formatError, countError: metrics.graphqlError, log: deps.log, accepting });

@@ -8,6 +8,7 @@ import type { LimitsConfig } from '../config/types';
 import { bundledRegistry } from '../views/load';
 import type { Registry } from '../views/model';
 import { schemaOf } from './build/schema';
+import { OperationCache } from './compiled/operations';
 import { operationLimitRules } from './limits';
 
 /** The executable schema of `registry` (default: the bundled ride-hailing views). Built on first use, then shared. */
@@ -27,4 +28,9 @@ export async function printSchemaSdl(registry: Registry = bundledRegistry()): Pr
 /** Operation type, depth, breadth (aliases, root fields) and cost rules for the configured limits (added to graphql's specified rules). */
 export function limitRules(limits: LimitsConfig): ValidationRule[] {
   return operationLimitRules(limits);
+}
+
+/** The compiled operations of the fast path for `registry` and `limits` (same schema, rules and token limit as Apollo). */
+export function createOperationCache(registry: Registry, limits: LimitsConfig, size?: number): OperationCache {
+  return new OperationCache({ schema: getSchema(registry), rules: limitRules(limits), maxTokens: limits.maxTokens, ...(size !== undefined ? { size } : {}) });
 }

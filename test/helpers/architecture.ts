@@ -38,6 +38,7 @@ export const PACKAGE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   ws: ['graphql/websocket.ts', 'graphql/wsTransport.ts'],
   'graphql-ws': ['graphql/websocket.ts', 'graphql/wsTransport.ts'],
   graphql: ['graphql/'],
+  'graphql-jit': ['graphql/compiled/'],
   '@apollo/server': ['graphql/apollo.ts', 'http/app.ts'],
   express: ['http/'],
   pg: ['engine/risingwave/'],

@@ -122,7 +122,8 @@ export async function startTestGateway(overrides: TestGatewayOverrides = {}): Pr
   const engine = await EmbeddedEngine.create({ log, changeRetention: config.changeRetention, pruneIntervalMs: 0, views: config.views });
   let gateway: Gateway;
   try {
-    gateway = await startGateway(config, { log, engine: overrides.wrapEngine?.(engine) ?? engine });
+    // Every compiled query is checked against graphql-js (a difference answers INTERNAL_SERVER_ERROR).
+    gateway = await startGateway(config, { log, engine: overrides.wrapEngine?.(engine) ?? engine, queries: { verify: true } });
   } catch (err) {
     await engine.close();
     throw err;

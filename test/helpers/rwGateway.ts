@@ -75,7 +75,8 @@ export async function startRwGateway(o: RwGatewayOptions): Promise<RwTestGateway
   }
   let gateway: Gateway;
   try {
-    gateway = await startGateway(config, { log, engine: rw.engine, metrics });
+    // Every compiled query is checked against graphql-js (a difference answers INTERNAL_SERVER_ERROR).
+    gateway = await startGateway(config, { log, engine: rw.engine, metrics, queries: { verify: true } });
   } catch (err) {
     await rw.close();
     throw err;

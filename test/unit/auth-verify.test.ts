@@ -126,3 +126,63 @@ describe('roles and claims come from the registry', () => {
     expect(await refusal(verifier.verify(token({}, 'analyst')))).toBe('Invalid token: role must be one of rider, driver, fleet_manager, regional, ops');
   });
 });
+
+describe('verified-token cache', () => {
+  /** A verifier on a clock the test moves, counting the tokens jose really verifies (the cache misses). */
+  function clocked(cacheSize?: number) {
+    let t = Date.now(); // badTokens() are made on the real clock
+    const verifier = createTokenVerifier(AUTH, REGISTRY, undefined, { now: () => t, ...(cacheSize !== undefined ? { cacheSize } : {}) });
+    return { verifier, advance: (ms: number) => { t += ms; }, now: () => t };
+  }
+  const tokenAt = (now: number, sub: string, ttlSeconds: number) => {
+    const iat = Math.floor(now / 1000);
+    return hs256({ sub, role: 'rider', iat, exp: iat + ttlSeconds });
+  };
+
+  it('returns the same viewer for the same token while it is unexpired, then refuses it at exp', async () => {
+    const c = clocked();
+    const token = tokenAt(c.now(), 'rider-1', 10);
+    const first = await c.verifier.verify(token);
+    expect(await c.verifier.verify(token)).toBe(first); // a cache hit: the very same object
+    c.advance(9_000);
+    expect(await c.verifier.verify(token)).toBe(first);
+    c.advance(1_000); // now == exp: jose's rule says expired, and the cache must not say otherwise
+    expect(await refusal(c.verifier.verify(token))).toBe('Token expired');
+    expect(await refusal(c.verifier.verify(token))).toBe('Token expired');
+  });
+
+  it('never keeps a token that failed verification', async () => {
+    const c = clocked();
+    for (const bad of Object.values(badTokens())) {
+      await refusal(c.verifier.verify(bad));
+      await refusal(c.verifier.verify(bad));
+    }
+    // A token signed with another secret stays refused even after a good token of the same subject was cached.
+    const good = tokenAt(c.now(), 'rider-2', 60);
+    await c.verifier.verify(good);
+    const forged = hs256({ sub: 'rider-2', role: 'rider', iat: Math.floor(c.now() / 1000), exp: Math.floor(c.now() / 1000) + 60 }, 'another-secret-of-32-characters!!');
+    await refusal(c.verifier.verify(forged));
+  });
+
+  it('is bounded: the least recently used token is verified again after the cache is full', async () => {
+    const c = clocked(2);
+    const [a, b, d] = ['rider-a', 'rider-b', 'rider-d'].map((s) => tokenAt(c.now(), s, 60)) as [string, string, string];
+    const va = await c.verifier.verify(a);
+    const vb = await c.verifier.verify(b);
+    expect(await c.verifier.verify(a)).toBe(va); // a is now the most recent
+    await c.verifier.verify(d); // evicts b
+    expect(await c.verifier.verify(a)).toBe(va);
+    const vb2 = await c.verifier.verify(b);
+    expect(vb2).not.toBe(vb);
+    expect(vb2).toEqual(vb);
+  });
+
+  it('with cacheSize 0 verifies every time', async () => {
+    const c = clocked(0);
+    const token = tokenAt(c.now(), 'rider-3', 60);
+    const first = await c.verifier.verify(token);
+    const second = await c.verifier.verify(token);
+    expect(second).not.toBe(first);
+    expect(second).toEqual(first);
+  });
+});

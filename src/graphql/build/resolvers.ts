@@ -220,17 +220,33 @@ export function lookupResolver(shape: Shape, lookup: NonNullable<ViewGraphql['lo
 // ---------------------------------------------------------------------------------------------
 // Connection
 
-/** One edge of a page; its cursor is encoded only when a client asks for it. */
+/** One edge of a page; its cursor is encoded only when a client asks for it, and once. */
 class Edge {
+  private encoded: string | undefined;
+
   constructor(readonly node: Row, private readonly raw: Readonly<Record<string, unknown>>, private readonly order: readonly KeysetColumn[]) {}
 
   get cursor(): string {
+    if (this.encoded !== undefined) return this.encoded;
     const values: CursorValue[] = [];
     for (const c of this.order) {
       const v = c.textAlias !== undefined ? this.raw[c.textAlias] : this.node[c.column];
       values.push(v === undefined || v === null ? null : (v as CursorValue));
     }
-    return encodePageCursor(this.order, values);
+    return (this.encoded = encodePageCursor(this.order, values));
+  }
+}
+
+/** A page's pageInfo: start and end cursors are the first and last edges' (encoded only when asked for). */
+class PageInfo {
+  constructor(readonly hasNextPage: boolean, readonly hasPreviousPage: boolean, private readonly edges: readonly Edge[]) {}
+
+  get startCursor(): string | null {
+    return this.edges[0]?.cursor ?? null;
+  }
+
+  get endCursor(): string | null {
+    return this.edges.at(-1)?.cursor ?? null;
   }
 }
 
@@ -290,12 +306,7 @@ export function connectionResolver(shape: Shape, conn: NonNullable<ViewGraphql['
     }
     return {
       edges,
-      pageInfo: {
-        hasNextPage: rows.length > first,
-        hasPreviousPage: after !== undefined,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges.at(-1)?.cursor ?? null,
-      },
+      pageInfo: new PageInfo(rows.length > first, after !== undefined, edges),
       feedCursor: encodeFeedCursor(ctx.engine.feed.id, read.cursor),
     };
   };

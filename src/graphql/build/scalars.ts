@@ -9,6 +9,7 @@
  */
 import { GraphQLError, GraphQLID, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import { normalizeTimestamp } from '../../views/normalize';
+import { isCanonicalTimestamp } from './rows';
 
 /** Longest ID accepted from clients, in characters. */
 export const MAX_ID_LENGTH = 128;
@@ -98,7 +99,8 @@ export const IdScalar = new GraphQLScalarType<string, string>({
 export const DateTimeScalar = new GraphQLScalarType<string, string>({
   name: 'DateTime',
   description: 'An instant: ISO-8601 UTC string with milliseconds, e.g. "2026-10-05T14:03:07.123Z". Inputs accept any RFC 3339 offset.',
-  serialize: (v) => normalizeTimestamp(v),
+  // Values from the views are canonical already (rows.ts): sent as they are, without a Date per value.
+  serialize: (v) => (typeof v === 'string' && isCanonicalTimestamp(v) ? v : normalizeTimestamp(v)),
   parseValue: parseDateTime,
   parseLiteral: (ast) => parseDateTime(stringLiteral('DateTime', ast)),
 });
