@@ -33,6 +33,12 @@ export interface TokenVerifierOptions {
    * jose checks it); tokens that fail verification are never kept. @default 10_000
    */
   readonly cacheSize?: number;
+  /**
+   * How long a verified token is used from the cache before it is verified again, ms (also bounded by
+   * its `exp`). This bounds how long a token stays accepted after what vouched for it changed: a
+   * signing key removed from the JWKS (a revoked key) stops a token within this time. @default 60_000
+   */
+  readonly cacheMaxAgeMs?: number;
   /** The clock (ms since epoch), for tests. @default Date.now */
   readonly now?: () => number;
 }
@@ -70,9 +76,11 @@ export function createTokenVerifier(auth: AuthConfig, registry: Registry, log: L
   const graphqlRoles = registry.roles.filter((r) => r.graphql).map((r) => r.name);
   const now = options.now ?? Date.now;
   const cacheSize = options.cacheSize ?? 10_000;
-  // Token → its viewer (frozen), until the token's exp. A hit skips jose (~7 % of a page's CPU).
+  const maxAgeMs = options.cacheMaxAgeMs ?? 60_000;
+  // Token → its viewer (frozen) and when it was verified, until the token's exp and at most maxAgeMs.
+  // A hit skips jose (~7 % of a page's CPU).
   const cache = cacheSize > 0
-    ? new LRUCache<string, Viewer>({ max: cacheSize, maxSize: TOKEN_CACHE_MAX_CHARS, sizeCalculation: (_v, token) => Math.max(1, token.length) })
+    ? new LRUCache<string, { readonly viewer: Viewer; readonly at: number }>({ max: cacheSize, maxSize: TOKEN_CACHE_MAX_CHARS, sizeCalculation: (_v, token) => Math.max(1, token.length) })
     : undefined;
   /** Whether a verified viewer's token is still unexpired: jose's rule (expired when exp <= now, in whole seconds). */
   const unexpired = (v: Viewer) => v.expiresAt !== undefined && Math.floor(now() / 1000) < v.expiresAt / 1000;
@@ -106,11 +114,12 @@ export function createTokenVerifier(auth: AuthConfig, registry: Registry, log: L
     async verify(token: string): Promise<Viewer> {
       const hit = cache?.get(token);
       if (hit !== undefined) {
-        if (unexpired(hit)) return hit;
+        if (unexpired(hit.viewer) && now() - hit.at < maxAgeMs) return hit.viewer;
         cache!.delete(token);
       }
+      const at = now();
       const viewer = await verifyUncached(token);
-      if (cache !== undefined && token.length <= TOKEN_CACHE_MAX_CHARS / 100 && unexpired(viewer)) cache.set(token, viewer);
+      if (cache !== undefined && token.length <= TOKEN_CACHE_MAX_CHARS / 100 && unexpired(viewer)) cache.set(token, { viewer, at });
       return viewer;
     },
   };

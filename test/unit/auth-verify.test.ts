@@ -177,6 +177,19 @@ describe('verified-token cache', () => {
     expect(vb2).toEqual(vb);
   });
 
+  it('verifies a token again once its entry is cacheMaxAgeMs old, however far away its exp is', async () => {
+    const c = clocked();
+    const token = tokenAt(c.now(), 'rider-4', 3_600);
+    const first = await c.verifier.verify(token);
+    c.advance(59_000);
+    expect(await c.verifier.verify(token)).toBe(first);
+    c.advance(1_000); // 60 s after it was verified: checked again by jose (a revoked key would now refuse it)
+    const again = await c.verifier.verify(token);
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+    expect(await c.verifier.verify(token)).toBe(again);
+  });
+
   it('with cacheSize 0 verifies every time', async () => {
     const c = clocked(0);
     const token = tokenAt(c.now(), 'rider-3', 60);
