@@ -27,7 +27,7 @@ import { GraphQLError, createSourceEventStream, execute, type ExecutionArgs, typ
 import type { Logger } from '../log';
 import { observeLegSince } from '../legs';
 import { CHANGE_KEY, RESYNC_ROOT, type ChangeStream } from './changes';
-import type { GraphQLContext } from './context';
+import type { SocketContext } from './context';
 
 /**
  * Bytes a socket may have unsent (beyond what the kernel took) before its members buffer instead of
@@ -226,7 +226,7 @@ export class Group implements MemberGroup {
   constructor(
     readonly key: string,
     readonly field: string,
-    private readonly args: ExecutionArgs & { contextValue: GraphQLContext },
+    private readonly args: ExecutionArgs & { contextValue: SocketContext },
     readonly limits: FanoutLimits,
     readonly log: Logger,
     private readonly formatErrors: ErrorsFormat,
@@ -239,12 +239,13 @@ export class Group implements MemberGroup {
     this.started = true;
     const ctx = this.args.contextValue;
     let stream: Awaited<ReturnType<typeof createSourceEventStream>>;
+    ctx.beginUnit();
     try {
       stream = await createSourceEventStream(this.args);
     } catch (err) {
       stream = { errors: [err instanceof GraphQLError ? err : new GraphQLError(String(err))] };
     } finally {
-      ctx.deadline.dispose();
+      ctx.endUnit();
     }
     if (!(Symbol.asyncIterator in stream)) {
       const first = stream.errors?.[0] ?? new GraphQLError('The subscription could not start');
@@ -275,7 +276,14 @@ export class Group implements MemberGroup {
   /** The payload of a RESYNC event (executed now, for one member). */
   resyncPayload(reason: string): string {
     const root = this.stream?.[RESYNC_ROOT]?.(reason);
-    const result = execute({ ...this.args, rootValue: root });
+    const ctx = this.args.contextValue;
+    ctx.beginUnit();
+    let result: ReturnType<typeof execute>;
+    try {
+      result = execute({ ...this.args, rootValue: root });
+    } finally {
+      ctx.endUnit();
+    }
     // The generated change types resolve synchronously; a promise here would mean nested reads.
     if (result instanceof Promise) return JSON.stringify({ data: null, errors: this.formatErrors([new GraphQLError('RESYNC')]) });
     return this.serialise(result);
@@ -307,11 +315,11 @@ export class Group implements MemberGroup {
         if (this.ended) break;
         const t0 = performance.now();
         let result: ExecutionResult;
-        ctx.deadline.restart();
+        ctx.beginUnit();
         try {
           result = await execute({ ...this.args, rootValue: next.value });
         } finally {
-          ctx.deadline.dispose();
+          ctx.endUnit();
         }
         const payload = this.serialise(result);
         const key = (next.value as { [CHANGE_KEY]?: string })[CHANGE_KEY];
@@ -390,7 +398,7 @@ export class Fanout {
    * Adds subscription `id` of `sock` to the group `key`; `args` (a fresh context for this viewer)
    * start the group when it is new, and are dropped otherwise.
    */
-  join(sock: SocketFanout, id: string, key: string, field: string, args: () => ExecutionArgs & { contextValue: GraphQLContext }): void {
+  join(sock: SocketFanout, id: string, key: string, field: string, args: () => ExecutionArgs & { contextValue: SocketContext }): void {
     let group = this.groups.get(key);
     if (group === undefined) {
       group = new Group(key, field, args(), this.limits, this.log, this.formatErrors, (g) => {

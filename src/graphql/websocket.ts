@@ -40,7 +40,7 @@ import type { Config } from '../config/types';
 import type { Logger } from '../log';
 import { errors } from '../errors';
 import { mapAsyncIterator } from './changes';
-import { createContext, subjectKey, type ContextDeps, type GraphQLContext } from './context';
+import { createContext, createSocketContext, subjectKey, type ContextDeps, type GraphQLContext } from './context';
 import type { ErrorFormatter } from './errors';
 import { getSchema, limitRules } from './executableSchema';
 import { Fanout, SocketFanout, type FanoutSocket } from './fanout';
@@ -114,7 +114,14 @@ class WsFanoutSocket implements FanoutSocket {
  * argument takes (shared only when that variable is unset or null), or that it is not shared.
  */
 type Prepared =
-  | { readonly shared: true; readonly document: DocumentNode; readonly field: string; readonly afterVariable: string | undefined }
+  | {
+    readonly shared: true;
+    /** Stands for the operation (name and text) in group keys, so a group does not hold a copy of the text. */
+    readonly id: number;
+    readonly document: DocumentNode;
+    readonly field: string;
+    readonly afterVariable: string | undefined;
+  }
   | { readonly shared: false };
 
 /** Documents prepared for the shared fan-out, by operation name and text. @default 1000 entries, then cleared */
@@ -210,6 +217,7 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
   );
   const stopBuffered = o.contextDeps.hub.addBufferedSource(() => fanout.buffered);
   const prepared = new Map<string, Prepared>();
+  let lastPreparedId = 0;
   const prepare = (query: string, operationName: string | undefined): Prepared => {
     const cacheKey = `${operationName ?? ''}\u0000${query}`;
     let p = prepared.get(cacheKey);
@@ -219,7 +227,7 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
       const document = parse(query, { maxTokens: o.config.limits.maxTokens });
       const op = validate(schema, document, rules).length === 0 ? getOperationAST(document, operationName) : null;
       const shared = op === null || op === undefined ? undefined : sharedField(op);
-      if (shared !== undefined) p = { shared: true, document, ...shared };
+      if (shared !== undefined) p = { shared: true, id: ++lastPreparedId, document, ...shared };
     } catch {
       // not shared: graphql-ws's path reports the parse error
     }
@@ -262,14 +270,15 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
     const op = getOperationAST(p.document, operationName);
     if (op === null || op === undefined) return false;
     if (getVariableValues(schema, op.variableDefinitions ?? [], variables).errors !== undefined) return false;
-    const key = `${operationName ?? ''}\u0000${query}\u0000${JSON.stringify(variables)}\u0000${permissionScope(o.contextDeps.registry, viewer)}`;
+    // The prepared id stands for name + text (ids are never reused, also after the cache is cleared).
+    const key = `${p.id}\u0000${JSON.stringify(variables)}\u0000${permissionScope(o.contextDeps.registry, viewer)}`;
     s.fan ??= new SocketFanout(new WsFanoutSocket(socket), fanout);
     fanout.join(s.fan, id, key, p.field, () => ({
       schema,
       document: p.document,
       operationName: operationName ?? null,
       variableValues: variables,
-      contextValue: createContext(o.contextDeps, viewer, 'ws', { socketId: s.id }),
+      contextValue: createSocketContext(o.contextDeps, viewer, s.id),
     }));
     return true;
   };
