@@ -80,15 +80,15 @@ export class SocketFanout {
   /** `m` has a backlog: it is flushed on a write callback or the next poll that finds the socket drained. */
   backlog(m: Member): void {
     (this.backlogged ??= new Set()).add(m);
-    this.poll ??= setTimeout(this.onPoll, DRAIN_POLL_MS).unref();
+    this.poll ??= setTimeout(() => this.onPoll(), DRAIN_POLL_MS).unref(); // the closure lives only while polling
   }
 
-  private readonly onPoll = (): void => {
+  private onPoll(): void {
     this.poll = undefined;
     if (this.backlogged === undefined || !this.socket.isOpen) return;
     if (this.socket.bufferedAmount < LOW_WATER) this.flush();
-    if (this.backlogged !== undefined) this.poll = setTimeout(this.onPoll, DRAIN_POLL_MS).unref();
-  };
+    if (this.backlogged !== undefined) this.poll = setTimeout(() => this.onPoll(), DRAIN_POLL_MS).unref();
+  }
 
   private flush(): void {
     const backlogged = this.backlogged;
@@ -230,7 +230,7 @@ export class Group implements MemberGroup {
     readonly limits: FanoutLimits,
     readonly log: Logger,
     private readonly formatErrors: ErrorsFormat,
-    private readonly onEnd: (g: Group) => void,
+    private readonly owner: { ended(g: Group): void },
   ) {}
 
   /** Starts the stream once; members who joined meanwhile get `error` if it fails to start. */
@@ -294,7 +294,7 @@ export class Group implements MemberGroup {
     this.members.delete(m);
     if (this.members.size === 0 && this.stream !== undefined && !this.ended) {
       this.ended = true;
-      this.onEnd(this);
+      this.owner.ended(this);
       void this.stream.return?.();
     }
     this.recount();
@@ -342,7 +342,7 @@ export class Group implements MemberGroup {
   private end(frame: ((m: Member) => string) | undefined): void {
     if (!this.ended) {
       this.ended = true;
-      this.onEnd(this);
+      this.owner.ended(this);
     }
     for (const m of this.members) {
       m.sock.members.delete(m.id);
@@ -401,9 +401,7 @@ export class Fanout {
   join(sock: SocketFanout, id: string, key: string, field: string, args: () => ExecutionArgs & { contextValue: SocketContext }): void {
     let group = this.groups.get(key);
     if (group === undefined) {
-      group = new Group(key, field, args(), this.limits, this.log, this.formatErrors, (g) => {
-        if (this.groups.get(g.key) === g) this.groups.delete(g.key);
-      });
+      group = new Group(key, field, args(), this.limits, this.log, this.formatErrors, this);
       this.groups.set(key, group);
     }
     const m = new Member(sock, id, group);
@@ -411,6 +409,11 @@ export class Fanout {
     group.members.add(m);
     group.recount();
     void group.start();
+  }
+
+  /** Group `g` ended (its stream stops): a new subscription with its key starts a new group. */
+  ended(g: Group): void {
+    if (this.groups.get(g.key) === g) this.groups.delete(g.key);
   }
 
   /** One member leaves (client complete, or its socket closed). */
