@@ -444,6 +444,9 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
       }
       s.viewer = viewer;
       s.protocol = ctx;
+      // Nothing reads the connection_init payload after this (graphql-ws only stores it): drop it,
+      // so an open socket does not hold its token string for its life.
+      (ctx as { connectionParams?: unknown }).connectionParams = undefined;
       if (viewer.expiresAt !== undefined) expiries.add(socket, s, viewer.expiresAt);
       return true;
     },
