@@ -79,8 +79,8 @@ function assertNoNul(params: readonly unknown[]): void {
   }
 }
 
-/** The engine of one request: scheduled per viewer, bounded by the request's deadline. */
-function requestEngine(deps: ContextDeps, key: string, deadline: RequestDeadline): RequestEngine {
+/** The engine of one request: scheduled per viewer, bounded by the request's deadline (read at each query). */
+function requestEngine(deps: ContextDeps, key: string, deadline: { readonly deadline: RequestDeadline }): RequestEngine {
   const { engine, scheduler } = deps;
   const snapshot = engine.snapshot?.bind(engine);
   return {
@@ -88,14 +88,14 @@ function requestEngine(deps: ContextDeps, key: string, deadline: RequestDeadline
     feed: engine.feed,
     query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<R[]> {
       assertNoNul(params);
-      const signal = options.signal ?? deadline.signal;
+      const signal = options.signal ?? deadline.deadline.signal;
       return scheduler.run(key, signal, () => engine.query<R>(sql, params, { signal }));
     },
     // A snapshot read (RisingWave: FLUSH, then the read) waits its turn like any query; its FLUSH has its own bound.
     ...(snapshot !== undefined ? {
       snapshot: <R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []) => {
         assertNoNul(params);
-        return scheduler.run(key, deadline.signal, () => snapshot<R>(sql, params));
+        return scheduler.run(key, deadline.deadline.signal, () => snapshot<R>(sql, params));
       },
     } : {}),
   };
@@ -106,7 +106,7 @@ export function createContext(deps: ContextDeps, viewer: Viewer, transport: 'htt
   const requestId = randomUUID();
   const key = subjectKey(viewer);
   const deadline = new RequestDeadline(deps.limits.requestTimeoutMs);
-  const engine = requestEngine(deps, key, deadline);
+  const engine = requestEngine(deps, key, { deadline });
   const scope = { subject: key, ...(options.socketId !== undefined ? { socket: options.socketId } : {}) };
   return {
     viewer,
@@ -122,4 +122,99 @@ export function createContext(deps: ContextDeps, viewer: Viewer, transport: 'htt
     deadline,
     loaders: createLoaders(engine, viewer, deps.registry, { cache: transport === 'http' }),
   };
+}
+
+/** One `graphql` child logger per root logger (children with one name are interchangeable). */
+const graphqlLogs = new WeakMap<Logger, Logger>();
+
+function graphqlLog(log: Logger): Logger {
+  let child = graphqlLogs.get(log);
+  if (child === undefined) graphqlLogs.set(log, (child = log.child('graphql')));
+  return child;
+}
+
+/**
+ * The context of a long-lived websocket operation (a shared subscription group): small while idle.
+ * Its per-unit pieces (deadline, engine wrapper, loaders) are made on first use and dropped by
+ * {@link SocketContext.endUnit}; the logger is shared, the request id made on first read.
+ */
+export interface SocketContext extends GraphQLContext {
+  /** Starts a unit of work (the start, or one event): a fresh, started deadline. */
+  beginUnit(): void;
+  /** Ends the current unit: stops its deadline and drops the per-unit pieces. */
+  endUnit(): void;
+}
+
+class LazySocketContext implements SocketContext {
+  private requestIdValue: string | undefined;
+  private reportValue: RequestReport | undefined;
+  private deadlineValue: RequestDeadline | undefined;
+  private engineValue: RequestEngine | undefined;
+  private loadersValue: Loaders | undefined;
+
+  constructor(private readonly deps: ContextDeps, readonly viewer: Viewer, private readonly socketId: string | undefined) {}
+
+  get transport(): 'ws' {
+    return 'ws';
+  }
+
+  get registry(): Registry {
+    return this.deps.registry;
+  }
+
+  get lookups(): LookupHub | undefined {
+    return this.deps.lookups;
+  }
+
+  get limits(): LimitsConfig {
+    return this.deps.limits;
+  }
+
+  get log(): Logger {
+    return graphqlLog(this.deps.log);
+  }
+
+  get requestId(): string {
+    return (this.requestIdValue ??= randomUUID());
+  }
+
+  get report(): RequestReport {
+    return (this.reportValue ??= {});
+  }
+
+  get deadline(): RequestDeadline {
+    return (this.deadlineValue ??= new RequestDeadline(this.deps.limits.requestTimeoutMs));
+  }
+
+  get engine(): RequestEngine {
+    return (this.engineValue ??= requestEngine(this.deps, subjectKey(this.viewer), this));
+  }
+
+  get loaders(): Loaders {
+    return (this.loadersValue ??= createLoaders(this.engine, this.viewer, this.deps.registry, { cache: false }));
+  }
+
+  /** Made per use: only a subscription's start calls it. */
+  get hub(): SubscriptionSource {
+    const scope = { subject: subjectKey(this.viewer), ...(this.socketId !== undefined ? { socket: this.socketId } : {}) };
+    const hub = this.deps.hub;
+    return { subscribe: (filter) => hub.subscribe(filter, scope) };
+  }
+
+  beginUnit(): void {
+    this.endUnit();
+    this.deadlineValue = new RequestDeadline(this.deps.limits.requestTimeoutMs);
+  }
+
+  endUnit(): void {
+    this.deadlineValue?.dispose();
+    this.deadlineValue = undefined;
+    this.engineValue = undefined;
+    this.loadersValue = undefined;
+  }
+}
+
+/** The context of a shared websocket subscription (see {@link SocketContext}); HTTP uses {@link createContext}. */
+export function createSocketContext(deps: ContextDeps, viewer: Viewer, socketId?: string): SocketContext {
+  return new LazySocketContext(deps, viewer, socketId);
 }

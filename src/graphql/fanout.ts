@@ -27,7 +27,7 @@ import { GraphQLError, createSourceEventStream, execute, type ExecutionArgs, typ
 import type { Logger } from '../log';
 import { observeLegSince } from '../legs';
 import { CHANGE_KEY, RESYNC_ROOT, type ChangeStream } from './changes';
-import type { GraphQLContext } from './context';
+import type { SocketContext } from './context';
 
 /**
  * Bytes a socket may have unsent (beyond what the kernel took) before its members buffer instead of
@@ -80,15 +80,15 @@ export class SocketFanout {
   /** `m` has a backlog: it is flushed on a write callback or the next poll that finds the socket drained. */
   backlog(m: Member): void {
     (this.backlogged ??= new Set()).add(m);
-    this.poll ??= setTimeout(this.onPoll, DRAIN_POLL_MS).unref();
+    this.poll ??= setTimeout(() => this.onPoll(), DRAIN_POLL_MS).unref(); // the closure lives only while polling
   }
 
-  private readonly onPoll = (): void => {
+  private onPoll(): void {
     this.poll = undefined;
     if (this.backlogged === undefined || !this.socket.isOpen) return;
     if (this.socket.bufferedAmount < LOW_WATER) this.flush();
-    if (this.backlogged !== undefined) this.poll = setTimeout(this.onPoll, DRAIN_POLL_MS).unref();
-  };
+    if (this.backlogged !== undefined) this.poll = setTimeout(() => this.onPoll(), DRAIN_POLL_MS).unref();
+  }
 
   private flush(): void {
     const backlogged = this.backlogged;
@@ -226,11 +226,11 @@ export class Group implements MemberGroup {
   constructor(
     readonly key: string,
     readonly field: string,
-    private readonly args: ExecutionArgs & { contextValue: GraphQLContext },
+    private readonly args: ExecutionArgs & { contextValue: SocketContext },
     readonly limits: FanoutLimits,
     readonly log: Logger,
     private readonly formatErrors: ErrorsFormat,
-    private readonly onEnd: (g: Group) => void,
+    private readonly owner: { ended(g: Group): void },
   ) {}
 
   /** Starts the stream once; members who joined meanwhile get `error` if it fails to start. */
@@ -239,12 +239,13 @@ export class Group implements MemberGroup {
     this.started = true;
     const ctx = this.args.contextValue;
     let stream: Awaited<ReturnType<typeof createSourceEventStream>>;
+    ctx.beginUnit();
     try {
       stream = await createSourceEventStream(this.args);
     } catch (err) {
       stream = { errors: [err instanceof GraphQLError ? err : new GraphQLError(String(err))] };
     } finally {
-      ctx.deadline.dispose();
+      ctx.endUnit();
     }
     if (!(Symbol.asyncIterator in stream)) {
       const first = stream.errors?.[0] ?? new GraphQLError('The subscription could not start');
@@ -275,7 +276,14 @@ export class Group implements MemberGroup {
   /** The payload of a RESYNC event (executed now, for one member). */
   resyncPayload(reason: string): string {
     const root = this.stream?.[RESYNC_ROOT]?.(reason);
-    const result = execute({ ...this.args, rootValue: root });
+    const ctx = this.args.contextValue;
+    ctx.beginUnit();
+    let result: ReturnType<typeof execute>;
+    try {
+      result = execute({ ...this.args, rootValue: root });
+    } finally {
+      ctx.endUnit();
+    }
     // The generated change types resolve synchronously; a promise here would mean nested reads.
     if (result instanceof Promise) return JSON.stringify({ data: null, errors: this.formatErrors([new GraphQLError('RESYNC')]) });
     return this.serialise(result);
@@ -286,7 +294,7 @@ export class Group implements MemberGroup {
     this.members.delete(m);
     if (this.members.size === 0 && this.stream !== undefined && !this.ended) {
       this.ended = true;
-      this.onEnd(this);
+      this.owner.ended(this);
       void this.stream.return?.();
     }
     this.recount();
@@ -307,11 +315,11 @@ export class Group implements MemberGroup {
         if (this.ended) break;
         const t0 = performance.now();
         let result: ExecutionResult;
-        ctx.deadline.restart();
+        ctx.beginUnit();
         try {
           result = await execute({ ...this.args, rootValue: next.value });
         } finally {
-          ctx.deadline.dispose();
+          ctx.endUnit();
         }
         const payload = this.serialise(result);
         const key = (next.value as { [CHANGE_KEY]?: string })[CHANGE_KEY];
@@ -334,7 +342,7 @@ export class Group implements MemberGroup {
   private end(frame: ((m: Member) => string) | undefined): void {
     if (!this.ended) {
       this.ended = true;
-      this.onEnd(this);
+      this.owner.ended(this);
     }
     for (const m of this.members) {
       m.sock.members.delete(m.id);
@@ -390,12 +398,10 @@ export class Fanout {
    * Adds subscription `id` of `sock` to the group `key`; `args` (a fresh context for this viewer)
    * start the group when it is new, and are dropped otherwise.
    */
-  join(sock: SocketFanout, id: string, key: string, field: string, args: () => ExecutionArgs & { contextValue: GraphQLContext }): void {
+  join(sock: SocketFanout, id: string, key: string, field: string, args: () => ExecutionArgs & { contextValue: SocketContext }): void {
     let group = this.groups.get(key);
     if (group === undefined) {
-      group = new Group(key, field, args(), this.limits, this.log, this.formatErrors, (g) => {
-        if (this.groups.get(g.key) === g) this.groups.delete(g.key);
-      });
+      group = new Group(key, field, args(), this.limits, this.log, this.formatErrors, this);
       this.groups.set(key, group);
     }
     const m = new Member(sock, id, group);
@@ -403,6 +409,11 @@ export class Fanout {
     group.members.add(m);
     group.recount();
     void group.start();
+  }
+
+  /** Group `g` ended (its stream stops): a new subscription with its key starts a new group. */
+  ended(g: Group): void {
+    if (this.groups.get(g.key) === g) this.groups.delete(g.key);
   }
 
   /** One member leaves (client complete, or its socket closed). */

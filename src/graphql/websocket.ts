@@ -4,7 +4,7 @@
  *
  * - Auth in connection_init: `{ authorization: 'Bearer …' }` (any key case, as GraphiQL sends its
  *   headers) or `{ token }`. A bad or missing token closes the socket with 4401 Unauthorized; an
- *   accepted token's expiry closes it with 4401 at that moment (one timer per socket).
+ *   accepted token's expiry closes it with 4401 at that moment (one timer for all sockets: {@link Expiries}).
  * - Every operation is parsed, validated (graphql's rules + depth/cost limits) and has its variables
  *   coerced here, so errors come back as graphql-ws `error` messages with Apollo's codes.
  * - A subscription that fails to start (FORBIDDEN, BAD_USER_INPUT, CURSOR_EXPIRED) is turned into an
@@ -40,7 +40,7 @@ import type { Config } from '../config/types';
 import type { Logger } from '../log';
 import { errors } from '../errors';
 import { mapAsyncIterator } from './changes';
-import { createContext, subjectKey, type ContextDeps, type GraphQLContext } from './context';
+import { createContext, createSocketContext, subjectKey, type ContextDeps, type GraphQLContext } from './context';
 import type { ErrorFormatter } from './errors';
 import { getSchema, limitRules } from './executableSchema';
 import { Fanout, SocketFanout, type FanoutSocket } from './fanout';
@@ -82,13 +82,109 @@ interface SocketState {
   /** Distinguishes sockets in the per-socket replay cap. */
   readonly id: string;
   viewer?: Viewer;
-  expiry?: NodeJS.Timeout;
+  /** When its token expires (ms since the epoch), while the socket is open and in {@link Expiries}. */
+  expiresAt?: number;
   /** The subject this socket is counted under (set once accepted). */
   subject?: string;
   /** graphql-ws's state of this socket (acknowledged, its operations). */
   protocol?: ProtocolContext<Record<string, unknown>, SocketExtra>;
   /** Its shared subscriptions (from the first one). */
   fan?: SocketFanout;
+}
+
+/**
+ * Token expiries of every open socket under ONE timer, armed for the earliest: a binary min-heap by
+ * expiry. A socket that closes first is only marked (its `expiresAt` cleared) and skipped when it
+ * reaches the top; the heap is rebuilt without such entries when they outnumber the live ones.
+ */
+class Expiries {
+  private heap: { readonly at: number; readonly socket: WebSocket; readonly state: SocketState }[] = [];
+  private live = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+
+  constructor(private readonly expired: (socket: WebSocket) => void) {}
+
+  /** Closes `socket` (via `expired`) at `at`. */
+  add(socket: WebSocket, state: SocketState, at: number): void {
+    state.expiresAt = at;
+    this.live++;
+    this.heap.push({ at, socket, state });
+    this.up(this.heap.length - 1);
+    this.arm();
+  }
+
+  /** The socket closed: its expiry no longer matters. */
+  remove(state: SocketState): void {
+    if (state.expiresAt === undefined) return;
+    state.expiresAt = undefined;
+    this.live--;
+    if (this.heap.length > 2 * this.live + 64) {
+      this.heap = this.heap.filter((e) => e.state.expiresAt === e.at);
+      for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i);
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+
+  private arm(): void {
+    const top = this.heap[0];
+    if (top === undefined || top.at >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = top.at;
+    this.timer = setTimeout(this.fire, Math.min(Math.max(0, top.at - Date.now()), MAX_TIMER_MS));
+    this.timer.unref(); // the sockets keep the process alive, not their expiry timer
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    for (let top = this.heap[0]; top !== undefined && (top.state.expiresAt !== top.at || top.at <= now); top = this.heap[0]) {
+      this.pop();
+      if (top.state.expiresAt !== top.at) continue;
+      top.state.expiresAt = undefined;
+      this.live--;
+      this.expired(top.socket);
+    }
+    this.arm();
+  };
+
+  private pop(): void {
+    const last = this.heap.pop();
+    if (last !== undefined && this.heap.length > 0) {
+      this.heap[0] = last;
+      this.down(0);
+    }
+  }
+
+  private up(i: number): void {
+    const h = this.heap;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (h[parent]!.at <= h[i]!.at) return;
+      [h[parent], h[i]] = [h[i]!, h[parent]!];
+      i = parent;
+    }
+  }
+
+  private down(i: number): void {
+    const h = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let min = i;
+      if (l < h.length && h[l]!.at < h[min]!.at) min = l;
+      if (r < h.length && h[r]!.at < h[min]!.at) min = r;
+      if (min === i) return;
+      [h[min], h[i]] = [h[i]!, h[min]!];
+      i = min;
+    }
+  }
 }
 
 /** A `ws` socket as the shared fan-out writes to it. */
@@ -114,7 +210,14 @@ class WsFanoutSocket implements FanoutSocket {
  * argument takes (shared only when that variable is unset or null), or that it is not shared.
  */
 type Prepared =
-  | { readonly shared: true; readonly document: DocumentNode; readonly field: string; readonly afterVariable: string | undefined }
+  | {
+    readonly shared: true;
+    /** Stands for the operation (name and text) in group keys, so a group does not hold a copy of the text. */
+    readonly id: number;
+    readonly document: DocumentNode;
+    readonly field: string;
+    readonly afterVariable: string | undefined;
+  }
   | { readonly shared: false };
 
 /** Documents prepared for the shared fan-out, by operation name and text. @default 1000 entries, then cleared */
@@ -210,6 +313,7 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
   );
   const stopBuffered = o.contextDeps.hub.addBufferedSource(() => fanout.buffered);
   const prepared = new Map<string, Prepared>();
+  let lastPreparedId = 0;
   const prepare = (query: string, operationName: string | undefined): Prepared => {
     const cacheKey = `${operationName ?? ''}\u0000${query}`;
     let p = prepared.get(cacheKey);
@@ -219,7 +323,7 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
       const document = parse(query, { maxTokens: o.config.limits.maxTokens });
       const op = validate(schema, document, rules).length === 0 ? getOperationAST(document, operationName) : null;
       const shared = op === null || op === undefined ? undefined : sharedField(op);
-      if (shared !== undefined) p = { shared: true, document, ...shared };
+      if (shared !== undefined) p = { shared: true, id: ++lastPreparedId, document, ...shared };
     } catch {
       // not shared: graphql-ws's path reports the parse error
     }
@@ -262,14 +366,15 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
     const op = getOperationAST(p.document, operationName);
     if (op === null || op === undefined) return false;
     if (getVariableValues(schema, op.variableDefinitions ?? [], variables).errors !== undefined) return false;
-    const key = `${operationName ?? ''}\u0000${query}\u0000${JSON.stringify(variables)}\u0000${permissionScope(o.contextDeps.registry, viewer)}`;
+    // The prepared id stands for name + text (ids are never reused, also after the cache is cleared).
+    const key = `${p.id}\u0000${JSON.stringify(variables)}\u0000${permissionScope(o.contextDeps.registry, viewer)}`;
     s.fan ??= new SocketFanout(new WsFanoutSocket(socket), fanout);
     fanout.join(s.fan, id, key, p.field, () => ({
       schema,
       document: p.document,
       operationName: operationName ?? null,
       variableValues: variables,
-      contextValue: createContext(o.contextDeps, viewer, 'ws', { socketId: s.id }),
+      contextValue: createSocketContext(o.contextDeps, viewer, s.id),
     }));
     return true;
   };
@@ -293,16 +398,10 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
     if (s === undefined) states.set(socket, (s = { id: String(++lastSocketId) }));
     return s;
   };
-  const armExpiry = (socket: WebSocket, expiresAt: number) => {
-    const s = state(socket);
-    const wait = expiresAt - Date.now();
-    s.expiry = setTimeout(() => {
-      if (Date.now() < expiresAt) return armExpiry(socket, expiresAt);
-      log.debug({}, 'token expired: closing websocket');
-      socket.close(CloseCode.Unauthorized, 'Token expired');
-    }, Math.min(Math.max(0, wait), MAX_TIMER_MS));
-    s.expiry.unref(); // the socket keeps the process alive, not its expiry timer
-  };
+  const expiries = new Expiries((socket) => {
+    log.debug({}, 'token expired: closing websocket');
+    socket.close(CloseCode.Unauthorized, 'Token expired');
+  });
   /** Counts the socket under its subject; false when the subject is at its cap. */
   const admit = (s: SocketState, viewer: Viewer): boolean => {
     const subject = subjectKey(viewer);
@@ -345,12 +444,15 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
       }
       s.viewer = viewer;
       s.protocol = ctx;
-      if (viewer.expiresAt !== undefined) armExpiry(socket, viewer.expiresAt);
+      // Nothing reads the connection_init payload after this (graphql-ws only stores it): drop it,
+      // so an open socket does not hold its token string for its life.
+      (ctx as { connectionParams?: unknown }).connectionParams = undefined;
+      if (viewer.expiresAt !== undefined) expiries.add(socket, s, viewer.expiresAt);
       return true;
     },
     onClose(ctx) {
       const s = states.get(ctx.extra.socket);
-      clearTimeout(s?.expiry);
+      if (s !== undefined) expiries.remove(s);
       s?.fan?.closed();
       leave(s);
     },
@@ -426,6 +528,7 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
         socket.close(1001, 'Going away');
       })));
       await dispose();
+      expiries.stop();
       stopBuffered();
     },
   };

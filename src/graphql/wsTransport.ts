@@ -10,6 +10,10 @@
  * Keep-alive pings as useServer's (a socket that has not answered the previous ping with a pong
  * when the next one is due is terminated), but from ONE timer for every socket, not one per socket.
  * The upgrade request is not kept (nothing reads it after the handshake).
+ * An idle socket holds little here: the protocol server's socket is a {@link ProtocolSocket} (methods
+ * on its prototype, no closures), the socket's listeners are shared functions, and the wait for
+ * `connection_init` ({@link INIT_WAIT_MS}) is a timer nothing references once it has fired (graphql-ws's
+ * own keeps its fired timer for the socket's life).
  * `intercept` sees each text message first: when it returns true the message was handled (the
  * shared fan-out of websocket.ts takes live subscriptions and their `complete`), else it goes to
  * the protocol server.
@@ -18,19 +22,85 @@ import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'grap
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log';
 
+/** How long a socket may take to send `connection_init` before it is closed with 4408 (graphql-ws's default). @default 3_000 (ms) */
+export const INIT_WAIT_MS = 3_000;
+
 /** What the protocol server's hooks see in `ctx.extra`. */
 export interface SocketExtra {
   readonly socket: WebSocket;
+  /** Set when `connection_init` came (before `onConnect` runs): the init wait then lets the socket be. */
+  initReceived?: boolean;
 }
 
 /** Takes a message before the protocol server does: true = handled. */
 export type MessageIntercept = (socket: WebSocket, data: string) => boolean;
 
+/** The protocol server's view of one `ws` socket. */
+class ProtocolSocket {
+  constructor(readonly ws: WebSocket, private readonly log: Logger, private readonly intercept: MessageIntercept | undefined) {}
+
+  get protocol(): string {
+    return this.ws.protocol;
+  }
+
+  /** Never rejects: a socket that cannot take a message is closing, and its close ends its subscriptions. */
+  send(data: string): Promise<void> {
+    const { ws, log } = this;
+    return new Promise<void>((resolve) => {
+      if (ws.readyState !== ws.OPEN) return resolve();
+      ws.send(data, (err) => {
+        if (err !== undefined && err !== null) log.debug({ err: err.message }, 'websocket send failed: the socket is closing');
+        resolve();
+      });
+    });
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  onMessage(cb: (data: string) => Promise<void>): void {
+    const { ws, log, intercept } = this;
+    ws.on('message', (data: Buffer) => {
+      const text = String(data);
+      if (intercept?.(ws, text) === true) return;
+      cb(text).catch((err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        // graphql-ws throws for a message type it does not know: the client's doing. Anything else is ours.
+        if (message.startsWith('Unexpected message of type')) log.debug({ err: message }, 'websocket message refused; closing the socket');
+        else log.warn({ err }, 'websocket message handling failed; closing the socket');
+        ws.close(CloseCode.BadRequest, 'Invalid message received');
+      });
+    });
+  }
+}
+
 /** Serves the graphql-ws protocol on every socket `wss` accepts. Returns its dispose (closes sockets with 1001). */
 export function serveGraphqlWs(
   options: ServerOptions<Record<string, unknown>, SocketExtra>, wss: WebSocketServer, log: Logger, keepAliveMs: number, intercept?: MessageIntercept,
 ): () => Promise<void> {
-  const server = makeServer<Record<string, unknown>, SocketExtra>(options);
+  // The init wait is ours (INIT_WAIT_MS): graphql-ws's timer would stay referenced for the socket's life.
+  const { onConnect } = options;
+  const server = makeServer<Record<string, unknown>, SocketExtra>({
+    ...options,
+    connectionInitWaitTimeout: 0,
+    onConnect: (ctx) => {
+      ctx.extra.initReceived = true;
+      return onConnect?.(ctx);
+    },
+  });
+  /** The protocol server's close handler of each open socket. */
+  const closers = new WeakMap<WebSocket, (code: number, reason: string) => Promise<void>>();
+  const onError = function (this: WebSocket, err: Error): void {
+    log.debug({ err: err.message }, 'websocket error; closing it');
+    this.close(CloseCode.InternalServerError, 'Internal server error'); // a second close is a no-op
+  };
+  const onClose = function (this: WebSocket, code: number, reason: Buffer): void {
+    const closed = closers.get(this);
+    if (closed === undefined) return;
+    closers.delete(this);
+    closed(code, String(reason)).catch((err: unknown) => log.warn({ err }, 'websocket close handling failed'));
+  };
   wss.options.handleProtocols = handleProtocols;
   wss.on('error', (err) => log.warn({ err }, 'websocket server error'));
   /** Sockets pinged and not answered yet. */
@@ -51,37 +121,14 @@ export function serveGraphqlWs(
   }, keepAliveMs);
   keepAlive.unref(); // open sockets keep the process alive, not the timer
   wss.on('connection', (socket) => {
-    socket.once('error', (err) => {
-      log.debug({ err: err.message }, 'websocket error; closing it');
-      socket.close(CloseCode.InternalServerError, 'Internal server error');
-    });
+    socket.on('error', onError);
     socket.on('pong', onPong);
-    const closed = server.opened({
-      protocol: socket.protocol,
-      // Never rejects: a socket that cannot take a message is closing, and its close ends its subscriptions.
-      send: (data) => new Promise<void>((resolve) => {
-        if (socket.readyState !== socket.OPEN) return resolve();
-        socket.send(data, (err) => {
-          if (err !== undefined && err !== null) log.debug({ err: err.message }, 'websocket send failed: the socket is closing');
-          resolve();
-        });
-      }),
-      close: (code, reason) => socket.close(code, reason),
-      onMessage: (cb) => socket.on('message', (data: Buffer) => {
-        const text = String(data);
-        if (intercept?.(socket, text) === true) return;
-        cb(text).catch((err: unknown) => {
-          const message = err instanceof Error ? err.message : String(err);
-          // graphql-ws throws for a message type it does not know: the client's doing. Anything else is ours.
-          if (message.startsWith('Unexpected message of type')) log.debug({ err: message }, 'websocket message refused; closing the socket');
-          else log.warn({ err }, 'websocket message handling failed; closing the socket');
-          socket.close(CloseCode.BadRequest, 'Invalid message received');
-        });
-      }),
-    }, { socket });
-    socket.once('close', (code, reason) => {
-      closed(code, String(reason)).catch((err: unknown) => log.warn({ err }, 'websocket close handling failed'));
-    });
+    const extra: SocketExtra = { socket };
+    closers.set(socket, server.opened(new ProtocolSocket(socket, log, intercept), extra));
+    socket.on('close', onClose);
+    setTimeout(() => {
+      if (extra.initReceived !== true && socket.readyState === socket.OPEN) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+    }, INIT_WAIT_MS).unref();
   });
   return async () => {
     clearInterval(keepAlive);

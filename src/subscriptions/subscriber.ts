@@ -33,6 +33,8 @@ export type Delivery =
   /** The client must re-query; live changes continue after it. */
   | { kind: 'resync'; cursor: FeedPosition; reason: string };
 
+type Waiter = (r: IteratorResult<Delivery>) => void;
+
 type Pending = { kind: 'change'; event: ChangeEvent } | { kind: 'resync'; cursor: FeedPosition; reason: string };
 
 /**
@@ -66,11 +68,17 @@ export class Subscriber implements AsyncIterableIterator<Delivery> {
   private cursor: FeedPosition;
   /** Covers everything accepted (handed or queued); a resync carries it. */
   private tail: FeedPosition;
-  private readonly queue: Pending[] = [];
+  /** Replaced by a fresh empty array once drained (a drained array keeps its grown capacity). */
+  private queue: Pending[] = [];
   /** Present while conflating. Re-inserted on each change so its order is feed order of the latest changes. */
   private conflated: Map<string, ChangeEvent> | undefined;
-  /** Invariant: non-empty only while queue and conflated are empty. */
-  private readonly waiters: Array<(r: IteratorResult<Delivery>) => void> = [];
+  /**
+   * The consumer's pending `next()` calls, oldest first: the first in a field (an idle subscriber has
+   * one), more (never expected of a `for await`) in an array made when needed.
+   * Invariant: present only while queue and conflated are empty.
+   */
+  private waiter: Waiter | undefined;
+  private moreWaiters: Waiter[] | undefined;
   /** Made on first use (only resumes read it): an idle live subscriber holds none. */
   private ended: AbortController | undefined;
 
@@ -109,7 +117,7 @@ export class Subscriber implements AsyncIterableIterator<Delivery> {
     this.conflated = undefined;
     this.queue.length = 0;
     const item: Pending = { kind: 'resync', cursor: this.tail, reason };
-    const waiter = this.waiters.shift();
+    const waiter = this.shiftWaiter();
     if (waiter !== undefined) waiter({ done: false, value: this.deliver(item) });
     else this.queue.push(item);
   }
@@ -123,7 +131,7 @@ export class Subscriber implements AsyncIterableIterator<Delivery> {
   accept(ev: ChangeEvent): void {
     const { feed, queueLimit, conflateLimit, log } = this.ctx;
     this.tail = feed.advance(this.tail, ev.position);
-    const waiter = this.waiters.shift();
+    const waiter = this.shiftWaiter();
     if (waiter !== undefined) {
       waiter({ done: false, value: this.deliver({ kind: 'change', event: ev }) });
       return;
@@ -148,7 +156,17 @@ export class Subscriber implements AsyncIterableIterator<Delivery> {
     if (this.phase.name === 'closed') return Promise.resolve({ done: true, value: undefined });
     const item = this.take();
     if (item !== undefined) return Promise.resolve({ done: false, value: item });
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => {
+      if (this.waiter === undefined) this.waiter = resolve;
+      else (this.moreWaiters ??= []).push(resolve);
+    });
+  }
+
+  private shiftWaiter(): Waiter | undefined {
+    const first = this.waiter;
+    this.waiter = this.moreWaiters?.shift();
+    if (this.moreWaiters?.length === 0) this.moreWaiters = undefined;
+    return first;
   }
 
   return(): Promise<IteratorResult<Delivery>> {
@@ -178,11 +196,12 @@ export class Subscriber implements AsyncIterableIterator<Delivery> {
     } catch (err) {
       this.ctx.log.error({ subscriber: this.id, err }, 'subscription release threw');
     }
-    for (const w of this.waiters.splice(0)) w({ done: true, value: undefined });
+    for (let w = this.shiftWaiter(); w !== undefined; w = this.shiftWaiter()) w({ done: true, value: undefined });
   }
 
   private take(): Delivery | undefined {
     let item = this.queue.shift();
+    if (item !== undefined && this.queue.length === 0) this.queue = [];
     if (item === undefined && this.conflated !== undefined) {
       const first = this.conflated.entries().next();
       if (first.done !== true) {
