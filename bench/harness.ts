@@ -13,7 +13,7 @@ import { Socket } from 'node:net';
 import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { signToken } from '../src/auth/token';
-import { DEFAULT_LIMITS, DEFAULT_SUBSCRIPTIONS } from '../src/config/load';
+import { DEFAULT_LIMITS, DEFAULT_SUBSCRIPTIONS, RISINGWAVE_QUERY_CONCURRENCY } from '../src/config/load';
 import type { Config, SubscriptionsConfig } from '../src/config/types';
 import type { ChangeFeed } from '../src/engine/types';
 import { percentile } from './util';
@@ -62,10 +62,14 @@ export function benchConfig(engine: Config['engine'], subscriptions: Partial<Sub
     changeRetention: 100_000,
     auth: { enabled: true, secret: BENCH_SECRET },
     simulator: { enabled: false, ridesPerSecond: 1, riders: 1, drivers: 1, pace: 0 },
-    // The production defaults of config/types.ts.
-    // The production defaults, except the per-address connection cap: every bench client
-    // (10,000 subscribers in kafka-fanout) connects from 127.0.0.1.
-    limits: { ...DEFAULT_LIMITS, maxConnectionsPerAddress: 0 },
+    // The production defaults of the engine (config/load.ts: engine queries at once are 1 on the
+    // embedded engine, 8 on RisingWave; 2 per viewer on both), except the per-address connection
+    // cap: every bench client (10,000 subscribers in kafka-fanout) connects from 127.0.0.1.
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxConnectionsPerAddress: 0,
+      ...(engine === 'risingwave' ? { queryConcurrency: RISINGWAVE_QUERY_CONCURRENCY } : {}),
+    },
     subscriptions: { ...DEFAULT_SUBSCRIPTIONS, ...subscriptions },
     logLevel: 'silent',
   };

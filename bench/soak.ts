@@ -12,7 +12,7 @@
  *   (j × 7919) mod subscribers: one delivery per record.
  * - The gateway: startGateway over a RisingWaveEngine on that database whose change feed is the
  *   real KafkaFeed, in this process; engine queries 8 at once (the risingwave default of
- *   WAVEGATE_QUERY_CONCURRENCY; the benches' configuration otherwise keeps the embedded 1).
+ *   WAVEGATE_QUERY_CONCURRENCY, as benchConfig('risingwave') sets it).
  * - Subscribers: the graphql-ws clients of bench/wsClients.ts in a child, rider `rider-<i>` each.
  * - Queries: bench/pacer.ts in a child, open-loop `queries`/s of `trips(first: 20)` as riders
  *   rider-0 … rider-<tokens-1> in turn (one viewer's query concurrency would cap the rate).
@@ -57,8 +57,6 @@ const flags = numberFlags({
 });
 const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
 const MB = 2 ** 20;
-/** Engine queries at once: WAVEGATE_QUERY_CONCURRENCY's default on the risingwave engine. */
-const QUERY_CONCURRENCY = 8;
 
 /** The query the pacer sends: the rider's 20 latest trips (the page of bench/queries.ts). */
 const QUERY = JSON.stringify({
@@ -150,11 +148,9 @@ async function main(): Promise<void> {
     await admin.createTopics({ topics: [{ topic, numPartitions: flags.partitions }], waitForLeaders: true });
     await feed.start();
     engine = await RisingWaveEngine.create({ databaseUrl: db.url, feed, log: silentLogger, healthIntervalMs: 60_000 });
-    // Queries run 8 at once, the production default on RisingWave (WAVEGATE_QUERY_CONCURRENCY, config/load.ts);
-    // benchConfig keeps the embedded default of 1, which caps a PostgreSQL round trip per query at ~100 queries/s here.
-    const base = benchConfig('risingwave');
-    const config = { ...base, limits: { ...base.limits, queryConcurrency: QUERY_CONCURRENCY } };
-    gateway = await startGateway(config, { log: silentLogger, engine, metrics: createMetrics() });
+    // Queries run 8 at once, the production default on RisingWave (WAVEGATE_QUERY_CONCURRENCY,
+    // config/load.ts); with the embedded default of 1, a PostgreSQL round trip per query caps this load at ~100 queries/s.
+    gateway = await startGateway(benchConfig('risingwave'), { log: silentLogger, engine, metrics: createMetrics() });
     producer = await ProducerProcess.start({ brokers: BROKERS, topic, partitions: flags.partitions, riders: n });
 
     const specs: ClientSpec[] = await Promise.all(Array.from({ length: n }, async (_, i) => ({ token: await benchToken(`rider-${i}`, 'rider'), variables: {} })));

@@ -23,7 +23,7 @@ export const DEFAULT_LIMITS: Readonly<LimitsConfig> = Object.freeze({
 });
 
 /** Engine queries at once on RisingWave by default: below the read pool's 10 connections, so the readiness probe finds one. */
-const RISINGWAVE_QUERY_CONCURRENCY = 8;
+export const RISINGWAVE_QUERY_CONCURRENCY = 8;
 
 /** The subscription settings when no variable is set. */
 export const DEFAULT_SUBSCRIPTIONS: Readonly<SubscriptionsConfig> = Object.freeze({
