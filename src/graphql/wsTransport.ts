@@ -8,7 +8,8 @@
  * - no console: useServer writes socket and message-handling errors to console.error; here they go
  *   to the logger (debug for what clients cause, warn for the rest).
  * Keep-alive pings as useServer's (a socket that has not answered the previous ping with a pong
- * when the next one is due is terminated), but from ONE timer for every socket, not one per socket.
+ * when the next one is due is terminated), but from ONE timer for every socket, not one per socket,
+ * which visits one of {@link KEEPALIVE_SLOTS} slots of the sockets per tick (spread over the period).
  * The upgrade request is not kept (nothing reads it after the handshake).
  * An idle socket holds little here: the protocol server's socket is a {@link ProtocolSocket} (methods
  * on its prototype, no closures), the socket's listeners are shared functions, and the wait for
@@ -24,6 +25,9 @@ import type { Logger } from '../log';
 
 /** How long a socket may take to send `connection_init` before it is closed with 4408 (graphql-ws's default). @default 3_000 (ms) */
 export const INIT_WAIT_MS = 3_000;
+
+/** Slots the keep-alive sweep visits one per tick: each tick pings about 1/64 of the open sockets. */
+export const KEEPALIVE_SLOTS = 64;
 
 /** What the protocol server's hooks see in `ctx.extra`. */
 export interface SocketExtra {
@@ -96,6 +100,7 @@ export function serveGraphqlWs(
     this.close(CloseCode.InternalServerError, 'Internal server error'); // a second close is a no-op
   };
   const onClose = function (this: WebSocket, code: number, reason: Buffer): void {
+    slotOf.get(this)?.delete(this);
     const closed = closers.get(this);
     if (closed === undefined) return;
     closers.delete(this);
@@ -108,8 +113,18 @@ export function serveGraphqlWs(
   const onPong = function (this: WebSocket): void {
     awaitingPong.delete(this);
   };
+  // The sockets in KEEPALIVE_SLOTS slots, one slot visited per keepAliveMs / KEEPALIVE_SLOTS: each
+  // socket is still pinged once per keepAliveMs (and terminated when the previous ping is unanswered),
+  // but 10,000 sockets are pinged ~160 at a time instead of all in one tick, which stalled the event
+  // loop (and every delivery behind it) for ~300 ms every keep-alive period.
+  const slots: Array<Set<WebSocket>> = Array.from({ length: KEEPALIVE_SLOTS }, () => new Set());
+  const slotOf = new WeakMap<WebSocket, Set<WebSocket>>();
+  let nextSlot = 0;
+  let visit = 0;
   const keepAlive = setInterval(() => {
-    for (const socket of wss.clients) {
+    const slot = slots[visit]!;
+    visit = (visit + 1) % KEEPALIVE_SLOTS;
+    for (const socket of slot) {
       if (socket.readyState !== socket.OPEN) continue;
       if (awaitingPong.has(socket)) {
         socket.terminate();
@@ -118,7 +133,7 @@ export function serveGraphqlWs(
       awaitingPong.add(socket);
       socket.ping();
     }
-  }, keepAliveMs);
+  }, Math.max(1, Math.floor(keepAliveMs / KEEPALIVE_SLOTS)));
   keepAlive.unref(); // open sockets keep the process alive, not the timer
   wss.on('connection', (socket) => {
     socket.on('error', onError);
@@ -126,6 +141,10 @@ export function serveGraphqlWs(
     const extra: SocketExtra = { socket };
     closers.set(socket, server.opened(new ProtocolSocket(socket, log, intercept), extra));
     socket.on('close', onClose);
+    const slot = slots[nextSlot]!;
+    nextSlot = (nextSlot + 1) % KEEPALIVE_SLOTS;
+    slot.add(socket);
+    slotOf.set(socket, slot);
     setTimeout(() => {
       if (extra.initReceived !== true && socket.readyState === socket.OPEN) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
     }, INIT_WAIT_MS).unref();
