@@ -145,6 +145,8 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
 /** Builds the request listener: the compiled fast path in front of the express app (see the module comment). */
 export function createHttpApp(o: HttpAppOptions): RequestListener {
   const log = o.log.child('http');
+  /** Requests the fast path authenticated and saw refused, with that outcome (express answers them). */
+  const refused = new WeakMap<IncomingMessage, Promise<Viewer>>();
   const app = express();
   app.disable('x-powered-by');
   // GraphQL answers are POSTs no cache revalidates; hashing every body for an ETag cost ~2 % of a page.
@@ -173,7 +175,8 @@ export function createHttpApp(o: HttpAppOptions): RequestListener {
       res.set('Connection', 'close');
       return sendError(res, 503, GatewayErrorCode.ENGINE_UNAVAILABLE, 'The gateway is shutting down; retry shortly');
     }
-    authenticate(o.config.auth, o.verifier, req.headers.authorization).then((viewer) => {
+    // A refusal the fast path already met is answered from its outcome: a bad token is verified once.
+    (refused.get(req) ?? authenticate(o.config.auth, o.verifier, req.headers.authorization)).then((viewer) => {
       locals(res).viewer = viewer;
       next();
     }, (err: unknown) => {
@@ -286,15 +289,19 @@ export function createHttpApp(o: HttpAppOptions): RequestListener {
     const length = req.method === 'POST' && req.url === '/graphql' && o.accepting()
       ? fastBodyLength(req, o.config.limits.maxBodyBytes) : undefined;
     if (length === undefined) return void app(req, res);
-    authenticate(o.config.auth, o.verifier, req.headers.authorization).then(
-      // Refused (or an error): express answers it as always (401 before the body is read).
+    const authenticated = authenticate(o.config.auth, o.verifier, req.headers.authorization);
+    authenticated.then(
+      // Refused (or an error): express answers it as always (401 before the body is read), from this outcome.
       (viewer) => serveCompiled(req, res, length, viewer).catch((err: unknown) => {
         const errorId = randomUUID();
         log.error({ errorId, err }, 'unexpected error in an HTTP request');
         if (!res.headersSent) sendRawError(res, 500, GatewayErrorCode.INTERNAL_SERVER_ERROR, `Internal error (id ${errorId})`);
         else res.destroy();
       }),
-      () => void app(req, res),
+      () => {
+        refused.set(req, authenticated);
+        app(req, res);
+      },
     );
   };
 }
