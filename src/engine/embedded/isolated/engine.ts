@@ -72,6 +72,8 @@ export interface IsolatedEngineStats {
   readonly workersStopped: number;
   /** The current worker is loaded and serving. */
   readonly serving: boolean;
+  /** The highest process RSS (bytes) the memory watch has read while statements ran (0 before any reading). */
+  readonly peakRss: number;
   /** A statement is running in the worker now. */
   readonly running: boolean;
   /** Statements waiting for the worker. */
@@ -110,6 +112,8 @@ export class IsolatedEngine implements Engine {
   private readonly source: CopySource;
   private readonly queue: Job[] = [];
   private running: { job: Job; watch: NodeJS.Timeout; rssAtStart: number } | undefined;
+  /** See {@link IsolatedEngineStats.peakRss}. */
+  private peakRss = 0;
   private state: WorkerPhase = { phase: 'down' };
   private applyWaiters: Array<() => void> = [];
   private readyWaiter: (() => void) | undefined;
@@ -164,7 +168,7 @@ export class IsolatedEngine implements Engine {
 
   stats(): IsolatedEngineStats {
     return {
-      workersStarted: this.started, workersStopped: this.stopped, serving: this.state.phase === 'serving',
+      workersStarted: this.started, workersStopped: this.stopped, serving: this.state.phase === 'serving', peakRss: this.peakRss,
       running: this.running !== undefined, queued: this.queue.length, applying: this.applyWaiters.length,
     };
   }
@@ -375,7 +379,9 @@ export class IsolatedEngine implements Engine {
     const rssAtStart = process.memoryUsage.rss();
     const limit = this.memoryMb * 1024 * 1024;
     const watch = setInterval(() => {
-      if (process.memoryUsage.rss() - rssAtStart > limit) {
+      const rss = process.memoryUsage.rss();
+      if (rss > this.peakRss) this.peakRss = rss;
+      if (rss - rssAtStart > limit) {
         this.restart(memoryError(`the statement grew the process by more than ${this.memoryMb} MB`), 'memory budget exceeded');
       }
     }, this.o.memoryCheckMs ?? 50);
