@@ -4,6 +4,8 @@
  * either side. The parent forks with {@link ChildRpc.fork}; the child answers with {@link serveRpc}.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface Request {
   readonly rpc: 'call';
@@ -113,4 +115,21 @@ export function serveRpc(handlers: Record<string, (params: never) => Promise<unk
   });
   // The parent went away: so do we.
   process.on('disconnect', () => process.exit(0));
+}
+
+/**
+ * CPU time (µs) of the Kafka broker that scripts/kafka.sh started as instance `KAFKA_NAME` (default
+ * `default`), read from its pid file and /proc/<pid>/stat (utime + stime, in clock ticks of 10 ms:
+ * Linux's USER_HZ of 100); undefined when there is no such broker here (another machine, or not Linux).
+ */
+export function brokerCpuMicros(): number | undefined {
+  try {
+    const name = process.env['KAFKA_NAME'] ?? 'default';
+    const pid = readFileSync(join(__dirname, '..', '..', '.kafka', 'run', `${name}.pid`), 'utf8').trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+    return (Number(fields[11]) + Number(fields[12])) * 10_000; // utime, stime (fields 14 and 15)
+  } catch {
+    return undefined;
+  }
 }

@@ -17,8 +17,10 @@
  *   subscription each, each with a token of its own subject (so the per-subject socket cap,
  *   WAVEGATE_MAX_SOCKETS_PER_SUBJECT, never refuses one; `closedByServer` must stay 0).
  *
- * Latency = arrival in the subscriber child's sink − the moment the record was handed to
- * `producer.send` in the producer child (CLOCK_MONOTONIC in both); so it includes the produce round
+ * Latency = arrival in the subscriber child's sink − the moment the record became due in the
+ * producer child (paced phases: sent every `linger` ms, librdkafka's default linger.ms of 5; see
+ * bench/producer.ts) or was handed to `producer.send` (burst, broadcast), CLOCK_MONOTONIC in both;
+ * so it includes the linger, the produce round
  * trip, the broker, the consumer's fetch, decode, hub routing, GraphQL execution of the payload, the
  * graphql-ws frame and the client parse. It is split at the feed (producer → KafkaFeed hands the
  * change over; then → client), and the gateway's own legs are read from its
@@ -54,7 +56,7 @@
  * Run: `npm run build && KAFKA_BROKERS=127.0.0.1:<port> node --expose-gc dist/bench/kafka-fanout.js
  *       [--subscribers=10000] [--partitions=3] [--rateLow=500] [--rateHigh=2000] [--seconds=10]
  *       [--burst=20000] [--broadcast=5] [--lean=2] [--concurrency=200] [--warmup=200] [--timeout=420]
- *       [--heapSnapshot=0] [--memoryOnly=0]`
+ *       [--heapSnapshot=0] [--memoryOnly=0] [--linger=5]`
  * Sweep: `… kafka-fanout.js --sweep=1 [--sweepFrom=2000] [--sweepStep=2000] [--sweepTo=12000] [--sweepP99=100] [--seconds=10]`
  */
 import { randomBytes } from 'node:crypto';
@@ -71,7 +73,7 @@ import {
   benchConfig, benchToken, deadline, emit, fullGc, legDelta, legState, LoopDelay, machineLoad, memory, note, nowMs, numberFlags,
   portOf, recordFeedArrivals, settleHub, sleep, splitAtFeed, summarize, until, watchSocketWrites, type FeedArrivals, type SocketWrites,
 } from './harness';
-import { cpuPercent, usage, type Usage } from './ipc';
+import { brokerCpuMicros, cpuPercent, usage, type Usage } from './ipc';
 import { ProducerProcess, type ProduceRun } from './producer';
 import { environment, runMain } from './util';
 import { match, SubscriberProcess, type ClientKind, type ClientSpec, type Receipts } from './wsClients';
@@ -79,7 +81,7 @@ import { match, SubscriberProcess, type ClientKind, type ClientSpec, type Receip
 const flags = numberFlags({
   subscribers: 10_000, partitions: 3, rateLow: 500, rateHigh: 2_000, seconds: 10, burst: 20_000, broadcast: 5, lean: 2,
   concurrency: 200, warmup: 200, timeout: 420, heapSnapshot: 0, memoryOnly: 0,
-  sweep: 0, sweepFrom: 2_000, sweepStep: 2_000, sweepTo: 12_000, sweepP99: 100,
+  sweep: 0, sweepFrom: 2_000, sweepStep: 2_000, sweepTo: 12_000, sweepP99: 100, linger: 5,
 });
 const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
 const PG_URL = process.env['WAVEGATE_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -94,10 +96,10 @@ interface Procs {
   writes: { take(): SocketWrites };
 }
 
-/** CPU readings of the three processes. */
-async function readings(p: Procs): Promise<{ at: number; gateway: Usage; clients: Usage; producer: Usage }> {
+/** CPU readings of the three processes and of the broker (when scripts/kafka.sh's pid file for KAFKA_NAME is here). */
+async function readings(p: Procs): Promise<{ at: number; gateway: Usage; clients: Usage; producer: Usage; brokerMicros: number | undefined }> {
   const [clients, producer] = await Promise.all([p.clients.usage(), p.producer.usage()]);
-  return { at: nowMs(), gateway: await usage(), clients, producer };
+  return { at: nowMs(), gateway: await usage(), clients, producer, brokerMicros: brokerCpuMicros() };
 }
 
 /**
@@ -155,6 +157,7 @@ async function phase(p: Procs, produce: () => Promise<ProduceRun>, fanOut = 1, w
       gateway: cpuPercent(from.gateway, to.gateway, seconds),
       clients: cpuPercent(from.clients, to.clients, seconds),
       producer: cpuPercent(from.producer, to.producer, seconds),
+      broker: from.brokerMicros === undefined || to.brokerMicros === undefined ? null : Math.round((to.brokerMicros - from.brokerMicros) / 1e4 / seconds),
     },
     // CPU per delivery: 1e6 ÷ this is what one core of that process could deliver (or take) per second.
     cpuMicrosPerDelivery: m.latencies.length === 0 ? null : {
@@ -257,7 +260,7 @@ async function main(): Promise<void> {
       let highest: number | null = null;
       for (let rate = flags.sweepFrom; rate <= flags.sweepTo; rate += Math.max(1, flags.sweepStep)) {
         note(`sweep: ${rate} records/s for ${flags.seconds} s`);
-        const r = await phase(p, () => p.producer.paced(`sweep${rate}`, rate, flags.seconds));
+        const r = await phase(p, () => p.producer.paced(`sweep${rate}`, rate, flags.seconds, flags.linger));
         const ok = passes(r, rate);
         steps.push({ rate, pass: ok, ...r });
         if (!ok) break;
@@ -305,7 +308,7 @@ async function main(): Promise<void> {
     for (const [name, rate] of [['low', flags.rateLow], ['high', flags.rateHigh]] as const) {
       if (rate === 0) continue;
       note(`steady ${name}: ${rate} records/s for ${flags.seconds} s`);
-      steady[`${rate}PerSecond`] = await phase(p, () => p.producer.paced(name, rate, flags.seconds));
+      steady[`${rate}PerSecond`] = await phase(p, () => p.producer.paced(name, rate, flags.seconds, flags.linger));
     }
     let burst: Record<string, unknown> | null = null;
     if (flags.burst > 0) {

@@ -11,8 +11,12 @@
  * (`consistent_random`) picks it. Every record is a new REQUESTED trip with a unique updated_at, so
  * `<trip_id>|<updated_at ms>` identifies its delivery.
  *
- * Each record is stamped with {@link nowMs} (CLOCK_MONOTONIC) right before the `producer.send`
- * that carries it; sends are awaited (acks=-1), one in flight.
+ * Paced runs send what is due every `lingerMs` (default 5 ms: librdkafka's default `linger.ms`,
+ * https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md, which RisingWave's Kafka
+ * sink uses unless `properties.linger.ms` is set), and stamp each record with the moment it became
+ * due (CLOCK_MONOTONIC, {@link nowMs}), so the linger and any lag of the producer itself count in
+ * the latency. Bursts stamp each record right before the `producer.send` that carries it. Sends are
+ * awaited (acks=-1), one in flight.
  *
  * Parent side: {@link ProducerProcess}. Not a bench of its own.
  */
@@ -59,15 +63,19 @@ function encodeValue(type: string, v: string | number | boolean | null): unknown
   return type === 'timestamptz' ? `${String(v).slice(0, 23)}000Z` : v; // "…07.123Z" → "…07.123000Z"
 }
 
+const tripHistory = viewNamed(bundledRegistry(), 'trip_history');
+/** [name, type] of the key and of all columns, sorted by name (the sink's JSON has sorted keys). */
+const keyColumns = [...tripHistory.key].sort().map((name) => [name, tripHistory.columns.find((c) => c.name === name)!.type] as const);
+const valueColumns = tripHistory.columns.map((c) => [c.name, c.type] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
 /** Key and value of the upsert of `row`: JSON objects with sorted keys. */
 function upsertRecord(row: Row): { key: Buffer; value: Buffer } {
-  const view = viewNamed(bundledRegistry(), 'trip_history');
-  const json = (names: readonly string[]) => {
+  const json = (columns: ReadonlyArray<readonly [string, string]>) => {
     const out: Record<string, unknown> = {};
-    for (const name of [...names].sort()) out[name] = encodeValue(view.columns.find((c) => c.name === name)!.type, row[name] ?? null);
+    for (const [name, type] of columns) out[name] = encodeValue(type, row[name] ?? null);
     return Buffer.from(JSON.stringify(out));
   };
-  return { key: json(view.key), value: json(view.columns.map((c) => c.name)) };
+  return { key: json(keyColumns), value: json(valueColumns) };
 }
 
 let producer: ReturnType<ReturnType<typeof createKafkaClient>['producer']> | undefined;
@@ -77,7 +85,8 @@ let keys: string[] = [];
 let times: number[] = [];
 let ackMs: number[] = [];
 
-async function send(prefix: string, count: number): Promise<void> {
+/** Sends `count` new records; `dueAt(i)` stamps the i-th (default: the moment of the send). */
+async function send(prefix: string, count: number, dueAt?: (i: number) => number): Promise<void> {
   if (producer === undefined || spec === undefined) throw new Error('open first');
   const messages = [];
   const batchKeys: string[] = [];
@@ -96,9 +105,9 @@ async function send(prefix: string, count: number): Promise<void> {
     batchKeys.push(`${id}|${Date.parse(at)}`);
   }
   const t0 = nowMs();
-  for (const k of batchKeys) {
+  for (const [i, k] of batchKeys.entries()) {
     keys.push(k);
-    times.push(t0);
+    times.push(dueAt === undefined ? t0 : Math.min(t0, dueAt(i)));
   }
   await producer.send({ topic: spec.topic, acks: -1, messages });
   ackMs.push(nowMs() - t0);
@@ -113,19 +122,22 @@ if (isBenchChild()) {
       await producer.connect();
       return null;
     },
-    /** `rate` records/s for `seconds`: whenever records are due, they go out in one request. */
-    paced: async ({ prefix, rate, seconds }: { prefix: string; rate: number; seconds: number }): Promise<ProduceRun> => {
+    /**
+     * `rate` records/s for `seconds`: every `lingerMs` what is due goes out in one request, each
+     * record stamped with when it became due (record k: start + k / rate).
+     */
+    paced: async ({ prefix, rate, seconds, lingerMs }: { prefix: string; rate: number; seconds: number; lingerMs: number }): Promise<ProduceRun> => {
       const total = Math.round(rate * seconds);
       const start = nowMs();
       let sent = 0;
       while (sent < total) {
         const due = Math.min(total, Math.floor(((nowMs() - start) / 1_000) * rate) + 1) - sent;
         if (due > 0) {
-          await send(prefix, due);
+          const first = sent;
+          await send(prefix, due, (i) => start + ((first + i) * 1_000) / rate);
           sent += due;
-        } else {
-          await sleep(1);
         }
+        if (sent < total) await sleep(Math.max(1, lingerMs));
       }
       return { sent, start, seconds: (nowMs() - start) / 1_000 };
     },
@@ -163,8 +175,9 @@ export class ProducerProcess {
     return p;
   }
 
-  paced(prefix: string, rate: number, seconds: number): Promise<ProduceRun> {
-    return this.rpc.call('paced', { prefix, rate, seconds });
+  /** `rate` records/s for `seconds`, sent every `lingerMs` (see the module comment). */
+  paced(prefix: string, rate: number, seconds: number, lingerMs = 5): Promise<ProduceRun> {
+    return this.rpc.call('paced', { prefix, rate, seconds, lingerMs });
   }
 
   burst(prefix: string, count: number, chunk = 1_000): Promise<ProduceRun> {

@@ -53,7 +53,7 @@ import { SubscriberProcess, type ClientSpec } from './wsClients';
 
 const flags = numberFlags({
   minutes: 10, subscribers: 10_000, rate: 500, queries: 500, sample: 5, warmupSeconds: 60, band: 10, tokens: 50, maxInFlight: 64,
-  rides: 5_000, riders: 200, partitions: 3, concurrency: 200, timeout: 0,
+  rides: 5_000, riders: 200, partitions: 3, concurrency: 200, timeout: 0, linger: 5,
 });
 const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
 const MB = 2 ** 20;
@@ -188,7 +188,7 @@ async function main(): Promise<void> {
 
     const series: SoakSample[] = [];
     const t0 = nowMs();
-    const produced = producer.paced('soak', flags.rate, totalSeconds);
+    const produced = producer.paced('soak', flags.rate, totalSeconds, flags.linger);
     await pacer.start({ url: gateway.url, body: QUERY, tokens, rate: flags.queries, maxInFlight: flags.maxInFlight, expectPrefix: '{"data":{"trips"' });
     let closedByServer = 0;
     let cpuFrom = await usage();

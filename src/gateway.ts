@@ -39,8 +39,10 @@ export interface GatewayDeps {
   /** Metrics to serve on /metrics, when the caller feeds some too (the Kafka feed's poison count). @default createMetrics() */
   metrics?: GatewayMetrics;
   /**
-   * GraphQL queries over HTTP through compiled operations (http/app.ts, graphql/compiled/):
-   * `compiled: false` sends every request through express and Apollo; `verify: true` (the tests)
+   * GraphQL queries over HTTP through compiled operations (http/app.ts, graphql/compiled/), and the
+   * events of shared subscriptions through compiled subscriptions (graphql/fanout.ts):
+   * `compiled: false` sends every request through express and Apollo and executes events with
+   * graphql-js; `verify: true` (the tests)
    * also runs graphql-js on each compiled request and answers INTERNAL_SERVER_ERROR on any difference.
    * @default { compiled: true, verify: false }
    */
@@ -155,7 +157,10 @@ export async function startGateway(config: Config, deps: GatewayDeps): Promise<G
     httpServer.on('request', createHttpApp({ config, apollo, contextDeps, verifier, metrics, log: deps.log, readiness, accepting, ...(compiled !== undefined ? { compiled } : {}) }));
     await listen(httpServer, config.port, config.host);
     // After listen: ws re-emits the HTTP server's errors, and graphql-ws reports those on the console.
-    ws = attachWebSocketServer({ httpServer, config, verifier, contextDeps, formatError, countError: metrics.graphqlError, log: deps.log, accepting });
+    ws = attachWebSocketServer({
+      httpServer, config, verifier, contextDeps, formatError, countError: metrics.graphqlError, log: deps.log, accepting,
+      compiled: deps.queries?.compiled !== false, verifyCompiled: deps.queries?.verify === true,
+    });
   } catch (err) {
     await ws?.close().catch(() => undefined);
     hub.close();

@@ -25,9 +25,10 @@
 import { performance } from 'node:perf_hooks';
 import { GraphQLError, createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Logger } from '../log';
-import { observeLegSince } from '../legs';
+import { observeLeg, observeLegSince } from '../legs';
 import { CHANGE_KEY, RESYNC_ROOT, type ChangeStream } from './changes';
 import type { SocketContext } from './context';
+import type { CompiledSubscription } from './compiled/subscriptions';
 
 /**
  * Bytes a socket may have unsent (beyond what the kernel took) before its members buffer instead of
@@ -44,14 +45,36 @@ export const LOW_WATER = 4 * 1024;
 export const DRAIN_POLL_MS = 25;
 /** Fan-out work (ms) done in one go before yielding to the event loop. @default 5 */
 export const SLICE_MS = 5;
+/** Members written between two checks of the slice clock in a group's member loop. */
+const MEMBERS_PER_CHECK = 128;
 
 /** The transport side of one socket, as the fan-out needs it. */
 export interface FanoutSocket {
   /** Bytes queued and not yet handed to the kernel. */
   readonly bufferedAmount: number;
   readonly isOpen: boolean;
-  /** Sends a text frame; `done` when it was written (or failed: the socket is closing). */
-  send(frame: string, done: () => void): void;
+  /**
+   * Sends one text frame whose text is `head` (a member's short prefix; `headBytes` its UTF-8
+   * length) followed by `body` (UTF-8 bytes shared by every member of a group: encoded once).
+   * Nothing when the socket is not open (its close ends its subscriptions).
+   */
+  sendShared(head: string, headBytes: number, body: Buffer): void;
+  /** Sends a text frame (the rare ones: `error`, `complete`). */
+  sendText(frame: string): void;
+  /** Calls `cb` once when the socket's unsent bytes have drained after a write that filled its buffer. */
+  onceDrained(cb: () => void): void;
+}
+
+/** A shared payload: the JSON text (for a backlog's conflation and tests) and its frame body bytes (`<payload>}`). */
+export interface SharedPayload {
+  readonly json: string;
+  /** UTF-8 of `json + '}'`: the end of every member's frame. */
+  readonly body: Buffer;
+}
+
+/** Encodes a payload once for all members of a group. */
+export function sharedPayload(json: string): SharedPayload {
+  return { json, body: Buffer.from(`${json}}`) };
 }
 
 /** Formats the errors of a result or of a failed start, as HTTP does. */
@@ -65,21 +88,38 @@ export class SocketFanout {
   backlogged: Set<Member> | undefined;
   /** Armed while some member has a backlog. */
   private poll: NodeJS.Timeout | undefined;
+  /** A drain listener is registered (while some member has a backlog). */
+  private awaitingDrain = false;
 
   constructor(readonly socket: FanoutSocket, private readonly hub: Fanout) {}
 
-  /** Writes a frame now; when the socket drains, flushes backlogs. */
-  write(frame: string): void {
-    this.socket.send(frame, this.onWritten);
+  /** Writes a member's frame now: its prefix, then the shared body. */
+  write(head: string, headBytes: number, body: Buffer): void {
+    this.socket.sendShared(head, headBytes, body);
   }
 
-  private readonly onWritten = (): void => {
+  /** Writes a text frame now. */
+  writeText(frame: string): void {
+    this.socket.sendText(frame);
+  }
+
+  private readonly onDrained = (): void => {
+    this.awaitingDrain = false;
     if (this.backlogged !== undefined && this.socket.bufferedAmount < LOW_WATER) this.flush();
+    this.watchDrain();
   };
 
-  /** `m` has a backlog: it is flushed on a write callback or the next poll that finds the socket drained. */
+  /** While some member has a backlog: flush when the socket drains. */
+  private watchDrain(): void {
+    if (this.backlogged === undefined || this.awaitingDrain || !this.socket.isOpen) return;
+    this.awaitingDrain = true;
+    this.socket.onceDrained(this.onDrained);
+  }
+
+  /** `m` has a backlog: it is flushed when the socket drains, or on the next poll that finds it drained. */
   backlog(m: Member): void {
     (this.backlogged ??= new Set()).add(m);
+    this.watchDrain();
     this.poll ??= setTimeout(() => this.onPoll(), DRAIN_POLL_MS).unref(); // the closure lives only while polling
   }
 
@@ -125,10 +165,10 @@ export class SocketFanout {
 }
 
 interface Backlog {
-  /** Payload JSON strings, in order (the first may be a RESYNC). */
-  queue: string[];
+  /** Payloads, in order (the first may be a RESYNC). */
+  queue: SharedPayload[];
   /** Latest payload per row key, in order of the latest change; present while conflating. */
-  conflated: Map<string, string> | undefined;
+  conflated: Map<string, SharedPayload> | undefined;
 }
 
 /** What a member needs of its group. */
@@ -137,7 +177,7 @@ export interface MemberGroup {
   readonly limits: FanoutLimits;
   readonly log: Logger;
   /** The payload of a RESYNC event covering everything the group has handed out. */
-  resyncPayload(reason: string): string;
+  resyncPayload(reason: string): SharedPayload;
   remove(m: Member): void;
 }
 
@@ -145,10 +185,13 @@ export interface MemberGroup {
 export class Member {
   /** `{"id":<id>,"type":"next","payload":` */
   readonly prefix: string;
+  /** UTF-8 length of {@link prefix}. */
+  readonly prefixBytes: number;
   backlog: Backlog | undefined;
 
   constructor(readonly sock: SocketFanout, readonly id: string, readonly group: MemberGroup) {
     this.prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+    this.prefixBytes = Buffer.byteLength(this.prefix);
   }
 
   /** Payloads waiting for the socket (queued plus conflated). */
@@ -157,10 +200,10 @@ export class Member {
   }
 
   /** One event for this member: written now, or kept under the slow-consumer policy. */
-  deliver(payload: string, key: string | undefined): void {
+  deliver(payload: SharedPayload, key: string | undefined): void {
     const socket = this.sock.socket;
     if (this.backlog === undefined && socket.bufferedAmount < HIGH_WATER) {
-      this.sock.write(this.prefix + payload + '}');
+      this.sock.write(this.prefix, this.prefixBytes, payload.body);
       return;
     }
     const { queueLimit, conflateLimit } = this.group.limits;
@@ -201,7 +244,7 @@ export class Member {
         this.backlog = undefined;
         return;
       }
-      this.sock.write(this.prefix + payload + '}');
+      this.sock.write(this.prefix, this.prefixBytes, payload.body);
     }
   }
 }
@@ -212,6 +255,24 @@ export interface FanoutLimits {
   readonly conflateLimit: number;
   /** Reports client subscriptions sharing a running stream (a group of N counts N - 1), for the hub's count. */
   readonly countShared: (delta: number) => void;
+}
+
+/**
+ * How a group executes each event: graphql-jit's compiled operation when the document compiled
+ * (the same resolvers and context, without graphql-js's per-field dispatch), else graphql-js
+ * `execute`. With `verify` (tests) each compiled result is compared with graphql-js's result for the
+ * same event, and a difference is sent as an INTERNAL_SERVER_ERROR instead of the payload.
+ */
+export interface GroupExecution {
+  readonly compiled: CompiledSubscription | undefined;
+  readonly verify: boolean;
+}
+
+/** The graphql-js executor for every group (no compiled operation). */
+export const INTERPRETED: GroupExecution = Object.freeze({ compiled: undefined, verify: false });
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
 /** One shared execution: an operation, its variables and a permission scope; many members. */
@@ -231,6 +292,7 @@ export class Group implements MemberGroup {
     readonly log: Logger,
     private readonly formatErrors: ErrorsFormat,
     private readonly owner: { ended(g: Group): void },
+    private readonly execution: GroupExecution = INTERPRETED,
   ) {}
 
   /** Starts the stream once; members who joined meanwhile get `error` if it fails to start. */
@@ -274,7 +336,7 @@ export class Group implements MemberGroup {
   }
 
   /** The payload of a RESYNC event (executed now, for one member). */
-  resyncPayload(reason: string): string {
+  resyncPayload(reason: string): SharedPayload {
     const root = this.stream?.[RESYNC_ROOT]?.(reason);
     const ctx = this.args.contextValue;
     ctx.beginUnit();
@@ -285,8 +347,8 @@ export class Group implements MemberGroup {
       ctx.endUnit();
     }
     // The generated change types resolve synchronously; a promise here would mean nested reads.
-    if (result instanceof Promise) return JSON.stringify({ data: null, errors: this.formatErrors([new GraphQLError('RESYNC')]) });
-    return this.serialise(result);
+    if (result instanceof Promise) return sharedPayload(JSON.stringify({ data: null, errors: this.formatErrors([new GraphQLError('RESYNC')]) }));
+    return sharedPayload(this.serialise(result));
   }
 
   /** A member left; the last one stops the stream. */
@@ -300,9 +362,32 @@ export class Group implements MemberGroup {
     this.recount();
   }
 
+  /** The payload JSON of a result: graphql-js's shape (`{"data":…}`, or errors, masked, before data). */
   private serialise(result: ExecutionResult): string {
-    if (result.errors === undefined) return JSON.stringify(result);
-    return JSON.stringify({ ...result, errors: this.formatErrors(result.errors) });
+    if (result.errors === undefined || result.errors.length === 0) return JSON.stringify({ data: result.data });
+    return JSON.stringify({ errors: this.formatErrors(result.errors), data: result.data });
+  }
+
+  /** Executes one event (see {@link GroupExecution}). */
+  private run(root: unknown): ExecutionResult | Promise<ExecutionResult> {
+    const { compiled, verify } = this.execution;
+    if (compiled === undefined) return execute({ ...this.args, rootValue: root });
+    const result = compiled.run(root, this.args.contextValue, this.args.variableValues ?? {});
+    if (!verify) return result;
+    const reference = execute({ ...this.args, rootValue: root });
+    if (isPromise(result) || isPromise(reference)) {
+      return Promise.all([result, reference]).then(([a, b]) => this.compare(a, b));
+    }
+    return this.compare(result, reference);
+  }
+
+  /** Verify mode: the compiled result, or an INTERNAL_SERVER_ERROR when it differs from graphql-js's. */
+  private compare(compiled: ExecutionResult, reference: ExecutionResult): ExecutionResult {
+    const a = this.serialise(compiled);
+    const b = this.serialise(reference);
+    if (a === b) return compiled;
+    this.log.error({ view: this.field, compiled: a, graphqlJs: b }, 'compiled subscription result differs from graphql-js');
+    return { data: null, errors: [new GraphQLError('compiled subscription result differs from graphql-js', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
   }
 
   private async pump(stream: ChangeStream): Promise<void> {
@@ -317,17 +402,36 @@ export class Group implements MemberGroup {
         let result: ExecutionResult;
         ctx.beginUnit();
         try {
-          result = await execute({ ...this.args, rootValue: next.value });
+          const r = this.run(next.value);
+          result = isPromise(r) ? await r : r;
         } finally {
           ctx.endUnit();
         }
-        const payload = this.serialise(result);
+        const payload = sharedPayload(this.serialise(result));
         const key = (next.value as { [CHANGE_KEY]?: string })[CHANGE_KEY];
         const t1 = performance.now();
         observeLegSince('execute', t0);
-        for (const m of this.members) m.deliver(payload, key);
-        observeLegSince('write', t1);
-        sliceWork += performance.now() - t0;
+        sliceWork += t1 - t0;
+        // A large group yields inside its member loop too (one change to 10,000 sockets is ~100 ms
+        // of writes); members who leave meanwhile are skipped, and the group's next change waits.
+        let mark = t1;
+        let writeMs = 0;
+        let n = 0;
+        for (const m of this.members) {
+          m.deliver(payload, key);
+          if (++n % MEMBERS_PER_CHECK === 0) {
+            const now = performance.now();
+            writeMs += now - mark;
+            sliceWork += now - mark;
+            if (sliceWork >= SLICE_MS) await slice();
+            mark = performance.now();
+            if (this.ended) break;
+          }
+        }
+        const end = performance.now();
+        writeMs += end - mark;
+        sliceWork += end - mark;
+        observeLeg('write', writeMs / 1000);
       }
     } catch (err) {
       this.log.warn({ err, view: this.field }, 'shared subscription failed; completing its members');
@@ -347,7 +451,7 @@ export class Group implements MemberGroup {
     for (const m of this.members) {
       m.sock.members.delete(m.id);
       m.sock.forget(m);
-      if (frame !== undefined && m.sock.socket.isOpen) m.sock.write(frame(m));
+      if (frame !== undefined && m.sock.socket.isOpen) m.sock.writeText(frame(m));
     }
     this.members.clear();
     this.recount();
@@ -398,10 +502,13 @@ export class Fanout {
    * Adds subscription `id` of `sock` to the group `key`; `args` (a fresh context for this viewer)
    * start the group when it is new, and are dropped otherwise.
    */
-  join(sock: SocketFanout, id: string, key: string, field: string, args: () => ExecutionArgs & { contextValue: SocketContext }): void {
+  join(
+    sock: SocketFanout, id: string, key: string, field: string, args: () => ExecutionArgs & { contextValue: SocketContext },
+    execution: GroupExecution = INTERPRETED,
+  ): void {
     let group = this.groups.get(key);
     if (group === undefined) {
-      group = new Group(key, field, args(), this.limits, this.log, this.formatErrors, this);
+      group = new Group(key, field, args(), this.limits, this.log, this.formatErrors, this, execution);
       this.groups.set(key, group);
     }
     const m = new Member(sock, id, group);

@@ -27,6 +27,7 @@
  *   site's page cannot open a socket here. Clients that send no Origin (not browsers) are not limited.
  */
 import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
   GraphQLError, Kind, createSourceEventStream, execute, getOperationAST, getVariableValues, parse, specifiedRules, validate,
   type DocumentNode, type ExecutionArgs, type ExecutionResult, type OperationDefinitionNode,
@@ -43,7 +44,8 @@ import { mapAsyncIterator } from './changes';
 import { createContext, createSocketContext, subjectKey, type ContextDeps, type GraphQLContext } from './context';
 import type { ErrorFormatter } from './errors';
 import { getSchema, limitRules } from './executableSchema';
-import { Fanout, SocketFanout, type FanoutSocket } from './fanout';
+import { compileSubscription } from './compiled/subscriptions';
+import { Fanout, INTERPRETED, SocketFanout, type FanoutSocket, type GroupExecution } from './fanout';
 import { serveGraphqlWs, type SocketExtra } from './wsTransport';
 import { permissionScope } from '../subscriptions/scope';
 
@@ -66,6 +68,10 @@ export interface WebSocketOptions {
   readonly log: Logger;
   /** False once the gateway drains: new upgrades are refused with 503 (then bad origins with 403). */
   readonly accepting: () => boolean;
+  /** Shared subscriptions execute events with graphql-jit (fanout.ts GroupExecution). @default true */
+  readonly compiled?: boolean;
+  /** Each compiled event result is checked against graphql-js (tests). @default false */
+  readonly verifyCompiled?: boolean;
 }
 
 /** The running websocket server. */
@@ -187,9 +193,42 @@ class Expiries {
   }
 }
 
-/** A `ws` socket as the shared fan-out writes to it. */
+/**
+ * The frame of an unmasked, unfragmented text message (RFC 6455's base framing: FIN + opcode 1,
+ * then the payload length in 7, 7+16 or 7+64 bits; a server never masks): `head` (`headBytes`
+ * UTF-8 bytes) followed by `body`. https://www.rfc-editor.org/rfc/rfc6455#section-5.2
+ */
+export function textFrame(head: string, headBytes: number, body: Buffer): Buffer {
+  const n = headBytes + body.length;
+  const h = n < 126 ? 2 : n < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(h + n);
+  frame[0] = 0x81;
+  if (h === 2) {
+    frame[1] = n;
+  } else if (h === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(n, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
+    frame.writeUInt32BE(n >>> 0, 6);
+  }
+  frame.write(head, h, 'utf8');
+  body.copy(frame, h + headBytes);
+  return frame;
+}
+
+/**
+ * A `ws` socket as the shared fan-out writes to it. A shared frame is framed here once per socket
+ * (one Buffer: header, the member's prefix, the group's payload bytes encoded once) and written
+ * straight to the connection: one write per delivery instead of ws's string encoding, frame
+ * header and corked pair of writes. Safe because ws writes its own frames synchronously and in
+ * order on the same connection whenever it compresses nothing (the server is created with
+ * `perMessageDeflate: false`) and sends no Blob (graphql-ws sends strings): both writers append to
+ * the one stream in call order.
+ */
 class WsFanoutSocket implements FanoutSocket {
-  constructor(private readonly socket: WebSocket) {}
+  constructor(private readonly socket: WebSocket, private readonly raw: Duplex) {}
 
   get bufferedAmount(): number {
     return this.socket.bufferedAmount;
@@ -199,9 +238,18 @@ class WsFanoutSocket implements FanoutSocket {
     return this.socket.readyState === this.socket.OPEN;
   }
 
-  send(frame: string, done: () => void): void {
-    if (this.socket.readyState !== this.socket.OPEN) return done();
-    this.socket.send(frame, () => done()); // a failed send: the socket is closing, its close ends its subscriptions
+  sendShared(head: string, headBytes: number, body: Buffer): void {
+    if (this.socket.readyState !== this.socket.OPEN || !this.raw.writable) return; // closing: its close ends its subscriptions
+    this.raw.write(textFrame(head, headBytes, body));
+  }
+
+  sendText(frame: string): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(frame, () => undefined); // a failed send: the socket is closing
+  }
+
+  onceDrained(cb: () => void): void {
+    this.raw.once('drain', cb);
   }
 }
 
@@ -217,6 +265,8 @@ type Prepared =
     readonly document: DocumentNode;
     readonly field: string;
     readonly afterVariable: string | undefined;
+    /** How its groups execute events: graphql-jit's compiled operation when it compiled. */
+    readonly execution: GroupExecution;
   }
   | { readonly shared: false };
 
@@ -314,6 +364,18 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
   const stopBuffered = o.contextDeps.hub.addBufferedSource(() => fanout.buffered);
   const prepared = new Map<string, Prepared>();
   let lastPreparedId = 0;
+  const verify = o.verifyCompiled === true;
+  /** graphql-jit's compiled subscription (same resolvers), or graphql-js when it does not compile or `compiled` is off. */
+  const execution = (document: DocumentNode, operationName: string | undefined): GroupExecution => {
+    if (o.compiled === false) return INTERPRETED;
+    try {
+      const compiled = compileSubscription(schema, document, operationName);
+      return compiled === undefined ? INTERPRETED : { compiled, verify };
+    } catch (err) {
+      log.warn({ err }, 'subscription did not compile; graphql-js executes it');
+      return INTERPRETED;
+    }
+  };
   const prepare = (query: string, operationName: string | undefined): Prepared => {
     const cacheKey = `${operationName ?? ''}\u0000${query}`;
     let p = prepared.get(cacheKey);
@@ -323,7 +385,7 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
       const document = parse(query, { maxTokens: o.config.limits.maxTokens });
       const op = validate(schema, document, rules).length === 0 ? getOperationAST(document, operationName) : null;
       const shared = op === null || op === undefined ? undefined : sharedField(op);
-      if (shared !== undefined) p = { shared: true, id: ++lastPreparedId, document, ...shared };
+      if (shared !== undefined) p = { shared: true, id: ++lastPreparedId, document, ...shared, execution: execution(document, operationName) };
     } catch {
       // not shared: graphql-ws's path reports the parse error
     }
@@ -368,20 +430,22 @@ export function attachWebSocketServer(o: WebSocketOptions): WebSocketHandle {
     if (getVariableValues(schema, op.variableDefinitions ?? [], variables).errors !== undefined) return false;
     // The prepared id stands for name + text (ids are never reused, also after the cache is cleared).
     const key = `${p.id}\u0000${JSON.stringify(variables)}\u0000${permissionScope(o.contextDeps.registry, viewer)}`;
-    s.fan ??= new SocketFanout(new WsFanoutSocket(socket), fanout);
+    s.fan ??= new SocketFanout(new WsFanoutSocket(socket, protocol.extra.raw), fanout);
     fanout.join(s.fan, id, key, p.field, () => ({
       schema,
       document: p.document,
       operationName: operationName ?? null,
       variableValues: variables,
       contextValue: createSocketContext(o.contextDeps, viewer, s.id),
-    }));
+    }), p.execution);
     return true;
   };
   const wss = new WebSocketServer({
     server: o.httpServer,
     path: '/graphql',
     maxPayload: o.config.limits.maxBodyBytes,
+    // The shared fan-out writes frames next to ws's own (WsFanoutSocket): never compressed.
+    perMessageDeflate: false,
     verifyClient: (info: { origin: string | undefined; req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
       if (!o.accepting()) return done(false, 503);
       // ws fills `origin` from the Origin header (Sec-WebSocket-Origin for protocol version 8).

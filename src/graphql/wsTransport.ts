@@ -20,6 +20,7 @@
  * the protocol server.
  */
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
+import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log';
 
@@ -32,6 +33,11 @@ export const KEEPALIVE_SLOTS = 64;
 /** What the protocol server's hooks see in `ctx.extra`. */
 export interface SocketExtra {
   readonly socket: WebSocket;
+  /**
+   * The connection under `socket` (the upgrade request's socket): the shared fan-out writes its
+   * pre-framed frames here (websocket.ts), in order with ws's own writes.
+   */
+  readonly raw: Duplex;
   /** Set when `connection_init` came (before `onConnect` runs): the init wait then lets the socket be. */
   initReceived?: boolean;
 }
@@ -135,10 +141,10 @@ export function serveGraphqlWs(
     }
   }, Math.max(1, Math.floor(keepAliveMs / KEEPALIVE_SLOTS)));
   keepAlive.unref(); // open sockets keep the process alive, not the timer
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, req) => {
     socket.on('error', onError);
     socket.on('pong', onPong);
-    const extra: SocketExtra = { socket };
+    const extra: SocketExtra = { socket, raw: req.socket };
     closers.set(socket, server.opened(new ProtocolSocket(socket, log, intercept), extra));
     socket.on('close', onClose);
     const slot = slots[nextSlot]!;

@@ -57,3 +57,16 @@ describe('isCanonicalTimestamp (the DateTime scalar sends these as they are)', (
     }
   });
 });
+
+describe('normalizeColumnValue on canonical ISO text (the Kafka feed decodes timestamps to it)', () => {
+  it('returns what normalizeTimestamp returns, for canonical and near-canonical values', () => {
+    const rand = prng(47);
+    const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+    const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+    const samples = ['2026-10-05T14:03:07.123Z', '2024-02-29T23:59:59.999Z', '2026-10-05T14:03:07Z', '2026-10-05T14:03:07.123456Z'];
+    for (let i = 0; i < 3000; i++) {
+      samples.push(`${int(1000, 9999)}-${pad(int(1, 12))}-${pad(int(1, 28))}T${pad(int(0, 23))}:${pad(int(0, 59))}:${pad(int(0, 59))}.${pad(int(0, 999), 3)}Z`);
+    }
+    for (const s of samples) expect([s, normalizeColumnValue('timestamptz', s)]).toEqual([s, normalizeTimestamp(s)]);
+  });
+});

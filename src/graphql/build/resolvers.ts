@@ -470,12 +470,14 @@ export function subscriptionSubscriber(shape: Shape, sub: NonNullable<ViewGraphq
     const toRoot = (d: Delivery): Record<string, unknown> => {
       lastCursor = d.cursor;
       const c = changeView(feedId, d);
-      const out: Record<string, unknown> = { kind: c.kind, cursor: c.cursor, [sub.nodeField]: c.row === null ? null : normalizeColumns(readable, maskRow(perm, c.row)) };
+      const out: Record<string | symbol, unknown> = { kind: c.kind, cursor: c.cursor, [sub.nodeField]: c.row === null ? null : normalizeColumns(readable, maskRow(perm, c.row)) };
       for (const k of keyFields) {
         const v = c.key?.[k.column];
         out[k.field] = v === undefined || v === null ? fixed.get(k.column) ?? null : String(normalizeColumnValue(k.type, v));
       }
-      if (d.kind === 'change') Object.defineProperty(out, CHANGE_KEY, { value: keyString(view, d.event.key) });
+      // A symbol key: GraphQL resolves fields by name and JSON.stringify skips symbols, so a plain
+      // assignment (cheaper than defineProperty) stays invisible to clients.
+      if (d.kind === 'change') out[CHANGE_KEY] = keyString(view, d.event.key);
       return out;
     };
     const stream: ChangeStream = mapAsyncIterator(deliveries, toRoot);

@@ -70,7 +70,10 @@ const digit = (n: number) => n >= 0 && n <= 9;
 
 /** One value in canonical form. */
 export function normalizeColumnValue(type: ColumnType, v: unknown): string | number | boolean | null {
-  if (type === 'timestamptz' && typeof v === 'string') return fastUtcTimestamp(v) ?? normalizeValue(type, v);
+  if (type === 'timestamptz' && typeof v === 'string') {
+    // PostgreSQL's UTC text, or already canonical (the Kafka feed's rows): no regex, no Date.
+    return fastUtcTimestamp(v) ?? (isCanonicalTimestamp(v) ? v : normalizeValue(type, v));
+  }
   if (type !== 'bool') return normalizeValue(type, v);
   if (v === null || v === undefined) return null;
   if (typeof v === 'boolean') return v;
