@@ -65,7 +65,15 @@ export const RESYNC_ROOT: unique symbol = Symbol('wavegate.resyncRoot');
 /** Set by a generated subscription resolver on each root value it yields: the changed row's key (keyString), for conflation. */
 export const CHANGE_KEY: unique symbol = Symbol('wavegate.changeKey');
 
+/**
+ * Set by a generated subscription resolver on the iterator it returns: up to `max` root values that
+ * are ready now, taken synchronously (what the next `next()` calls would give, in order), so the
+ * shared fan-out can execute a run of changes together and write them to each socket at once.
+ */
+export const TAKE_READY: unique symbol = Symbol('wavegate.takeReady');
+
 /** A subscription's event stream as the generated resolvers return it. */
 export interface ChangeStream extends AsyncIterableIterator<Record<string, unknown>> {
   [RESYNC_ROOT]?: (reason: string) => Record<string, unknown>;
+  [TAKE_READY]?: (max: number) => Array<Record<string, unknown>>;
 }

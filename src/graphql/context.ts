@@ -5,7 +5,7 @@ import type { QueryScheduler } from '../engine/scheduler';
 import type { Engine, QueryOptions } from '../engine/types';
 import { errors } from '../errors';
 import type { Logger } from '../log';
-import type { Delivery, SubscriptionFilter, SubscriptionHub } from '../subscriptions/hub';
+import type { DeliveryIterator, SubscriptionFilter, SubscriptionHub } from '../subscriptions/hub';
 import type { Registry } from '../views/model';
 import type { LookupHub } from '../subscriptions/lookups';
 import { RequestDeadline } from './deadline';
@@ -16,7 +16,7 @@ export type RequestEngine = Pick<Engine, 'kind' | 'feed' | 'query' | 'snapshot'>
 
 /** The hub as one request sees it: subscriptions are counted against the request's socket and subject. */
 export interface SubscriptionSource {
-  subscribe(filter: SubscriptionFilter): Promise<AsyncIterableIterator<Delivery>>;
+  subscribe(filter: SubscriptionFilter): Promise<DeliveryIterator>;
 }
 
 /** What every resolver gets (`@Ctx()`), per HTTP request or per websocket operation. */

@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { GraphQLError, createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Logger } from '../log';
 import { observeLeg, observeLegSince } from '../legs';
-import { CHANGE_KEY, RESYNC_ROOT, type ChangeStream } from './changes';
+import { CHANGE_KEY, RESYNC_ROOT, TAKE_READY, type ChangeStream } from './changes';
 import type { SocketContext } from './context';
 import type { CompiledSubscription } from './compiled/subscriptions';
 
@@ -47,6 +47,8 @@ export const DRAIN_POLL_MS = 25;
 export const SLICE_MS = 5;
 /** Members written between two checks of the slice clock in a group's member loop. */
 const MEMBERS_PER_CHECK = 128;
+/** Most changes a group takes at once from its stream (executed one by one, written to each member together). */
+const COALESCE_MAX = 64;
 
 /** The transport side of one socket, as the fan-out needs it. */
 export interface FanoutSocket {
@@ -54,11 +56,11 @@ export interface FanoutSocket {
   readonly bufferedAmount: number;
   readonly isOpen: boolean;
   /**
-   * Sends one text frame whose text is `head` (a member's short prefix; `headBytes` its UTF-8
-   * length) followed by `body` (UTF-8 bytes shared by every member of a group: encoded once).
-   * Nothing when the socket is not open (its close ends its subscriptions).
+   * Sends one text frame per body, in one write: each frame's text is `head` (a member's short
+   * prefix; `headBytes` its UTF-8 length) followed by the body (UTF-8 bytes shared by every member
+   * of a group: encoded once). Nothing when the socket is not open (its close ends its subscriptions).
    */
-  sendShared(head: string, headBytes: number, body: Buffer): void;
+  sendShared(head: string, headBytes: number, bodies: readonly Buffer[]): void;
   /** Sends a text frame (the rare ones: `error`, `complete`). */
   sendText(frame: string): void;
   /** Calls `cb` once when the socket's unsent bytes have drained after a write that filled its buffer. */
@@ -93,9 +95,9 @@ export class SocketFanout {
 
   constructor(readonly socket: FanoutSocket, private readonly hub: Fanout) {}
 
-  /** Writes a member's frame now: its prefix, then the shared body. */
-  write(head: string, headBytes: number, body: Buffer): void {
-    this.socket.sendShared(head, headBytes, body);
+  /** Writes a member's frames now (one per body, in one write): its prefix, then a shared body. */
+  write(head: string, headBytes: number, bodies: readonly Buffer[]): void {
+    this.socket.sendShared(head, headBytes, bodies);
   }
 
   /** Writes a text frame now. */
@@ -203,7 +205,7 @@ export class Member {
   deliver(payload: SharedPayload, key: string | undefined): void {
     const socket = this.sock.socket;
     if (this.backlog === undefined && socket.bufferedAmount < HIGH_WATER) {
-      this.sock.write(this.prefix, this.prefixBytes, payload.body);
+      this.sock.write(this.prefix, this.prefixBytes, [payload.body]);
       return;
     }
     const { queueLimit, conflateLimit } = this.group.limits;
@@ -244,8 +246,17 @@ export class Member {
         this.backlog = undefined;
         return;
       }
-      this.sock.write(this.prefix, this.prefixBytes, payload.body);
+      this.sock.write(this.prefix, this.prefixBytes, [payload.body]);
     }
+  }
+
+  /** Several events in order: written in one go, or each kept under the slow-consumer policy. */
+  deliverMany(payloads: readonly SharedPayload[], keys: ReadonlyArray<string | undefined>): void {
+    if (this.backlog === undefined && this.sock.socket.bufferedAmount < HIGH_WATER) {
+      this.sock.write(this.prefix, this.prefixBytes, payloads.map((p) => p.body));
+      return;
+    }
+    for (let i = 0; i < payloads.length; i++) this.deliver(payloads[i]!, keys[i]);
   }
 }
 
@@ -390,8 +401,25 @@ export class Group implements MemberGroup {
     return { data: null, errors: [new GraphQLError('compiled subscription result differs from graphql-js', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
   }
 
-  private async pump(stream: ChangeStream): Promise<void> {
+  /** Executes one root value under the group's context: its shared payload (a promise only when a resolver was async). */
+  private payloadOf(root: Record<string, unknown>): SharedPayload | Promise<SharedPayload> {
     const ctx = this.args.contextValue;
+    ctx.beginUnit();
+    let r: ExecutionResult | Promise<ExecutionResult>;
+    try {
+      r = this.run(root);
+    } catch (err) {
+      ctx.endUnit();
+      throw err;
+    }
+    if (!isPromise(r)) {
+      ctx.endUnit();
+      return sharedPayload(this.serialise(r));
+    }
+    return r.then((result) => sharedPayload(this.serialise(result))).finally(() => ctx.endUnit());
+  }
+
+  private async pump(stream: ChangeStream): Promise<void> {
     try {
       for (;;) {
         const next = await stream.next();
@@ -399,16 +427,16 @@ export class Group implements MemberGroup {
         await slice();
         if (this.ended) break;
         const t0 = performance.now();
-        let result: ExecutionResult;
-        ctx.beginUnit();
-        try {
-          const r = this.run(next.value);
-          result = isPromise(r) ? await r : r;
-        } finally {
-          ctx.endUnit();
+        // The changes that are ready now run together (up to COALESCE_MAX): each is executed once,
+        // and each member gets them in one write.
+        const roots = [next.value, ...(stream[TAKE_READY]?.(COALESCE_MAX - 1) ?? [])];
+        const payloads: SharedPayload[] = [];
+        const keys: Array<string | undefined> = [];
+        for (const root of roots) {
+          const p = this.payloadOf(root);
+          payloads.push(isPromise(p) ? await p : p);
+          keys.push((root as { [CHANGE_KEY]?: string })[CHANGE_KEY]);
         }
-        const payload = sharedPayload(this.serialise(result));
-        const key = (next.value as { [CHANGE_KEY]?: string })[CHANGE_KEY];
         const t1 = performance.now();
         observeLegSince('execute', t0);
         sliceWork += t1 - t0;
@@ -418,7 +446,8 @@ export class Group implements MemberGroup {
         let writeMs = 0;
         let n = 0;
         for (const m of this.members) {
-          m.deliver(payload, key);
+          if (payloads.length === 1) m.deliver(payloads[0]!, keys[0]);
+          else m.deliverMany(payloads, keys);
           if (++n % MEMBERS_PER_CHECK === 0) {
             const now = performance.now();
             writeMs += now - mark;

@@ -199,23 +199,40 @@ class Expiries {
  * UTF-8 bytes) followed by `body`. https://www.rfc-editor.org/rfc/rfc6455#section-5.2
  */
 export function textFrame(head: string, headBytes: number, body: Buffer): Buffer {
-  const n = headBytes + body.length;
-  const h = n < 126 ? 2 : n < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(h + n);
-  frame[0] = 0x81;
-  if (h === 2) {
-    frame[1] = n;
-  } else if (h === 4) {
-    frame[1] = 126;
-    frame.writeUInt16BE(n, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
-    frame.writeUInt32BE(n >>> 0, 6);
+  return textFrames(head, headBytes, [body]);
+}
+
+/** Header bytes of a frame whose payload is `n` bytes. */
+const headerBytes = (n: number) => (n < 126 ? 2 : n < 65_536 ? 4 : 10);
+
+/** One {@link textFrame} per body, back to back in one Buffer (one write for all of them). */
+export function textFrames(head: string, headBytes: number, bodies: readonly Buffer[]): Buffer {
+  let size = 0;
+  for (const body of bodies) {
+    const n = headBytes + body.length;
+    size += headerBytes(n) + n;
   }
-  frame.write(head, h, 'utf8');
-  body.copy(frame, h + headBytes);
-  return frame;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const body of bodies) {
+    const n = headBytes + body.length;
+    const h = headerBytes(n);
+    out[at] = 0x81;
+    if (h === 2) {
+      out[at + 1] = n;
+    } else if (h === 4) {
+      out[at + 1] = 126;
+      out.writeUInt16BE(n, at + 2);
+    } else {
+      out[at + 1] = 127;
+      out.writeUInt32BE(Math.floor(n / 2 ** 32), at + 2);
+      out.writeUInt32BE(n >>> 0, at + 6);
+    }
+    out.write(head, at + h, 'utf8');
+    body.copy(out, at + h + headBytes);
+    at += h + n;
+  }
+  return out;
 }
 
 /**
@@ -238,9 +255,9 @@ class WsFanoutSocket implements FanoutSocket {
     return this.socket.readyState === this.socket.OPEN;
   }
 
-  sendShared(head: string, headBytes: number, body: Buffer): void {
+  sendShared(head: string, headBytes: number, bodies: readonly Buffer[]): void {
     if (this.socket.readyState !== this.socket.OPEN || !this.raw.writable) return; // closing: its close ends its subscriptions
-    this.raw.write(textFrame(head, headBytes, body));
+    this.raw.write(textFrames(head, headBytes, bodies));
   }
 
   sendText(frame: string): void {

@@ -23,9 +23,9 @@ import { findView } from '../views/find';
 import { bundledRegistry } from '../views/load';
 import type { Registry, Row, ViewModel } from '../views/model';
 import { ReplaySlots, replayInto, type ReplayCaps, type SubscribeScope } from './replay';
-import { Subscriber, type Delivery, type SubscriberCtx, type SubscriptionFilter } from './subscriber';
+import { Subscriber, type Delivery, type DeliveryIterator, type SubscriberCtx, type SubscriptionFilter } from './subscriber';
 
-export type { Delivery, SubscriptionFilter } from './subscriber';
+export type { Delivery, DeliveryIterator, SubscriptionFilter } from './subscriber';
 export type { SubscribeScope } from './replay';
 
 /** Hub tuning (see `SubscriptionsConfig`). */
@@ -116,7 +116,7 @@ export class SubscriptionHub {
    * Rejects with GatewayError CURSOR_EXPIRED (from feed.replay), BAD_USER_INPUT for a column that
    * is neither the key nor indexed, TOO_MANY_REQUESTS when a resume is over a replay cap for `scope`.
    */
-  async subscribe(filter: SubscriptionFilter, scope?: SubscribeScope): Promise<AsyncIterableIterator<Delivery>> {
+  async subscribe(filter: SubscriptionFilter, scope?: SubscribeScope): Promise<DeliveryIterator> {
     let view: ViewModel;
     let releaseSlot: (() => void) | undefined;
     try {

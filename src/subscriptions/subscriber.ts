@@ -35,6 +35,15 @@ export type Delivery =
 
 type Waiter = (r: IteratorResult<Delivery>) => void;
 
+/** A subscriber as its consumer sees it: an async iterator that can also take what is ready now. */
+export interface DeliveryIterator extends AsyncIterableIterator<Delivery> {
+  /**
+   * Up to `max` deliveries that are ready now, taken synchronously: exactly what the next `next()`
+   * calls would resolve with, in order. Call it only with no `next()` pending.
+   */
+  takeReady(max: number): Delivery[];
+}
+
 type Pending = { kind: 'change'; event: ChangeEvent } | { kind: 'resync'; cursor: FeedPosition; reason: string };
 
 /**
@@ -62,7 +71,7 @@ function unreachable(x: never): never {
 }
 
 /** One subscription: a bounded queue between the feed (push) and its consumer (pull). */
-export class Subscriber implements AsyncIterableIterator<Delivery> {
+export class Subscriber implements DeliveryIterator {
   phase: Phase;
   /** Covers everything handed to the consumer. */
   private cursor: FeedPosition;
@@ -160,6 +169,17 @@ export class Subscriber implements AsyncIterableIterator<Delivery> {
       if (this.waiter === undefined) this.waiter = resolve;
       else (this.moreWaiters ??= []).push(resolve);
     });
+  }
+
+  takeReady(max: number): Delivery[] {
+    const out: Delivery[] = [];
+    if (this.phase.name === 'closed' || this.waiter !== undefined) return out;
+    while (out.length < max) {
+      const item = this.take();
+      if (item === undefined) break;
+      out.push(item);
+    }
+    return out;
   }
 
   private shiftWaiter(): Waiter | undefined {

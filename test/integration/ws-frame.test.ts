@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { textFrame } from '../../src/graphql/websocket';
+import { textFrame, textFrames } from '../../src/graphql/websocket';
 import { waitFor } from '../helpers/waitFor';
 
 describe('pre-framed websocket text frames', () => {
@@ -53,5 +53,14 @@ describe('pre-framed websocket text frames', () => {
     }
     await waitFor(() => received.length >= expected.length);
     expect(received).toEqual(expected);
+  });
+
+  it('writes a run of frames in one buffer that the client reads as separate messages, in order', async () => {
+    received.length = 0;
+    const head = '{"id":"7","type":"next","payload":';
+    const bodies = [10, 200, 70_000, 0].map((n, i) => Buffer.from(`{"n":${i},"pad":"${'y'.repeat(n)}"}}`));
+    serverSide.raw.write(textFrames(head, Buffer.byteLength(head), bodies));
+    await waitFor(() => received.length >= bodies.length);
+    expect(received).toEqual(bodies.map((b) => head + b.toString()));
   });
 });

@@ -18,9 +18,9 @@ class FakeSocket implements FanoutSocket {
   private readonly drained: Array<() => void> = [];
   /** A socket that fills up tells once when it drained, as a net.Socket emits 'drain'. */
   watchDrain = true;
-  sendShared(head: string, headBytes: number, body: Buffer): void {
+  sendShared(head: string, headBytes: number, bodies: readonly Buffer[]): void {
     expect(Buffer.byteLength(head)).toBe(headBytes);
-    this.frames.push(head + body.toString());
+    for (const body of bodies) this.frames.push(head + body.toString());
   }
   sendText(frame: string): void {
     this.frames.push(frame);
@@ -65,6 +65,27 @@ describe('shared fan-out members', () => {
     mb.deliver(p, 't1');
     expect(parsed(a.frames)).toEqual([{ id: 'a"1', type: 'next', payload: JSON.parse(p.json) }]);
     expect(parsed(b.frames)).toEqual([{ id: '7', type: 'next', payload: JSON.parse(p.json) }]);
+  });
+
+  it('a run of changes goes to a member in one write, in order; a backed-up member keeps them under its policy instead', () => {
+    const g = group(10, 10);
+    const a = new FakeSocket();
+    const writes: number[] = [];
+    const sendShared = a.sendShared.bind(a);
+    a.sendShared = (head, headBytes, bodies) => {
+      writes.push(bodies.length);
+      sendShared(head, headBytes, bodies);
+    };
+    const ma = new Member(new SocketFanout(a, hub), 'a', g);
+    ma.deliverMany([payload('t1', 1), payload('t2', 2), payload('t1', 3)], ['t1', 't2', 't1']);
+    expect(writes).toEqual([3]);
+    expect(parsed(a.frames).map((f) => [f.id, f.payload.data.tripUpdated.n])).toEqual([['a', 1], ['a', 2], ['a', 3]]);
+    a.bufferedAmount = HIGH_WATER;
+    ma.deliverMany([payload('t4', 4), payload('t5', 5)], ['t4', 't5']);
+    expect(writes).toEqual([3]);
+    expect(ma.buffered).toBe(2);
+    a.drain();
+    expect(parsed(a.frames).map((f) => f.payload.data.tripUpdated.n)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('a backed-up socket queues, then conflates per key, and gets everything latest-per-key after it drains; the other member gets every change meanwhile', () => {

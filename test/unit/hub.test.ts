@@ -169,6 +169,26 @@ describe('SubscriptionHub routing', () => {
   });
 });
 
+describe('Subscriber.takeReady', () => {
+  it('takes what is queued now, in order and with the cursors next() would give; nothing while a next() waits', async () => {
+    const { feed, hub } = setup();
+    const a = await hub.subscribe({ view: 'trip_history', allow: allowAll });
+    const b = await hub.subscribe({ view: 'trip_history', allow: allowAll });
+    const changes = [tripChange('insert', 't1', {}), tripChange('insert', 't2', {}), tripChange('update', 't1', { status: 'assigned' })];
+    feed.emit(changes);
+    const taken = [...a.takeReady(2), ...a.takeReady(5)];
+    const read: Delivery[] = [];
+    for (let i = 0; i < changes.length; i++) read.push((await b.next()).value as Delivery);
+    expect(show(taken)).toEqual(show(read));
+    expect(taken.map((d) => d.cursor)).toEqual(read.map((d) => d.cursor));
+    expect(a.takeReady(5)).toEqual([]);
+    const waiting = a.next(); // a consumer waits: takeReady must not take its delivery
+    feed.emit([tripChange('insert', 't3', {})]);
+    expect(a.takeReady(5)).toEqual([]);
+    expect(show([(await waiting).value as Delivery])).toEqual(show([(await b.next()).value as Delivery]));
+  });
+});
+
 describe('SubscriptionHub cursors and resume', () => {
   it('starts at head, advances with each delivered change, and ignores changes it does not match', async () => {
     const { feed, open } = setup();
