@@ -135,6 +135,20 @@ describe('parseJson and decodeKey: results unchanged', () => {
     expect(key('1234567890123456')).toEqual({ driver_id: '1234567890123456' });
   });
 
+  it.each([
+    ['{"avg_rating":"4.5","day":739894,"driver_id":"drv-42","gross_fares":"123.45","ratings":2}', 'missing_column: row lacks column trips', 'trips'],
+    ['{"avg_rating":"4.5","day":739894,"gross_fares":"123.45","ratings":2,"trips":7}', 'bad_key: row lacks column driver_id', 'driver_id'],
+    ['{"avg_rating":"4.5","day":739894,"driver_id":"drv-42","gross_fares":"123.45","ratings":2,"trips":1.5}', 'bad_type: trips (int) cannot be number 1.5', 'trips'],
+    ['{"avg_rating":"4.5","day":739894,"driver_id":"drv-42","gross_fares":"123.45","ratings":2,"trips":"7"}', 'bad_type: trips (int) cannot be string "7"', 'trips'],
+    ['{"avg_rating":"4.5","day":739894,"driver_id":"drv-42","gross_fares":[1],"ratings":2,"trips":7}', 'bad_type: gross_fares (numeric) cannot be an array', 'gross_fares'],
+    ['{"avg_rating":{"a":1},"day":739894,"driver_id":"drv-42","gross_fares":"123.45","ratings":2,"trips":7}', 'bad_type: avg_rating (numeric) cannot be an object', 'avg_rating'],
+    ['{"avg_rating":"4.5","day":739894,"driver_id":"drv-42","gross_fares":"123.45","ratings":9007199254740993,"trips":7}', 'unsafe_integer: ratings = 9007199254740993 is beyond ±(2^53 − 1)', 'ratings'],
+  ])('row %s: the message the decoder gave before (%s)', (value, message, column) => {
+    const key = b('{"day":739894,"driver_id":"drv-42"}');
+    const err = outcome(() => decodeChange('driver_earnings_daily', 'upsert', { key, value: b(value) }));
+    expect(err).toEqual({ error: expect.objectContaining({ type: 'poison', message, column }) });
+  });
+
   it('names every extra key column in the same message', () => {
     const err = outcome(() => decodeChange('driver_stats', 'upsert', { key: b('{"x":1,"driver_id":"d","y":2}'), value: null }));
     expect(err).toEqual({

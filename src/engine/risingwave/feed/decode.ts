@@ -194,15 +194,29 @@ function keyTypesOf(view: ViewModel): readonly ColumnType[] {
 
 function decodeRow(view: ViewModel, v: unknown, epoch: DateEpoch): Row {
   if (!isObject(v)) throw poison(PoisonReason.BAD_ENVELOPE, 'row is not a JSON object');
+  const { names, types } = columnsOf(view);
   const out: Record<string, string | number | boolean | null> = {};
-  for (const c of view.columns) {
-    if (!Object.hasOwn(v, c.name)) {
-      const reason = view.key.includes(c.name) ? PoisonReason.BAD_KEY : PoisonReason.MISSING_COLUMN;
-      throw poison(reason, `row lacks column ${c.name}`, c.name);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (!Object.hasOwn(v, name)) {
+      const reason = view.key.includes(name) ? PoisonReason.BAD_KEY : PoisonReason.MISSING_COLUMN;
+      throw poison(reason, `row lacks column ${name}`, name);
     }
-    out[c.name] = convert(c.type, v[c.name], c.name, epoch);
+    out[name] = convert(types[i]!, v[name], name, epoch);
   }
   return out; // columns the registry does not publish are dropped, as normalizeRow does
+}
+
+/** Per view: column names and types as flat arrays, in projection order (a view model is immutable). */
+const columnLists = new WeakMap<ViewModel, { readonly names: readonly string[]; readonly types: readonly ColumnType[] }>();
+
+function columnsOf(view: ViewModel): { readonly names: readonly string[]; readonly types: readonly ColumnType[] } {
+  let lists = columnLists.get(view);
+  if (lists === undefined) {
+    lists = { names: view.columns.map((c) => c.name), types: view.columns.map((c) => c.type) };
+    columnLists.set(view, lists);
+  }
+  return lists;
 }
 
 function checkKey(view: ViewModel, key: Row, row: Row): void {
@@ -220,24 +234,23 @@ function typeOf(view: ViewModel, column: string): ColumnType {
 /** Converts one JSON value (bigint = an integer literal beyond 2^53) to the column's canonical form. */
 function convert(type: ColumnType, v: unknown, column: string, epoch: DateEpoch): string | number | boolean | null {
   if (v === null) return null;
-  const wrong = () => poison(PoisonReason.BAD_TYPE, `${column} (${type}) cannot be ${describe(v)}`, column);
   switch (type) {
     case 'text':
       // varchar is a JSON string; a bigint id projected as-is arrives as a number: keep its digits.
       if (typeof v === 'string') return v;
       if (typeof v === 'bigint' || (typeof v === 'number' && Number.isSafeInteger(v))) return String(v);
-      throw wrong();
+      throw wrongType(type, v, column);
     case 'int':
       if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
       if (typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v))) {
         throw poison(PoisonReason.UNSAFE_INTEGER, `${column} = ${String(v)} is beyond ±(2^53 − 1)`, column);
       }
-      throw wrong();
+      throw wrongType(type, v, column);
     case 'float':
       // double/real; RisingWave writes NaN and ±Infinity as null.
       if (typeof v === 'number') return v;
       if (typeof v === 'bigint') return Number(v);
-      throw wrong();
+      throw wrongType(type, v, column);
     case 'numeric':
       // numeric is a JSON string, kept exactly; an integer (e.g. a bigint sum) keeps its digits.
       if (typeof v === 'string') {
@@ -245,20 +258,25 @@ function convert(type: ColumnType, v: unknown, column: string, epoch: DateEpoch)
         throw poison(PoisonReason.BAD_VALUE, `${column} = ${JSON.stringify(v.slice(0, 40))} is not a decimal`, column);
       }
       if (typeof v === 'bigint' || (typeof v === 'number' && Number.isSafeInteger(v))) return String(v);
-      throw wrong();
+      throw wrongType(type, v, column);
     case 'timestamptz':
       if (typeof v === 'string') return timestampFromText(v, column);
       if (typeof v === 'number' && Number.isInteger(v)) return timestampFromMs(v, column);
-      throw wrong();
+      throw wrongType(type, v, column);
     case 'date':
       if (typeof v === 'number' && Number.isInteger(v)) return dateFromDays(epoch === 'ce' ? v - CE_DAY_OF_UNIX_EPOCH : v, column);
       if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return checkedDate(v, column);
-      throw wrong();
+      throw wrongType(type, v, column);
     case 'bool':
       // boolean columns are JSON true/false in the sinks' JSON encoding.
       if (typeof v === 'boolean') return v;
-      throw wrong();
+      throw wrongType(type, v, column);
   }
+}
+
+/** The BAD_TYPE poison for value `v` of `column` (a function, not a closure made per converted value). */
+function wrongType(type: ColumnType, v: unknown, column: string): PoisonMessageError {
+  return poison(PoisonReason.BAD_TYPE, `${column} (${type}) cannot be ${describe(v)}`, column);
 }
 
 function describe(v: unknown): string {
