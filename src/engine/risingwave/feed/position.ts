@@ -120,15 +120,19 @@ export function coveredOffset(cursor: Coverage, topic: string, partition: number
 
 /** Is the change at `position` after everything `cursor` covers? */
 export function isAfter(position: string, cursor: string): boolean {
+  // Replays compare many positions with one cursor: decoding it once (memo) beats scanning it per call.
   const p = quickPosition(position) ?? parsePosition(position);
-  const spot = scanCursor(cursor, p.topic, p.partition);
-  if (spot !== undefined) return p.offset > (spot.current ?? -1);
   return p.offset > (coveredOffset(decodeCursor(cursor), p.topic, p.partition) ?? -1);
 }
 
 /** The cursor covering `cursor` and the change at `position` (per-partition maximum). */
 export function advance(cursor: string, position: string): string {
   const p = quickPosition(position) ?? parsePosition(position);
+  const hit = memo.get(cursor); // a cursor decoded before that already covers the position: no scan
+  if (hit !== undefined) {
+    const current = coveredOffset(hit, p.topic, p.partition);
+    if (current !== undefined && current >= p.offset) return cursor;
+  }
   const spot = scanCursor(cursor, p.topic, p.partition);
   if (spot !== undefined) {
     // The cursor is canonical (what encodeCursor writes), so splicing the one entry gives what the
@@ -218,7 +222,7 @@ function before(s: string, aFrom: number, aTo: number, b: string, bFrom: number,
  * for what {@link decodeCursor} reads from it: valid length and tag, legal topics in strictly increasing
  * order, entries empty, `-` or base 36 without a leading zero of at most 10 digits (so within 2^53), at
  * most MAX_PARTITIONS of them, the last one not empty — and finds `topic`'s `partition` in it.
- * Undefined when the cursor is anything else: the callers then take the decoding path, which
+ * Undefined when the cursor is anything else: advance then takes the decoding path, which
  * answers or rejects it as it always has.
  */
 function scanCursor(cursor: string, topic: string, partition: number): CursorSpot | undefined {
