@@ -161,29 +161,62 @@ function unwrapConnect(v: unknown): unknown {
 
 function decodeKey(view: ViewModel, v: unknown, epoch: DateEpoch): Row {
   if (!isObject(v)) throw poison(PoisonReason.BAD_KEY, 'key is not a JSON object');
-  const extra = Object.keys(v).filter((k) => !view.key.includes(k));
-  if (extra.length > 0) {
-    throw poison(PoisonReason.BAD_KEY, `key has ${extra.join(', ')}; ${view.name}'s key is (${view.key.join(', ')}): the sink's primary_key must match`);
+  const key = view.key;
+  // The common case allocates nothing: every own key is a key column (the error text is built only on a mismatch).
+  const names = Object.keys(v);
+  for (let i = 0; i < names.length; i++) {
+    if (!key.includes(names[i]!)) {
+      const extra = names.filter((k) => !key.includes(k));
+      throw poison(PoisonReason.BAD_KEY, `key has ${extra.join(', ')}; ${view.name}'s key is (${key.join(', ')}): the sink's primary_key must match`);
+    }
   }
+  const types = keyTypesOf(view);
   const out: Record<string, string | number | boolean | null> = {};
-  for (const name of view.key) {
+  for (let i = 0; i < key.length; i++) {
+    const name = key[i]!;
     if (!Object.hasOwn(v, name)) throw poison(PoisonReason.BAD_KEY, `key lacks key column ${name}`, name);
-    out[name] = convert(typeOf(view, name), v[name], name, epoch);
+    out[name] = convert(types[i]!, v[name], name, epoch);
   }
   return out;
 }
 
+/** Per view: the type of each key column, in `view.key` order (a view model is immutable). */
+const keyTypes = new WeakMap<ViewModel, readonly ColumnType[]>();
+
+function keyTypesOf(view: ViewModel): readonly ColumnType[] {
+  let types = keyTypes.get(view);
+  if (types === undefined) {
+    types = view.key.map((name) => typeOf(view, name));
+    keyTypes.set(view, types);
+  }
+  return types;
+}
+
 function decodeRow(view: ViewModel, v: unknown, epoch: DateEpoch): Row {
   if (!isObject(v)) throw poison(PoisonReason.BAD_ENVELOPE, 'row is not a JSON object');
+  const { names, types } = columnsOf(view);
   const out: Record<string, string | number | boolean | null> = {};
-  for (const c of view.columns) {
-    if (!Object.hasOwn(v, c.name)) {
-      const reason = view.key.includes(c.name) ? PoisonReason.BAD_KEY : PoisonReason.MISSING_COLUMN;
-      throw poison(reason, `row lacks column ${c.name}`, c.name);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (!Object.hasOwn(v, name)) {
+      const reason = view.key.includes(name) ? PoisonReason.BAD_KEY : PoisonReason.MISSING_COLUMN;
+      throw poison(reason, `row lacks column ${name}`, name);
     }
-    out[c.name] = convert(c.type, v[c.name], c.name, epoch);
+    out[name] = convert(types[i]!, v[name], name, epoch);
   }
   return out; // columns the registry does not publish are dropped, as normalizeRow does
+}
+
+/** Per view: column names and types as flat arrays, in projection order (a view model is immutable). */
+const columnLists = new WeakMap<ViewModel, { readonly names: readonly string[]; readonly types: readonly ColumnType[] }>();
+
+function columnsOf(view: ViewModel): { readonly names: readonly string[]; readonly types: readonly ColumnType[] } {
+  let lists = columnLists.get(view);
+  if (lists === undefined) {
+    lists = { names: view.columns.map((c) => c.name), types: view.columns.map((c) => c.type) };
+    columnLists.set(view, lists);
+  }
+  return lists;
 }
 
 function checkKey(view: ViewModel, key: Row, row: Row): void {
@@ -201,24 +234,23 @@ function typeOf(view: ViewModel, column: string): ColumnType {
 /** Converts one JSON value (bigint = an integer literal beyond 2^53) to the column's canonical form. */
 function convert(type: ColumnType, v: unknown, column: string, epoch: DateEpoch): string | number | boolean | null {
   if (v === null) return null;
-  const wrong = () => poison(PoisonReason.BAD_TYPE, `${column} (${type}) cannot be ${describe(v)}`, column);
   switch (type) {
     case 'text':
       // varchar is a JSON string; a bigint id projected as-is arrives as a number: keep its digits.
       if (typeof v === 'string') return v;
       if (typeof v === 'bigint' || (typeof v === 'number' && Number.isSafeInteger(v))) return String(v);
-      throw wrong();
+      throw wrongType(type, v, column);
     case 'int':
       if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
       if (typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v))) {
         throw poison(PoisonReason.UNSAFE_INTEGER, `${column} = ${String(v)} is beyond ±(2^53 − 1)`, column);
       }
-      throw wrong();
+      throw wrongType(type, v, column);
     case 'float':
       // double/real; RisingWave writes NaN and ±Infinity as null.
       if (typeof v === 'number') return v;
       if (typeof v === 'bigint') return Number(v);
-      throw wrong();
+      throw wrongType(type, v, column);
     case 'numeric':
       // numeric is a JSON string, kept exactly; an integer (e.g. a bigint sum) keeps its digits.
       if (typeof v === 'string') {
@@ -226,20 +258,25 @@ function convert(type: ColumnType, v: unknown, column: string, epoch: DateEpoch)
         throw poison(PoisonReason.BAD_VALUE, `${column} = ${JSON.stringify(v.slice(0, 40))} is not a decimal`, column);
       }
       if (typeof v === 'bigint' || (typeof v === 'number' && Number.isSafeInteger(v))) return String(v);
-      throw wrong();
+      throw wrongType(type, v, column);
     case 'timestamptz':
       if (typeof v === 'string') return timestampFromText(v, column);
       if (typeof v === 'number' && Number.isInteger(v)) return timestampFromMs(v, column);
-      throw wrong();
+      throw wrongType(type, v, column);
     case 'date':
       if (typeof v === 'number' && Number.isInteger(v)) return dateFromDays(epoch === 'ce' ? v - CE_DAY_OF_UNIX_EPOCH : v, column);
       if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return checkedDate(v, column);
-      throw wrong();
+      throw wrongType(type, v, column);
     case 'bool':
       // boolean columns are JSON true/false in the sinks' JSON encoding.
       if (typeof v === 'boolean') return v;
-      throw wrong();
+      throw wrongType(type, v, column);
   }
+}
+
+/** The BAD_TYPE poison for value `v` of `column` (a function, not a closure made per converted value). */
+function wrongType(type: ColumnType, v: unknown, column: string): PoisonMessageError {
+  return poison(PoisonReason.BAD_TYPE, `${column} (${type}) cannot be ${describe(v)}`, column);
 }
 
 function describe(v: unknown): string {
@@ -254,9 +291,76 @@ const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1
 /**
  * `utc_string` ("2026-10-05T14:03:07.123456Z", the FORMAT default) and `utc_without_suffix`
  * ("2026-10-05 14:03:07.123456") → "2026-10-05T14:03:07.123Z". Sub-millisecond digits are truncated,
- * as node-postgres does for the same value read over SQL.
+ * as node-postgres does for the same value read over SQL. Exported for its tests (test/unit/decode-fast-paths.test.ts).
  */
-function timestampFromText(s: string, column: string): string {
+export function timestampFromText(s: string, column: string): string {
+  return fastTimestamp(s) ?? slowTimestampFromText(s, column);
+}
+
+/** Days per month of a common year (index 1–12); February of a leap year has 29. */
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The number of the two ASCII digits at `i` and `i + 1`, or -1 when either is not a digit. */
+function twoDigits(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * {@link timestampFromText} without the regex and the Date round trip (toISOString alone costs about
+ * a microsecond): the exact shape `YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z]` with a valid calendar date
+ * (proleptic Gregorian, as Date.UTC) in years 100–9999 and a valid time of day. Undefined for anything
+ * else, which {@link slowTimestampFromText} then decides (and rejects with its own messages): the
+ * result is the same string that function returns.
+ */
+function fastTimestamp(s: string): string | undefined {
+  const n = s.length;
+  if (n < 19 || n > 30) return undefined;
+  const c10 = s.charCodeAt(10);
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || (c10 !== 84 && c10 !== 32) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) {
+    return undefined;
+  }
+  const century = twoDigits(s, 0);
+  const yy = twoDigits(s, 2);
+  const month = twoDigits(s, 5);
+  const day = twoDigits(s, 8);
+  const hour = twoDigits(s, 11);
+  const minute = twoDigits(s, 14);
+  const second = twoDigits(s, 17);
+  // Date.UTC reads years 0–99 as 1900–1999: those stay with the slow path (which rejects them).
+  if (century < 1 || yy < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) {
+    return undefined;
+  }
+  if (day > DAYS_IN_MONTH[month]!) {
+    const year = century * 100 + yy;
+    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+    if (!(month === 2 && day === 29 && leap)) return undefined;
+  }
+  let ms: string;
+  if (n === 19 || (n === 20 && s.charCodeAt(19) === 90)) {
+    ms = '000';
+  } else {
+    if (s.charCodeAt(19) !== 46) return undefined;
+    const end = s.charCodeAt(n - 1) === 90 ? n - 1 : n; // exclusive end of the fraction digits
+    const digits = end - 20;
+    if (digits < 1 || digits > 9) return undefined;
+    for (let i = 20; i < end; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) return undefined;
+    }
+    if (digits >= 3) {
+      if (c10 === 84) return digits === 3 && end < n ? s : `${s.slice(0, 23)}Z`;
+      ms = s.slice(20, 23);
+    } else {
+      ms = digits === 1 ? `${s[20]!}00` : `${s.slice(20, 22)}0`;
+    }
+  }
+  return `${s.slice(0, 10)}T${s.slice(11, 19)}.${ms}Z`;
+}
+
+/** The reference implementation of {@link timestampFromText} (regex, Date.UTC, toISOString). */
+function slowTimestampFromText(s: string, column: string): string {
   const m = TIMESTAMP.exec(s);
   if (m === null) throw poison(PoisonReason.BAD_VALUE, `${column} = ${JSON.stringify(s.slice(0, 40))} is not a UTC timestamp`, column);
   const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
@@ -318,10 +422,19 @@ export function parseJson(bytes: Buffer, what: 'key' | 'value'): unknown {
   return hasUnsafeInteger(v) ? parseExactJson(text) : v;
 }
 
+/** Is `v` a number JSON.parse may have rounded: an integer beyond ±(2^53 − 1)? */
+function isUnsafeInteger(v: number): boolean {
+  return (v > Number.MAX_SAFE_INTEGER || v < -Number.MAX_SAFE_INTEGER) && Number.isInteger(v);
+}
+
+/** Does parsed JSON `v` hold an unsafe integer anywhere? Indexed loops, primitives tested inline: runs on every record. */
 function hasUnsafeInteger(v: unknown): boolean {
-  if (typeof v === 'number') return Number.isInteger(v) && !Number.isSafeInteger(v);
-  if (typeof v !== 'object' || v === null) return false;
-  for (const x of Array.isArray(v) ? v : Object.values(v)) if (hasUnsafeInteger(x)) return true;
+  if (typeof v !== 'object' || v === null) return typeof v === 'number' && isUnsafeInteger(v);
+  const xs: readonly unknown[] = Array.isArray(v) ? v : Object.values(v);
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    if (typeof x === 'object' ? x !== null && hasUnsafeInteger(x) : typeof x === 'number' && isUnsafeInteger(x)) return true;
+  }
   return false;
 }
 

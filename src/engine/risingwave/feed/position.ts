@@ -120,19 +120,171 @@ export function coveredOffset(cursor: Coverage, topic: string, partition: number
 
 /** Is the change at `position` after everything `cursor` covers? */
 export function isAfter(position: string, cursor: string): boolean {
-  const p = parsePosition(position);
+  // Replays compare many positions with one cursor: decoding it once (memo) beats scanning it per call.
+  const p = quickPosition(position) ?? parsePosition(position);
   return p.offset > (coveredOffset(decodeCursor(cursor), p.topic, p.partition) ?? -1);
 }
 
 /** The cursor covering `cursor` and the change at `position` (per-partition maximum). */
 export function advance(cursor: string, position: string): string {
-  const p = parsePosition(position);
+  const p = quickPosition(position) ?? parsePosition(position);
+  const hit = memo.get(cursor); // a cursor decoded before that already covers the position: no scan
+  if (hit !== undefined) {
+    const current = coveredOffset(hit, p.topic, p.partition);
+    if (current !== undefined && current >= p.offset) return cursor;
+  }
+  const spot = scanCursor(cursor, p.topic, p.partition);
+  if (spot !== undefined) {
+    // The cursor is canonical (what encodeCursor writes), so splicing the one entry gives what the
+    // decode, update and encode below would: once per delivery per subscriber, without the parse.
+    if (spot.current !== undefined && spot.current >= p.offset) return cursor;
+    const o = p.offset.toString(36);
+    if (spot.entryStart >= 0) return cursor.slice(0, spot.entryStart) + o + cursor.slice(spot.entryEnd);
+    if (spot.segmentEnd >= 0) return cursor.slice(0, spot.segmentEnd) + ','.repeat(p.partition - spot.entries + 1) + o + cursor.slice(spot.segmentEnd);
+    return `${cursor.slice(0, spot.insertAt)};${p.topic}:${','.repeat(p.partition)}${o}${cursor.slice(spot.insertAt)}`;
+  }
+  return slowAdvance(cursor, p);
+}
+
+function slowAdvance(cursor: string, p: TopicPartitionOffset): string {
   const c = decodeCursor(cursor);
   const current = coveredOffset(c, p.topic, p.partition);
   if (current !== undefined && current >= p.offset) return cursor;
   const next = new Map<string, ReadonlyMap<number, number>>(c);
   next.set(p.topic, new Map(c.get(p.topic) ?? []).set(p.partition, p.offset));
   return encodeCursor(next);
+}
+
+/**
+ * {@link parsePosition} for positions it accepts with partition and offset of at most 15 digits (what
+ * formatPosition writes); undefined for anything else, which parsePosition then decides.
+ */
+function quickPosition(s: string): TopicPartitionOffset | undefined {
+  const c2 = s.lastIndexOf(':');
+  const c1 = c2 > 0 ? s.lastIndexOf(':', c2 - 1) : -1;
+  if (c1 < 1 || c1 > 249 || c2 - c1 - 1 < 1 || c2 - c1 - 1 > 5 || s.length - c2 - 1 < 1 || s.length - c2 - 1 > 15) return undefined;
+  for (let i = 0; i < c1; i++) if (!isTopicChar(s.charCodeAt(i))) return undefined;
+  const partition = decimal(s, c1 + 1, c2);
+  const offset = decimal(s, c2 + 1, s.length);
+  if (partition < 0 || partition >= MAX_PARTITIONS || offset < 0) return undefined;
+  return { topic: s.slice(0, c1), partition, offset };
+}
+
+/** The decimal number of s[from, to) (at most 15 digits: exact), or -1 when a character is not a digit. */
+function decimal(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** [A-Za-z0-9._-]: Kafka's topic characters (the TOPIC pattern). */
+function isTopicChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 46 || c === 95 || c === 45;
+}
+
+/** [0-9a-z]: base-36 digits as encodeCursor writes them. */
+function isBase36Char(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 122);
+}
+
+/** Where one partition of one topic sits in a canonical cursor (see {@link scanCursor}). */
+interface CursorSpot {
+  /** The offset the cursor covers in the partition (-1 for `-`); undefined when it does not name it. */
+  readonly current: number | undefined;
+  /** The partition's non-empty or empty entry: [entryStart, entryEnd); -1 when the topic has fewer entries. */
+  readonly entryStart: number;
+  readonly entryEnd: number;
+  /** End of the topic's segment (before `;` or the end) when the topic is present, else -1. */
+  readonly segmentEnd: number;
+  /** The topic's number of entries (when present). */
+  readonly entries: number;
+  /** Where a segment for the absent topic goes (before the `;` of the first greater topic, or the end). */
+  readonly insertAt: number;
+}
+
+/** Does s[aFrom, aTo) sort before s[bFrom, bTo) (as Array.prototype.sort compares strings)? */
+function before(s: string, aFrom: number, aTo: number, b: string, bFrom: number, bTo: number): boolean {
+  const n = Math.min(aTo - aFrom, bTo - bFrom);
+  for (let i = 0; i < n; i++) {
+    const x = s.charCodeAt(aFrom + i);
+    const y = b.charCodeAt(bFrom + i);
+    if (x !== y) return x < y;
+  }
+  return aTo - aFrom < bTo - bFrom;
+}
+
+/**
+ * One pass over `cursor` that both checks it is canonical — exactly what {@link encodeCursor} writes
+ * for what {@link decodeCursor} reads from it: valid length and tag, legal topics in strictly increasing
+ * order, entries empty, `-` or base 36 without a leading zero of at most 10 digits (so within 2^53), at
+ * most MAX_PARTITIONS of them, the last one not empty — and finds `topic`'s `partition` in it.
+ * Undefined when the cursor is anything else: advance then takes the decoding path, which
+ * answers or rejects it as it always has.
+ */
+function scanCursor(cursor: string, topic: string, partition: number): CursorSpot | undefined {
+  const n = cursor.length;
+  if (n > MAX_CURSOR_LENGTH || cursor.charCodeAt(0) !== 107 || cursor.charCodeAt(1) !== 49) return undefined;
+  let current: number | undefined;
+  let entryStart = -1;
+  let entryEnd = -1;
+  let segmentEnd = -1;
+  let entries = 0;
+  let insertAt = -1;
+  let prevFrom = -1;
+  let prevTo = -1;
+  let i = 2;
+  while (i < n) {
+    if (cursor.charCodeAt(i) !== 59) return undefined; // ';'
+    const segment = i;
+    const from = ++i;
+    while (i < n && isTopicChar(cursor.charCodeAt(i))) i++;
+    const to = i;
+    if (to === from || to - from > 249 || i >= n || cursor.charCodeAt(i) !== 58) return undefined; // ':'
+    if (prevFrom >= 0 && !before(cursor, prevFrom, prevTo, cursor, from, to)) return undefined;
+    prevFrom = from;
+    prevTo = to;
+    const mine = to - from === topic.length && cursor.startsWith(topic, from);
+    if (!mine && insertAt < 0 && before(topic, 0, topic.length, cursor, from, to)) insertAt = segment;
+    // Entries: [start, i) each, separated by ','.
+    let index = 0;
+    let start = ++i;
+    for (;;) {
+      while (i < n && isBase36Char(cursor.charCodeAt(i))) i++;
+      const len = i - start;
+      let empty = false;
+      if (len === 0) {
+        if (i < n && cursor.charCodeAt(i) === 45) {
+          i++; // '-'
+        } else {
+          empty = true;
+        }
+      } else if (len > 10 || (len > 1 && cursor.charCodeAt(start) === 48)) {
+        return undefined;
+      }
+      if (mine && index === partition) {
+        entryStart = start;
+        entryEnd = i;
+        if (!empty) current = len === 0 ? -1 : parseInt(cursor.slice(start, i), 36);
+      }
+      index++;
+      if (i < n && cursor.charCodeAt(i) === 44) {
+        start = ++i; // ','
+        continue;
+      }
+      if (empty || index > MAX_PARTITIONS) return undefined; // a trailing empty entry is not canonical
+      break;
+    }
+    if (i < n && cursor.charCodeAt(i) !== 59) return undefined;
+    if (mine) {
+      segmentEnd = i;
+      entries = index;
+    }
+  }
+  return { current, entryStart, entryEnd, segmentEnd, entries, insertAt: insertAt < 0 ? n : insertAt };
 }
 
 /**
