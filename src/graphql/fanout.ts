@@ -419,49 +419,56 @@ export class Group implements MemberGroup {
     return r.then((result) => sharedPayload(this.serialise(result))).finally(() => ctx.endUnit());
   }
 
+  /** Takes the next change (and the ones ready with it), executes and writes them; false when the stream ended. */
+  private async step(stream: ChangeStream): Promise<boolean> {
+    const next = await stream.next();
+    if (next.done === true || this.ended) return false;
+    await slice();
+    if (this.ended) return false;
+    const t0 = performance.now();
+    // The changes that are ready now run together (up to COALESCE_MAX): each is executed once,
+    // and each member gets them in one write.
+    const roots = [next.value, ...(stream[TAKE_READY]?.(COALESCE_MAX - 1) ?? [])];
+    const payloads: SharedPayload[] = [];
+    const keys: Array<string | undefined> = [];
+    for (const root of roots) {
+      const p = this.payloadOf(root);
+      payloads.push(isPromise(p) ? await p : p);
+      keys.push((root as { [CHANGE_KEY]?: string })[CHANGE_KEY]);
+    }
+    const t1 = performance.now();
+    observeLegSince('execute', t0);
+    sliceWork += t1 - t0;
+    // A large group yields inside its member loop too (one change to 10,000 sockets is ~100 ms
+    // of writes); members who leave meanwhile are skipped, and the group's next change waits.
+    let mark = t1;
+    let writeMs = 0;
+    let n = 0;
+    for (const m of this.members) {
+      if (payloads.length === 1) m.deliver(payloads[0]!, keys[0]);
+      else m.deliverMany(payloads, keys);
+      if (++n % MEMBERS_PER_CHECK === 0) {
+        const now = performance.now();
+        writeMs += now - mark;
+        sliceWork += now - mark;
+        if (sliceWork >= SLICE_MS) await slice();
+        mark = performance.now();
+        if (this.ended) break;
+      }
+    }
+    const end = performance.now();
+    writeMs += end - mark;
+    sliceWork += end - mark;
+    observeLeg('write', writeMs / 1000);
+    return true;
+  }
+
   private async pump(stream: ChangeStream): Promise<void> {
     try {
-      for (;;) {
-        const next = await stream.next();
-        if (next.done === true || this.ended) break;
-        await slice();
-        if (this.ended) break;
-        const t0 = performance.now();
-        // The changes that are ready now run together (up to COALESCE_MAX): each is executed once,
-        // and each member gets them in one write.
-        const roots = [next.value, ...(stream[TAKE_READY]?.(COALESCE_MAX - 1) ?? [])];
-        const payloads: SharedPayload[] = [];
-        const keys: Array<string | undefined> = [];
-        for (const root of roots) {
-          const p = this.payloadOf(root);
-          payloads.push(isPromise(p) ? await p : p);
-          keys.push((root as { [CHANGE_KEY]?: string })[CHANGE_KEY]);
-        }
-        const t1 = performance.now();
-        observeLegSince('execute', t0);
-        sliceWork += t1 - t0;
-        // A large group yields inside its member loop too (one change to 10,000 sockets is ~100 ms
-        // of writes); members who leave meanwhile are skipped, and the group's next change waits.
-        let mark = t1;
-        let writeMs = 0;
-        let n = 0;
-        for (const m of this.members) {
-          if (payloads.length === 1) m.deliver(payloads[0]!, keys[0]);
-          else m.deliverMany(payloads, keys);
-          if (++n % MEMBERS_PER_CHECK === 0) {
-            const now = performance.now();
-            writeMs += now - mark;
-            sliceWork += now - mark;
-            if (sliceWork >= SLICE_MS) await slice();
-            mark = performance.now();
-            if (this.ended) break;
-          }
-        }
-        const end = performance.now();
-        writeMs += end - mark;
-        sliceWork += end - mark;
-        observeLeg('write', writeMs / 1000);
-      }
+      // One call per run of changes: while the group waits for its next change (for a rider, seconds),
+      // nothing of the previous one stays referenced from a suspended frame (it would be promoted
+      // to the old generation and make major collections more frequent).
+      for (let more = true; more; ) more = await this.step(stream);
     } catch (err) {
       this.log.warn({ err, view: this.field }, 'shared subscription failed; completing its members');
       const payload = JSON.stringify(this.formatErrors([new GraphQLError(err instanceof Error ? err.message : String(err), { originalError: err instanceof Error ? err : undefined })]));

@@ -41,7 +41,7 @@ import { decodeChange, PoisonMessageError } from './decode';
 import { resolveFeedOptions, type KafkaFeedOptions, type PoisonReport, type ResolvedFeedOptions } from './options';
 import { PartitionTracker } from './partitions';
 import * as pos from './position';
-import { FeedReplay, feedUnavailable } from './replay';
+import { FeedReplay, feedUnavailable, recentRecord, type RecentRecord, type SinkRecord } from './replay';
 
 export type { KafkaFeedOptions, PoisonReport } from './options';
 
@@ -67,7 +67,7 @@ export class KafkaFeed implements ChangeFeed {
   private readonly admin: Admin;
   private readonly consumer: ResilientConsumer;
   private readonly partitions: PartitionTracker;
-  private readonly recent: pos.RecentChanges<ChangeEvent>;
+  private readonly recent: pos.RecentChanges<RecentRecord>;
   private readonly replays: FeedReplay;
   private st: KafkaFeedState = { phase: 'idle' };
   private clusterId: string | undefined;
@@ -231,7 +231,7 @@ export class KafkaFeed implements ChangeFeed {
       state.next = offset + 1;
       if (event !== null) {
         events.push(event);
-        this.recent.push({ topic, partition, offset }, event);
+        this.recent.push({ topic, partition, offset }, recentRecord(partition, m));
       }
       resolveOffset(m.offset);
     }
@@ -244,7 +244,7 @@ export class KafkaFeed implements ChangeFeed {
   }
 
   /** Decodes one record; null for tombstones that carry no change and for poison (reported when `report`). */
-  private toEvent(view: string, topic: string, partition: number, m: KafkaMessage, report: boolean): ChangeEvent | null {
+  private toEvent(view: string, topic: string, partition: number, m: SinkRecord, report: boolean): ChangeEvent | null {
     const offset = Number(m.offset);
     try {
       const change = decodeChange(view, this.o.format, m, this.o.registry);
