@@ -149,6 +149,8 @@ class LazySocketContext implements SocketContext {
   private requestIdValue: string | undefined;
   private reportValue: RequestReport | undefined;
   private deadlineValue: RequestDeadline | undefined;
+  /** When the current unit began (performance.now()); its deadline counts from here. */
+  private unitStart: number | undefined;
   private engineValue: RequestEngine | undefined;
   private loadersValue: Loaders | undefined;
 
@@ -182,8 +184,17 @@ class LazySocketContext implements SocketContext {
     return (this.reportValue ??= {});
   }
 
+  /**
+   * The unit's deadline, made on first read (most events read none: their fields resolve from the
+   * change itself), counting from the unit's start.
+   */
   get deadline(): RequestDeadline {
-    return (this.deadlineValue ??= new RequestDeadline(this.deps.limits.requestTimeoutMs));
+    if (this.deadlineValue === undefined) {
+      const timeoutMs = this.deps.limits.requestTimeoutMs;
+      const elapsed = this.unitStart === undefined ? 0 : performance.now() - this.unitStart;
+      this.deadlineValue = new RequestDeadline(Math.max(1, Math.ceil(timeoutMs - elapsed)));
+    }
+    return this.deadlineValue;
   }
 
   get engine(): RequestEngine {
@@ -203,12 +214,13 @@ class LazySocketContext implements SocketContext {
 
   beginUnit(): void {
     this.endUnit();
-    this.deadlineValue = new RequestDeadline(this.deps.limits.requestTimeoutMs);
+    this.unitStart = performance.now();
   }
 
   endUnit(): void {
     this.deadlineValue?.dispose();
     this.deadlineValue = undefined;
+    this.unitStart = undefined;
     this.engineValue = undefined;
     this.loadersValue = undefined;
   }

@@ -53,6 +53,20 @@ describe('socket context', () => {
     expect(ctx.transport).toBe('ws');
   });
 
+  it('makes a unit\'s deadline on first read, counting from the unit\'s start', () => {
+    const { deps: d } = deps();
+    const ctx = createSocketContext(d, viewer, '7');
+    const limit = (d as unknown as { limits: { requestTimeoutMs: number } }).limits.requestTimeoutMs;
+    ctx.beginUnit();
+    const started = performance.now();
+    while (performance.now() - started < 5); // a unit that has run for at least 5 ms before reading its deadline
+    const { timeoutMs } = ctx.deadline;
+    expect(timeoutMs).toBeLessThanOrEqual(limit - 5);
+    expect(timeoutMs).toBeGreaterThan(0);
+    expect(ctx.deadline.timeoutMs).toBe(timeoutMs); // the same deadline for the rest of the unit
+    ctx.endUnit();
+  });
+
   it('keeps its request id, shares one logger between contexts and tells the hub its subject and socket', async () => {
     const { deps: d, scopes } = deps();
     const a = createSocketContext(d, viewer, '7');
