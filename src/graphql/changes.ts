@@ -4,7 +4,7 @@
  * pending `next()`, so an unsubscribed client would stay registered until the next change.
  */
 import type { ChangeEvent } from '../engine/types';
-import type { Delivery } from '../subscriptions/hub';
+import type { Delivery, DeliveryIterator } from '../subscriptions/hub';
 import type { Row } from '../views/model';
 import { encodeFeedCursor } from './cursors';
 
@@ -16,23 +16,39 @@ export enum ChangeKind {
   RESYNC = 'RESYNC',
 }
 
-/** Maps each value of `source` with `fn` (awaited when it returns a promise), forwarding return/throw. */
+/**
+ * Maps each value of `source` with `fn` (awaited when it returns a promise), forwarding return/throw.
+ * A class (methods on its prototype), not an object of closures: every live subscription holds one.
+ */
+export class MappedIterator<T, U> implements AsyncIterableIterator<U> {
+  constructor(protected readonly source: AsyncIterator<T>, protected readonly fn: (value: T) => U | Promise<U>) {}
+
+  next(): Promise<IteratorResult<U>> {
+    return this.source.next().then((r) => this.map(r));
+  }
+
+  private async map(r: IteratorResult<T>): Promise<IteratorResult<U>> {
+    return r.done === true ? { done: true, value: undefined } : { done: false, value: await this.fn(r.value) };
+  }
+
+  async return(): Promise<IteratorResult<U>> {
+    await this.source.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<U>> {
+    await this.source.return?.();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<U> {
+    return this;
+  }
+}
+
+/** Maps each value of `source` with `fn` (see {@link MappedIterator}). */
 export function mapAsyncIterator<T, U>(source: AsyncIterator<T>, fn: (value: T) => U | Promise<U>): AsyncIterableIterator<U> {
-  const map = async (r: IteratorResult<T>): Promise<IteratorResult<U>> => (r.done === true ? { done: true, value: undefined } : { done: false, value: await fn(r.value) });
-  return {
-    next: () => source.next().then(map),
-    return: async () => {
-      await source.return?.();
-      return { done: true, value: undefined };
-    },
-    throw: async (error?: unknown) => {
-      await source.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  return new MappedIterator(source, fn);
 }
 
 /** A delivery in view-neutral form: kind, key, row after the change, and the opaque cursor. */
@@ -76,4 +92,26 @@ export const TAKE_READY: unique symbol = Symbol('wavegate.takeReady');
 export interface ChangeStream extends AsyncIterableIterator<Record<string, unknown>> {
   [RESYNC_ROOT]?: (reason: string) => Record<string, unknown>;
   [TAKE_READY]?: (max: number) => Array<Record<string, unknown>>;
+}
+
+/**
+ * The stream a generated subscription resolver returns: the hub's deliveries mapped to root values
+ * by `toRoot`, with {@link RESYNC_ROOT} (`resync`) and {@link TAKE_READY} as methods.
+ */
+export class DeliveryStream extends MappedIterator<Delivery, Record<string, unknown>> implements ChangeStream {
+  constructor(
+    private readonly deliveries: DeliveryIterator,
+    toRoot: (d: Delivery) => Record<string, unknown>,
+    private readonly resync: (reason: string) => Record<string, unknown>,
+  ) {
+    super(deliveries, toRoot);
+  }
+
+  [RESYNC_ROOT](reason: string): Record<string, unknown> {
+    return this.resync(reason);
+  }
+
+  [TAKE_READY](max: number): Array<Record<string, unknown>> {
+    return this.deliveries.takeReady(max).map((d) => this.fn(d) as Record<string, unknown>);
+  }
 }

@@ -15,7 +15,7 @@ import { readWithFeedCursor } from '../../engine/snapshot';
 import { errors } from '../../errors';
 import type { Delivery, SubscriptionFilter } from '../../subscriptions/hub';
 import type { ColumnModel, FilterModel, Permission, Predicate, Registry, Row, ViewGraphql, ViewModel } from '../../views/model';
-import { CHANGE_KEY, RESYNC_ROOT, TAKE_READY, changeView, mapAsyncIterator, type ChangeStream } from '../changes';
+import { CHANGE_KEY, DeliveryStream, changeView, type ChangeStream } from '../changes';
 import type { GraphQLContext } from '../context';
 import { decodeFeedCursor, encodeFeedCursor } from '../cursors';
 import { keyOf, type RowsQuery } from '../loaders';
@@ -480,9 +480,7 @@ export function subscriptionSubscriber(shape: Shape, sub: NonNullable<ViewGraphq
       if (d.kind === 'change') out[CHANGE_KEY] = keyString(view, d.event.key);
       return out;
     };
-    const stream: ChangeStream = mapAsyncIterator(deliveries, toRoot);
-    stream[RESYNC_ROOT] = (reason) => toRoot({ kind: 'resync', cursor: lastCursor, reason });
-    stream[TAKE_READY] = (max) => deliveries.takeReady(max).map(toRoot);
+    const stream: ChangeStream = new DeliveryStream(deliveries, toRoot, (reason) => toRoot({ kind: 'resync', cursor: lastCursor, reason }));
     return stream;
   };
 }
