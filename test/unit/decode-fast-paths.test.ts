@@ -14,18 +14,7 @@ import {
   parsePosition,
   type Coverage,
 } from '../../src/engine/risingwave/feed/position';
-
-/** Deterministic PRNG (mulberry32): failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from '../helpers/prng';
 
 type Outcome = { ok: unknown } | { error: Record<string, unknown> };
 
