@@ -67,7 +67,7 @@ export interface FanoutSocket {
   onceDrained(cb: () => void): void;
 }
 
-/** A shared payload: the JSON text (for a backlog's conflation and tests) and its frame body bytes (`<payload>}`). */
+/** A shared payload: the JSON text (kept for tests and diagnostics) and its frame body bytes (`<payload>}`). */
 export interface SharedPayload {
   readonly json: string;
   /** UTF-8 of `json + '}'`: the end of every member's frame. */
