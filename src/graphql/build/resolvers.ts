@@ -23,7 +23,7 @@ import { selectsField } from '../selection';
 import { forbidden, pinnedValue, pinsOf, requirePermission, type Pins } from './access';
 import { decodePageCursor, encodePageCursor, type CursorValue, type KeysetColumn } from './keyset';
 import { NO_LOOKUPS, maskRow, permissionOf, rowTest, selectList } from '../../permissions/compile';
-import { normalizeColumnValue, normalizeColumns, rowColumns, type RowColumns } from './rows';
+import { normalizeColumnValue, normalizeColumns, projectColumns, rowColumns, type RowColumns } from './rows';
 import { keyString } from '../../views/normalize';
 import { pageSql, type FilterValue, type Policy, type SqlStatement } from './statements';
 
@@ -470,7 +470,7 @@ export function subscriptionSubscriber(shape: Shape, sub: NonNullable<ViewGraphq
     const toRoot = (d: Delivery): Record<string, unknown> => {
       lastCursor = d.cursor;
       const c = changeView(feedId, d);
-      const out: Record<string | symbol, unknown> = { kind: c.kind, cursor: c.cursor, [sub.nodeField]: c.row === null ? null : normalizeColumns(readable, maskRow(perm, c.row)) };
+      const out: Record<string | symbol, unknown> = { kind: c.kind, cursor: c.cursor, [sub.nodeField]: c.row === null ? null : projectColumns(readable, maskRow(perm, c.row)) };
       for (const k of keyFields) {
         const v = c.key?.[k.column];
         out[k.field] = v === undefined || v === null ? fixed.get(k.column) ?? null : String(normalizeColumnValue(k.type, v));

@@ -70,10 +70,7 @@ const digit = (n: number) => n >= 0 && n <= 9;
 
 /** One value in canonical form. */
 export function normalizeColumnValue(type: ColumnType, v: unknown): string | number | boolean | null {
-  if (type === 'timestamptz' && typeof v === 'string') {
-    // PostgreSQL's UTC text, or already canonical (the Kafka feed's rows): no regex, no Date.
-    return fastUtcTimestamp(v) ?? (isCanonicalTimestamp(v) ? v : normalizeValue(type, v));
-  }
+  if (type === 'timestamptz' && typeof v === 'string') return fastUtcTimestamp(v) ?? normalizeValue(type, v);
   if (type !== 'bool') return normalizeValue(type, v);
   if (v === null || v === undefined) return null;
   if (typeof v === 'boolean') return v;
@@ -88,6 +85,19 @@ export function normalizeColumns(cols: RowColumns, raw: Readonly<Record<string, 
   for (let i = 0; i < cols.length; i++) {
     const c = cols[i]!;
     out[c.name] = normalizeColumnValue(c.type, raw[c.name]);
+  }
+  return out;
+}
+
+/**
+ * The `cols` of a row that is already normalised (a change feed's {@link Row}: both feeds normalise
+ * when they decode), absent ones as null: a projection, nothing is converted again.
+ */
+export function projectColumns(cols: RowColumns, row: Row): Row {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (let i = 0; i < cols.length; i++) {
+    const name = cols[i]!.name;
+    out[name] = row[name] ?? null;
   }
   return out;
 }
