@@ -84,3 +84,32 @@ export function normalizePartial(view: ViewShape, raw: Readonly<Record<string, u
 export function keyString(view: ViewShape, row: Row): string {
   return view.key.length === 1 ? String(row[view.key[0] as string]) : JSON.stringify(view.key.map((k) => row[k]));
 }
+
+/**
+ * `YYYY-MM-DD?HH:MM:SS` at the start of `v` (any character at 10) with digits where digits go, a
+ * year of 1000–9999 and fields Date takes as they are (no Feb 30 rolling over to March). The
+ * by-position timestamp paths share it: PostgreSQL text (graphql/build/rows.ts) and the Kafka sinks'
+ * text (engine/risingwave/feed/decode.ts).
+ */
+export function civilFields(v: string): boolean {
+  if (v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return false;
+  const d = (i: number) => v.charCodeAt(i) - 48; // 0-9 for a digit, anything else out of range
+  const y0 = d(0);
+  // A year of 1000-9999: a leading 0 would make Date widen it.
+  if (y0 < 1 || y0 > 9 || !digit(d(1)) || !digit(d(2)) || !digit(d(3))) return false;
+  const pair = (i: number) => (digit(d(i)) && digit(d(i + 1)) ? d(i) * 10 + d(i + 1) : -1);
+  const month = pair(5);
+  const day = pair(8);
+  const hour = pair(11);
+  const minute = pair(14);
+  const second = pair(17);
+  if (month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return false;
+  if (day > 28) {
+    const year = Number(v.slice(0, 4));
+    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+    if (day > (month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31)) return false;
+  }
+  return true;
+}
+
+const digit = (n: number) => n >= 0 && n <= 9;

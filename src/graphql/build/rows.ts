@@ -4,7 +4,7 @@
  * once per statement shape; no closures per row.
  */
 import type { ColumnType, Row, ViewModel } from '../../views/model';
-import { normalizeValue } from '../../views/normalize';
+import { civilFields, normalizeValue } from '../../views/normalize';
 
 /** The columns of a statement's rows with their types, in select order. */
 export type RowColumns = ReadonlyArray<{ readonly name: string; readonly type: ColumnType }>;
@@ -41,32 +41,6 @@ export function isCanonicalTimestamp(v: string): boolean {
     && isDigit(v.charCodeAt(20)) && isDigit(v.charCodeAt(21)) && isDigit(v.charCodeAt(22)) && civilFields(v);
 }
 
-/**
- * `YYYY-MM-DD?HH:MM:SS` at the start of `v` (any character at 10) with digits where digits go, a
- * year of 1000–9999 and fields Date takes as they are (no Feb 30 rolling over to March).
- */
-function civilFields(v: string): boolean {
-  if (v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return false;
-  const d = (i: number) => v.charCodeAt(i) - 48; // 0-9 for a digit, anything else out of range
-  const y0 = d(0);
-  // A year of 1000-9999: a leading 0 would make Date widen it.
-  if (y0 < 1 || y0 > 9 || !digit(d(1)) || !digit(d(2)) || !digit(d(3))) return false;
-  const pair = (i: number) => (digit(d(i)) && digit(d(i + 1)) ? d(i) * 10 + d(i + 1) : -1);
-  const month = pair(5);
-  const day = pair(8);
-  const hour = pair(11);
-  const minute = pair(14);
-  const second = pair(17);
-  if (month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return false;
-  if (day > 28) {
-    const year = Number(v.slice(0, 4));
-    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-    if (day > (month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31)) return false;
-  }
-  return true;
-}
-
-const digit = (n: number) => n >= 0 && n <= 9;
 
 /** One value in canonical form. */
 export function normalizeColumnValue(type: ColumnType, v: unknown): string | number | boolean | null {

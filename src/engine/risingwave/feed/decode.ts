@@ -18,6 +18,7 @@ import type { ChangeEvent } from '../../types';
 import { findView } from '../../../views/find';
 import { bundledRegistry } from '../../../views/load';
 import type { ColumnType, Registry, Row, ViewModel } from '../../../views/model';
+import { civilFields } from '../../../views/normalize';
 
 /** The sink encodings the gateway understands. */
 export type SinkFormat = 'upsert' | 'debezium';
@@ -297,46 +298,18 @@ export function timestampFromText(s: string, column: string): string {
   return fastTimestamp(s) ?? slowTimestampFromText(s, column);
 }
 
-/** Days per month of a common year (index 1–12); February of a leap year has 29. */
-const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** The number of the two ASCII digits at `i` and `i + 1`, or -1 when either is not a digit. */
-function twoDigits(s: string, i: number): number {
-  const a = s.charCodeAt(i) - 48;
-  const b = s.charCodeAt(i + 1) - 48;
-  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
-}
-
 /**
  * {@link timestampFromText} without the regex and the Date round trip (toISOString alone costs about
- * a microsecond): the exact shape `YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z]` with a valid calendar date
- * (proleptic Gregorian, as Date.UTC) in years 100–9999 and a valid time of day. Undefined for anything
- * else, which {@link slowTimestampFromText} then decides (and rejects with its own messages): the
- * result is the same string that function returns.
+ * a microsecond): the exact shape `YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z]` whose date and time fields
+ * pass {@link civilFields} (years 1000–9999, real calendar dates, valid times of day). Undefined for
+ * anything else, which {@link slowTimestampFromText} then decides (and rejects with its own
+ * messages): the result is the same string that function returns.
  */
 function fastTimestamp(s: string): string | undefined {
   const n = s.length;
   if (n < 19 || n > 30) return undefined;
   const c10 = s.charCodeAt(10);
-  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || (c10 !== 84 && c10 !== 32) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) {
-    return undefined;
-  }
-  const century = twoDigits(s, 0);
-  const yy = twoDigits(s, 2);
-  const month = twoDigits(s, 5);
-  const day = twoDigits(s, 8);
-  const hour = twoDigits(s, 11);
-  const minute = twoDigits(s, 14);
-  const second = twoDigits(s, 17);
-  // Date.UTC reads years 0–99 as 1900–1999: those stay with the slow path (which rejects them).
-  if (century < 1 || yy < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) {
-    return undefined;
-  }
-  if (day > DAYS_IN_MONTH[month]!) {
-    const year = century * 100 + yy;
-    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-    if (!(month === 2 && day === 29 && leap)) return undefined;
-  }
+  if ((c10 !== 84 && c10 !== 32) || !civilFields(s)) return undefined;
   let ms: string;
   if (n === 19 || (n === 20 && s.charCodeAt(19) === 90)) {
     ms = '000';
