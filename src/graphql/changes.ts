@@ -20,8 +20,8 @@ export enum ChangeKind {
  * Maps each value of `source` with `fn` (awaited when it returns a promise), forwarding return/throw.
  * A class (methods on its prototype), not an object of closures: every live subscription holds one.
  */
-export class MappedIterator<T, U> implements AsyncIterableIterator<U> {
-  constructor(protected readonly source: AsyncIterator<T>, protected readonly fn: (value: T) => U | Promise<U>) {}
+export class MappedIterator<T, U, S extends AsyncIterator<T> = AsyncIterator<T>> implements AsyncIterableIterator<U> {
+  constructor(protected readonly source: S, protected readonly fn: (value: T) => U | Promise<U>) {}
 
   next(): Promise<IteratorResult<U>> {
     return this.source.next().then((r) => this.map(r));
@@ -73,7 +73,7 @@ export function changeView(feedId: string, d: Delivery): ChangeView {
 }
 
 /**
- * Set by a generated subscription resolver on the iterator it returns: the root value of a RESYNC
+ * A method of the stream a generated subscription resolver returns ({@link DeliveryStream}): the root value of a RESYNC
  * event covering everything the iterator has handed out so far (its latest cursor), with `reason`.
  * The shared fan-out (websocket.ts) executes it for one slow member of a group.
  */
@@ -82,7 +82,7 @@ export const RESYNC_ROOT: unique symbol = Symbol('wavegate.resyncRoot');
 export const CHANGE_KEY: unique symbol = Symbol('wavegate.changeKey');
 
 /**
- * Set by a generated subscription resolver on the iterator it returns: up to `max` root values that
+ * A method of the stream a generated subscription resolver returns ({@link DeliveryStream}): up to `max` root values that
  * are ready now, taken synchronously (what the next `next()` calls would give, in order), so the
  * shared fan-out can execute a run of changes together and write them to each socket at once.
  */
@@ -98,9 +98,9 @@ export interface ChangeStream extends AsyncIterableIterator<Record<string, unkno
  * The stream a generated subscription resolver returns: the hub's deliveries mapped to root values
  * by `toRoot`, with {@link RESYNC_ROOT} (`resync`) and {@link TAKE_READY} as methods.
  */
-export class DeliveryStream extends MappedIterator<Delivery, Record<string, unknown>> implements ChangeStream {
+export class DeliveryStream extends MappedIterator<Delivery, Record<string, unknown>, DeliveryIterator> implements ChangeStream {
   constructor(
-    private readonly deliveries: DeliveryIterator,
+    deliveries: DeliveryIterator,
     toRoot: (d: Delivery) => Record<string, unknown>,
     private readonly resync: (reason: string) => Record<string, unknown>,
   ) {
@@ -112,6 +112,7 @@ export class DeliveryStream extends MappedIterator<Delivery, Record<string, unkn
   }
 
   [TAKE_READY](max: number): Array<Record<string, unknown>> {
-    return this.deliveries.takeReady(max).map((d) => this.fn(d) as Record<string, unknown>);
+    // `fn` is the resolver's toRoot, which is synchronous (the constructor's parameter type).
+    return this.source.takeReady(max).map((d) => this.fn(d) as Record<string, unknown>);
   }
 }

@@ -193,19 +193,15 @@ class Expiries {
   }
 }
 
-/**
- * The frame of an unmasked, unfragmented text message (RFC 6455's base framing: FIN + opcode 1,
- * then the payload length in 7, 7+16 or 7+64 bits; a server never masks): `head` (`headBytes`
- * UTF-8 bytes) followed by `body`. https://www.rfc-editor.org/rfc/rfc6455#section-5.2
- */
-export function textFrame(head: string, headBytes: number, body: Buffer): Buffer {
-  return textFrames(head, headBytes, [body]);
-}
-
 /** Header bytes of a frame whose payload is `n` bytes. */
 const headerBytes = (n: number) => (n < 126 ? 2 : n < 65_536 ? 4 : 10);
 
-/** One {@link textFrame} per body, back to back in one Buffer (one write for all of them). */
+/**
+ * One unmasked, unfragmented text frame per body, back to back in one Buffer (one write for all of
+ * them). RFC 6455's base framing: FIN + opcode 1, then the payload length in 7, 7+16 or 7+64 bits;
+ * a server never masks. Each frame's text is `head` (`headBytes` UTF-8 bytes) followed by the body.
+ * https://www.rfc-editor.org/rfc/rfc6455#section-5.2
+ */
 export function textFrames(head: string, headBytes: number, bodies: readonly Buffer[]): Buffer {
   let size = 0;
   for (const body of bodies) {

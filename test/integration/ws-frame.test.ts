@@ -1,5 +1,5 @@
 /**
- * The shared fan-out's pre-framed text frames (websocket.ts `textFrame`), written straight to the
+ * The shared fan-out's pre-framed text frames (websocket.ts `textFrames`), written straight to the
  * connection under a `ws` server socket, reach a real `ws` client as the messages they encode: at
  * every payload-length boundary of RFC 6455 (7-bit, 16-bit, 64-bit lengths), with multi-byte UTF-8
  * in the head and the body, and in order with frames that ws itself sends on the same socket.
@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { textFrame, textFrames } from '../../src/graphql/websocket';
+import { textFrames } from '../../src/graphql/websocket';
 import { waitFor } from '../helpers/waitFor';
 
 describe('pre-framed websocket text frames', () => {
@@ -42,7 +42,7 @@ describe('pre-framed websocket text frames', () => {
     const expected: string[] = [];
     for (const [i, n] of bodyLengths.entries()) {
       const body = `${'€'.repeat(i)}${'x'.repeat(Math.max(0, n - 3 * i - 1))}}`; // '€' is 3 bytes in UTF-8
-      const frame = textFrame(head, headBytes, Buffer.from(body));
+      const frame = textFrames(head, headBytes, [Buffer.from(body)]);
       const total = headBytes + Buffer.byteLength(body);
       expect(frame.length).toBe(total + (total < 126 ? 2 : total < 65_536 ? 4 : 10));
       serverSide.raw.write(frame);
