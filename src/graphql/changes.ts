@@ -88,15 +88,31 @@ export const CHANGE_KEY: unique symbol = Symbol('wavegate.changeKey');
  */
 export const TAKE_READY: unique symbol = Symbol('wavegate.takeReady');
 
+/**
+ * A method of the stream a generated subscription resolver returns ({@link DeliveryStream}): resolves,
+ * with nothing, once {@link TAKE_READY} has something to give or the stream has ended (then it
+ * gives nothing). The shared fan-out waits with it instead of `next()`, so that a change never
+ * travels through a promise that waited long enough to be in the old generation (see
+ * subscriptions/subscriber.ts `waitReady`).
+ */
+export const WAIT_READY: unique symbol = Symbol('wavegate.waitReady');
+
 /** A subscription's event stream as the generated resolvers return it. */
 export interface ChangeStream extends AsyncIterableIterator<Record<string, unknown>> {
-  [RESYNC_ROOT]?: (reason: string) => Record<string, unknown>;
-  [TAKE_READY]?: (max: number) => Array<Record<string, unknown>>;
+  [RESYNC_ROOT](reason: string): Record<string, unknown>;
+  [TAKE_READY](max: number): Array<Record<string, unknown>>;
+  [WAIT_READY](): Promise<void>;
+}
+
+/** True when `stream` (a subscription field's source stream) is a {@link ChangeStream}, as every generated one is. */
+export function isChangeStream(stream: AsyncIterable<unknown>): stream is ChangeStream {
+  const s = stream as Partial<Record<typeof RESYNC_ROOT | typeof TAKE_READY | typeof WAIT_READY, unknown>>;
+  return typeof s[RESYNC_ROOT] === 'function' && typeof s[TAKE_READY] === 'function' && typeof s[WAIT_READY] === 'function';
 }
 
 /**
  * The stream a generated subscription resolver returns: the hub's deliveries mapped to root values
- * by `toRoot`, with {@link RESYNC_ROOT} (`resync`) and {@link TAKE_READY} as methods.
+ * by `toRoot`, with {@link RESYNC_ROOT} (`resync`), {@link TAKE_READY} and {@link WAIT_READY} as methods.
  */
 export class DeliveryStream extends MappedIterator<Delivery, Record<string, unknown>, DeliveryIterator> implements ChangeStream {
   constructor(
@@ -114,5 +130,9 @@ export class DeliveryStream extends MappedIterator<Delivery, Record<string, unkn
   [TAKE_READY](max: number): Array<Record<string, unknown>> {
     // `fn` is the resolver's toRoot, which is synchronous (the constructor's parameter type).
     return this.source.takeReady(max).map((d) => this.fn(d) as Record<string, unknown>);
+  }
+
+  [WAIT_READY](): Promise<void> {
+    return this.source.waitReady();
   }
 }

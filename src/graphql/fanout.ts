@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { GraphQLError, createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Logger } from '../log';
 import { observeLeg, observeLegSince } from '../legs';
-import { CHANGE_KEY, RESYNC_ROOT, TAKE_READY, type ChangeStream } from './changes';
+import { CHANGE_KEY, RESYNC_ROOT, TAKE_READY, WAIT_READY, isChangeStream, type ChangeStream } from './changes';
 import type { SocketContext } from './context';
 import type { CompiledSubscription } from './compiled/subscriptions';
 
@@ -333,14 +333,15 @@ export class Group implements MemberGroup {
     } finally {
       ctx.endUnit();
     }
-    if (!(Symbol.asyncIterator in stream)) {
-      const first = stream.errors?.[0] ?? new GraphQLError('The subscription could not start');
+    if (!(Symbol.asyncIterator in stream) || !isChangeStream(stream)) {
+      const first = (Symbol.asyncIterator in stream ? undefined : stream.errors?.[0])
+        ?? new GraphQLError('The subscription could not start');
       // As graphql-ws reports an iterator that fails: the error wrapped, then formatted.
       const payload = JSON.stringify(this.formatErrors([new GraphQLError(first.message, { originalError: first })]));
       this.end((m) => `{"id":${JSON.stringify(m.id)},"type":"error","payload":${payload}}`);
       return;
     }
-    this.stream = stream as ChangeStream;
+    this.stream = stream;
     if (this.members.size === 0) {
       void this.stream.return?.();
       this.end(undefined);
@@ -361,7 +362,7 @@ export class Group implements MemberGroup {
 
   /** The payload of a RESYNC event (executed now, for one member). */
   resyncPayload(reason: string): SharedPayload {
-    const root = this.stream?.[RESYNC_ROOT]?.(reason);
+    const root = this.stream?.[RESYNC_ROOT](reason);
     const ctx = this.args.contextValue;
     ctx.beginUnit();
     let result: ReturnType<typeof execute>;
@@ -432,56 +433,27 @@ export class Group implements MemberGroup {
     return r.then((result) => sharedPayload(this.serialise(result))).finally(() => ctx.endUnit());
   }
 
-  /** Takes the next change (and the ones ready with it), executes and writes them; false when the stream ended. */
-  private async step(stream: ChangeStream): Promise<boolean> {
-    const next = await stream.next();
-    if (next.done === true || this.ended) return false;
-    await slice();
-    if (this.ended) return false;
-    const t0 = performance.now();
-    // The changes that are ready now run together (up to COALESCE_MAX): each is executed once,
-    // and each member gets them in one write.
-    const roots = [next.value, ...(stream[TAKE_READY]?.(COALESCE_MAX - 1) ?? [])];
-    const payloads: SharedPayload[] = [];
-    const keys: Array<string | undefined> = [];
-    for (const root of roots) {
-      const p = this.payloadOf(root);
-      payloads.push(isPromise(p) ? await p : p);
-      keys.push((root as { [CHANGE_KEY]?: string })[CHANGE_KEY]);
-    }
-    const t1 = performance.now();
-    observeLegSince('execute', t0);
-    sliceWork += t1 - t0;
-    // A large group yields inside its member loop too (one change to 10,000 sockets is ~100 ms
-    // of writes); members who leave meanwhile are skipped, and the group's next change waits.
-    let mark = t1;
-    let writeMs = 0;
-    let n = 0;
-    for (const m of this.members) {
-      if (payloads.length === 1) m.deliver(payloads[0]!, keys[0]);
-      else m.deliverMany(payloads, keys);
-      if (++n % MEMBERS_PER_CHECK === 0) {
-        const now = performance.now();
-        writeMs += now - mark;
-        sliceWork += now - mark;
-        if (sliceWork >= SLICE_MS) await slice();
-        mark = performance.now();
-        if (this.ended) break;
-      }
-    }
-    const end = performance.now();
-    writeMs += end - mark;
-    sliceWork += end - mark;
-    observeLeg('write', writeMs / 1000);
-    return true;
-  }
-
+  /**
+   * Waits for changes, then executes and writes each run of them. The wait carries nothing
+   * ({@link WAIT_READY}): a group waits seconds between changes (a rider's), long enough for the
+   * wait's promise and this frame to be in V8's old generation; a change passed through them would
+   * be kept alive by them through every young-generation collection until the next full one, and
+   * promoted: at 2,000 changes/s that was ~2 MB per scavenge and a full collection every 30–45 s.
+   * So the changes are taken and handled by {@link runReady}, synchronously, in a frame of their own.
+   */
   private async pump(stream: ChangeStream): Promise<void> {
     try {
-      // One call per run of changes: while the group waits for its next change (for a rider, seconds),
-      // nothing of the previous one stays referenced from a suspended frame (it would be promoted
-      // to the old generation and make major collections more frequent).
-      for (let more = true; more; ) more = await this.step(stream);
+      for (;;) {
+        await stream[WAIT_READY]();
+        const yielded = slice();
+        if (yielded !== undefined) await yielded;
+        if (this.ended) break;
+        // In a call of its own, so that no register of this long-lived frame keeps the changes.
+        const running = this.runReady(stream);
+        if (running === false) break; // woken with nothing ready: the stream ended
+        if (running !== undefined) await running;
+        if (this.ended) break;
+      }
     } catch (err) {
       this.log.warn({ err, view: this.field }, 'shared subscription failed; completing its members');
       const payload = JSON.stringify(this.formatErrors([new GraphQLError(err instanceof Error ? err.message : String(err), { originalError: err instanceof Error ? err : undefined })]));
@@ -489,6 +461,76 @@ export class Group implements MemberGroup {
       return;
     }
     this.end((m) => `{"id":${JSON.stringify(m.id)},"type":"complete"}`);
+  }
+
+  /**
+   * Takes the changes ready in `stream` (up to {@link COALESCE_MAX}), executes each once and writes
+   * them to every member, each member's in one write. False when nothing was ready (the stream
+   * ended); synchronous (undefined) unless a resolver was asynchronous or a large group had to yield
+   * to the event loop in its member loop.
+   */
+  private runReady(stream: ChangeStream): Promise<void> | false | undefined {
+    const roots = stream[TAKE_READY](COALESCE_MAX);
+    if (roots.length === 0) return false;
+    const t0 = performance.now();
+    const keys = roots.map((root) => (root as { [CHANGE_KEY]?: string })[CHANGE_KEY]);
+    const payloads: SharedPayload[] = [];
+    for (let i = 0; i < roots.length; i++) {
+      const p = this.payloadOf(roots[i]!);
+      if (isPromise(p)) return this.runAsync(roots, keys, payloads, p, t0);
+      payloads.push(p);
+    }
+    return this.written(payloads, keys, t0);
+  }
+
+  /** {@link runReady} from the first asynchronous payload on. */
+  private async runAsync(roots: ReadonlyArray<Record<string, unknown>>, keys: ReadonlyArray<string | undefined>, payloads: SharedPayload[],
+    pending: Promise<SharedPayload>, t0: number): Promise<void> {
+    payloads.push(await pending);
+    for (let i = payloads.length; i < roots.length; i++) {
+      const p = this.payloadOf(roots[i]!);
+      payloads.push(isPromise(p) ? await p : p);
+    }
+    await this.written(payloads, keys, t0);
+  }
+
+  /** The execute leg is done: writes the payloads to each member (see {@link writeMembers}). */
+  private written(payloads: readonly SharedPayload[], keys: ReadonlyArray<string | undefined>, t0: number): Promise<void> | undefined {
+    const t1 = performance.now();
+    observeLegSince('execute', t0);
+    sliceWork += t1 - t0;
+    return this.writeMembers(this.members.values(), payloads, keys, t1, 0);
+  }
+
+  /**
+   * Writes the payloads to the members `rest` yields. A large group yields inside its member loop
+   * too (one change to 10,000 sockets is ~100 ms of writes): the loop goes on in {@link writeLater};
+   * members who leave meanwhile are skipped, and the group's next change waits.
+   */
+  private writeMembers(rest: Iterator<Member>, payloads: readonly SharedPayload[], keys: ReadonlyArray<string | undefined>, mark: number,
+    writeMs: number): Promise<void> | undefined {
+    let n = 0;
+    for (let r = rest.next(); r.done !== true; r = rest.next()) {
+      const m = r.value;
+      if (payloads.length === 1) m.deliver(payloads[0]!, keys[0]);
+      else m.deliverMany(payloads, keys);
+      if (++n % MEMBERS_PER_CHECK === 0) {
+        const now = performance.now();
+        sliceWork += now - mark;
+        if (sliceWork >= SLICE_MS) return this.writeLater(rest, payloads, keys, writeMs + (now - mark));
+      }
+    }
+    const end = performance.now();
+    sliceWork += end - mark;
+    observeLeg('write', (writeMs + end - mark) / 1000);
+    return undefined;
+  }
+
+  /** Yields to the event loop, then goes on with {@link writeMembers}. */
+  private async writeLater(rest: Iterator<Member>, payloads: readonly SharedPayload[], keys: ReadonlyArray<string | undefined>, writeMs: number): Promise<void> {
+    await slice();
+    if (this.ended) return;
+    await this.writeMembers(rest, payloads, keys, performance.now(), writeMs);
   }
 
   /** Ends the group: each member gets `frame` (if any) and leaves its socket. */

@@ -42,7 +42,20 @@ export interface DeliveryIterator extends AsyncIterableIterator<Delivery> {
    * calls would resolve with, in order. Call it only with no `next()` pending.
    */
   takeReady(max: number): Delivery[];
+  /**
+   * Resolves, with nothing, once a delivery is ready for {@link takeReady} or the iterator has ended
+   * (then takeReady gives nothing). The pull protocol of the shared fan-out, in place of `next()`:
+   * a subscriber waits seconds for its next change, long enough for its pending promise to reach
+   * V8's old generation, and a promise resolved with the delivery would then keep the delivery (row,
+   * root value, payload) alive through every young-generation collection until the next full one,
+   * promoted with it. A wake-up carries nothing; the delivery is taken by the woken, young frame.
+   * One wait at a time, and never alongside a pending `next()`.
+   */
+  waitReady(): Promise<void>;
 }
+
+/** What waitReady() returns when a delivery is ready already (or the iterator ended). */
+const READY: Promise<void> = Promise.resolve();
 
 type Pending = { kind: 'change'; event: ChangeEvent } | { kind: 'resync'; cursor: FeedPosition; reason: string };
 
@@ -88,6 +101,8 @@ export class Subscriber implements DeliveryIterator {
    */
   private waiter: Waiter | undefined;
   private moreWaiters: Waiter[] | undefined;
+  /** The pending waitReady(): woken (with nothing) when a delivery is queued or the subscriber finishes. */
+  private wake: (() => void) | undefined;
   /** Made on first use (only resumes read it): an idle live subscriber holds none. */
   private ended: AbortController | undefined;
 
@@ -127,8 +142,12 @@ export class Subscriber implements DeliveryIterator {
     this.queue.length = 0;
     const item: Pending = { kind: 'resync', cursor: this.tail, reason };
     const waiter = this.shiftWaiter();
-    if (waiter !== undefined) waiter({ done: false, value: this.deliver(item) });
-    else this.queue.push(item);
+    if (waiter !== undefined) {
+      waiter({ done: false, value: this.deliver(item) });
+      return;
+    }
+    this.queue.push(item);
+    this.wakeUp();
   }
 
   /** Deliveries waiting for the consumer: queued plus conflated (at most queueLimit + conflateLimit). */
@@ -147,6 +166,7 @@ export class Subscriber implements DeliveryIterator {
     }
     if (this.conflated === undefined && this.queue.length < queueLimit) {
       this.queue.push({ kind: 'change', event: ev });
+      this.wakeUp();
       return;
     }
     this.conflated ??= new Map();
@@ -155,6 +175,7 @@ export class Subscriber implements DeliveryIterator {
     // never covers a change that is still waiting behind it.
     this.conflated.delete(key);
     this.conflated.set(key, ev);
+    this.wakeUp();
     if (this.conflated.size > conflateLimit) {
       this.resync('subscriber fell too far behind; re-query');
       log.warn({ subscriber: this.id, view: this.view.name, conflateLimit }, 'slow subscriber: buffer dropped, resync queued');
@@ -180,6 +201,17 @@ export class Subscriber implements DeliveryIterator {
       out.push(item);
     }
     return out;
+  }
+
+  waitReady(): Promise<void> {
+    if (this.phase.name === 'closed' || this.queue.length > 0 || this.conflated !== undefined) return READY;
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 
   private shiftWaiter(): Waiter | undefined {
@@ -217,6 +249,7 @@ export class Subscriber implements DeliveryIterator {
       this.ctx.log.error({ subscriber: this.id, err }, 'subscription release threw');
     }
     for (let w = this.shiftWaiter(); w !== undefined; w = this.shiftWaiter()) w({ done: true, value: undefined });
+    this.wakeUp();
   }
 
   private take(): Delivery | undefined {

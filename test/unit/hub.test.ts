@@ -189,6 +189,51 @@ describe('Subscriber.takeReady', () => {
   });
 });
 
+describe('Subscriber.waitReady', () => {
+  /** True when `p` has settled by now (a settled promise wins the race against Promise.resolve(NONE)). */
+  const settled = async (p: Promise<unknown>): Promise<boolean> => (await Promise.race([p, Promise.resolve(NONE)])) !== NONE;
+
+  it('wakes with nothing once a change is queued, which takeReady then gives; settles at once while something is ready', async () => {
+    const { feed, hub } = setup();
+    const a = await hub.subscribe({ view: 'trip_history', allow: allowAll });
+    const b = await hub.subscribe({ view: 'trip_history', allow: allowAll });
+    const wait = a.waitReady();
+    expect(await settled(wait)).toBe(false);
+    feed.emit([tripChange('insert', 't1', {}), tripChange('update', 't1', { status: 'assigned' })]);
+    expect(await wait).toBeUndefined(); // the wake-up carries no delivery
+    expect(await settled(a.waitReady())).toBe(true);
+    const taken = a.takeReady(5);
+    const read = [(await b.next()).value as Delivery, (await b.next()).value as Delivery];
+    expect(show(taken)).toEqual(show(read));
+    expect(taken.map((d) => d.cursor)).toEqual(read.map((d) => d.cursor));
+    expect(await settled(a.waitReady())).toBe(false); // drained: waits again
+  });
+
+  it('wakes for a conflated change and for a resync, and when the subscriber finishes (then nothing is ready)', async () => {
+    const { feed, hub } = setup({ queueLimit: 1, conflateLimit: 1 });
+    const a = await hub.subscribe({ view: 'trip_history', allow: allowAll });
+    feed.emit([tripChange('insert', 't1', {})]);
+    expect(show(a.takeReady(5))).toHaveLength(1);
+    // queue full (1), then conflated (t2), then past conflateLimit: one resync
+    feed.emit([tripChange('insert', 't1', {}), tripChange('insert', 't2', {})]);
+    expect(a.takeReady(1)).toHaveLength(1);
+    let wait = a.waitReady();
+    expect(await settled(wait)).toBe(true); // t2 is conflated and ready
+    expect(show(a.takeReady(5))).toHaveLength(1);
+    wait = a.waitReady();
+    expect(await settled(wait)).toBe(false);
+    feed.emit([tripChange('insert', 't3', {}), tripChange('insert', 't4', {}), tripChange('insert', 't5', {})]);
+    expect(await settled(wait)).toBe(true);
+    expect(a.takeReady(5).map((d) => d.kind)).toContain('resync');
+    wait = a.waitReady();
+    expect(await settled(wait)).toBe(false);
+    await a.return?.();
+    expect(await settled(wait)).toBe(true);
+    expect(a.takeReady(5)).toEqual([]);
+    expect(await settled(a.waitReady())).toBe(true);
+  });
+});
+
 describe('SubscriptionHub cursors and resume', () => {
   it('starts at head, advances with each delivered change, and ignores changes it does not match', async () => {
     const { feed, open } = setup();
