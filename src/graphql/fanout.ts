@@ -505,19 +505,23 @@ export class Group implements MemberGroup {
   /**
    * Writes the payloads to the members `rest` yields. A large group yields inside its member loop
    * too (one change to 10,000 sockets is ~100 ms of writes): the loop goes on in {@link writeLater};
-   * members who leave meanwhile are skipped, and the group's next change waits.
+   * members who leave meanwhile are skipped, and the group's next change waits. `writeMs`: write
+   * time before this call (the leg is observed once, at the end).
    */
-  private writeMembers(rest: Iterator<Member>, payloads: readonly SharedPayload[], keys: ReadonlyArray<string | undefined>, mark: number,
+  private writeMembers(rest: IterableIterator<Member>, payloads: readonly SharedPayload[], keys: ReadonlyArray<string | undefined>, start: number,
     writeMs: number): Promise<void> | undefined {
+    let mark = start;
     let n = 0;
-    for (let r = rest.next(); r.done !== true; r = rest.next()) {
-      const m = r.value;
+    // A Set's iterator has no return(): leaving the loop early keeps its place for writeLater.
+    for (const m of rest) {
       if (payloads.length === 1) m.deliver(payloads[0]!, keys[0]);
       else m.deliverMany(payloads, keys);
       if (++n % MEMBERS_PER_CHECK === 0) {
         const now = performance.now();
+        writeMs += now - mark;
         sliceWork += now - mark;
-        if (sliceWork >= SLICE_MS) return this.writeLater(rest, payloads, keys, writeMs + (now - mark));
+        mark = now;
+        if (sliceWork >= SLICE_MS) return this.writeLater(rest, payloads, keys, writeMs);
       }
     }
     const end = performance.now();
@@ -527,7 +531,7 @@ export class Group implements MemberGroup {
   }
 
   /** Yields to the event loop, then goes on with {@link writeMembers}. */
-  private async writeLater(rest: Iterator<Member>, payloads: readonly SharedPayload[], keys: ReadonlyArray<string | undefined>, writeMs: number): Promise<void> {
+  private async writeLater(rest: IterableIterator<Member>, payloads: readonly SharedPayload[], keys: ReadonlyArray<string | undefined>, writeMs: number): Promise<void> {
     await slice();
     if (this.ended) return;
     await this.writeMembers(rest, payloads, keys, performance.now(), writeMs);
