@@ -48,6 +48,9 @@ export interface HeldLookups extends LookupSets {
   release(): void;
 }
 
+/** What a predicate without lookups holds: no set (a row test that asks anyway matches nothing). */
+const HOLDS_NOTHING: HeldLookups = Object.freeze({ has: () => false, release: () => undefined });
+
 interface LookupSet {
   readonly key: string;
   readonly view: ViewModel;
@@ -138,6 +141,8 @@ export class LookupHub {
    * when a set is over `maxRows` or `maxSets` are held; nothing stays held then.
    */
   async acquire(p: Predicate, viewer: Viewer): Promise<HeldLookups> {
+    const lookups = lookupsIn(p);
+    if (lookups.length === 0) return HOLDS_NOTHING; // most subscriptions: nothing to load, nothing per subscription
     const held: LookupSet[] = [];
     const mine = new Map<LookupPredicate, LookupSet>();
     const release = () => {
@@ -145,7 +150,7 @@ export class LookupHub {
       for (const s of held.splice(0)) this.unref(s);
     };
     try {
-      for (const lookup of lookupsIn(p)) {
+      for (const lookup of lookups) {
         const set = this.ref(lookup, viewer);
         held.push(set);
         mine.set(lookup, set);

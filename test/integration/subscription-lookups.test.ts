@@ -59,6 +59,20 @@ describe('lookup sets (subscriptions/lookups.ts)', () => {
     queries = [];
   });
 
+  it('a predicate without lookups loads nothing and holds nothing (one shared holder, nothing per subscription)', async () => {
+    const lookups = new LookupHub(engine(), registry);
+    const tripRows = permissionOf(viewOf(registry, 'trip_history'), 'rider')!.rows;
+    const a = await lookups.acquire(tripRows, rider('r1'));
+    const b = await lookups.acquire(tripRows, rider('r2'));
+    expect(a).toBe(b);
+    expect(queries).toEqual([]);
+    expect(lookups.size).toBe(0);
+    if (riderRows.kind !== 'lookup') throw new Error('driver_stats rider rows are a lookup');
+    expect(a.has(riderRows, rider('r1'), 'd1')).toBe(false); // a set it does not hold matches nothing
+    a.release();
+    expect(rowTest(tripRows, rider('r1'), a)({ trip_id: 't1', rider_id: 'r1' })).toBe(true);
+  });
+
   it('loads a viewer\'s set by query, then follows inserts, moves and deletes of the lookup view', async () => {
     const lookups = new LookupHub(engine(), registry);
     const viewer = rider('r1');
