@@ -174,8 +174,7 @@ export class Subscriber implements DeliveryIterator {
     // Delete first so the entry moves to the end: delivered positions stay increasing, so the cursor
     // never covers a change that is still waiting behind it.
     this.conflated.delete(key);
-    this.conflated.set(key, ev);
-    this.wakeUp();
+    this.conflated.set(key, ev); // no wakeUp(): a wait is pending only while nothing is queued or conflated
     if (this.conflated.size > conflateLimit) {
       this.resync('subscriber fell too far behind; re-query');
       log.warn({ subscriber: this.id, view: this.view.name, conflateLimit }, 'slow subscriber: buffer dropped, resync queued');
