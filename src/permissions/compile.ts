@@ -245,11 +245,18 @@ function maskValue(mask: Mask, value: Row[string]): Row[string] {
   }
 }
 
-/** The readable columns of `row` with the masks applied (the JS twin of {@link selectList}). */
-export function maskRow(perm: Permission, row: Row): Row {
+/**
+ * The readable columns of `row` with the masks applied (the JS twin of {@link selectList}). A
+ * readable column the row lacks is left out, or with `fill` set to null (every readable column
+ * present, as a subscription payload's row needs).
+ */
+export function maskRow(perm: Permission, row: Row, fill = false): Row {
   const out: Record<string, Row[string]> = {};
   for (const name of perm.columns) {
-    if (!Object.hasOwn(row, name)) continue;
+    if (!Object.hasOwn(row, name)) {
+      if (fill) out[name] = null;
+      continue;
+    }
     const mask = maskOf(perm, name);
     const value = row[name] as Row[string];
     out[name] = mask === undefined ? value : maskValue(mask, value);

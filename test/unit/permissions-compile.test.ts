@@ -133,6 +133,12 @@ describe('selectList and maskRow', () => {
     expect(maskRow(analyst, { trip_id: 't', lat: null, fare: null })).toEqual({ trip_id: 't', lat: null, fare: null });
   });
 
+  it('with fill, gives every readable column: the ones the row lacks as null (a subscription payload row)', () => {
+    expect(maskRow(analyst, { trip_id: 't', lat: 1.005 }, true))
+      .toEqual({ trip_id: 't', rider_id: null, driver_id: null, label: null, lat: 1.01, fare: null, n: null });
+    expect(maskRow(driver, { trip_id: 't', fare: '9' }, true)).toEqual({ trip_id: 't', driver_id: null, label: null });
+  });
+
   it('rejects a round mask on a non-number column', () => {
     expect(() => selectList(trips, perm({ kind: 'all' }, undefined, { label: { kind: 'round', digits: 1 } }))).toThrow(/round mask on text/);
   });

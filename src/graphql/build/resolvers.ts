@@ -23,7 +23,7 @@ import { selectsField } from '../selection';
 import { forbidden, pinnedValue, pinsOf, requirePermission, type Pins } from './access';
 import { decodePageCursor, encodePageCursor, type CursorValue, type KeysetColumn } from './keyset';
 import { NO_LOOKUPS, maskRow, permissionOf, rowTest, selectList } from '../../permissions/compile';
-import { normalizeColumnValue, normalizeColumns, projectColumns, rowColumns, type RowColumns } from './rows';
+import { normalizeColumnValue, normalizeColumns, rowColumns } from './rows';
 import { keyString } from '../../views/normalize';
 import { pageSql, type FilterValue, type Policy, type SqlStatement } from './statements';
 
@@ -387,15 +387,6 @@ export function relationResolver(shape: Shape, rel: ViewGraphql['relations'][num
 // ---------------------------------------------------------------------------------------------
 // Subscription
 
-/** Readable columns of a view per role, for subscription rows (computed once). */
-const readableColumns = new WeakMap<Permission, RowColumns>();
-
-function readableOf(view: ViewModel, perm: Permission): RowColumns {
-  let cols = readableColumns.get(perm);
-  if (cols === undefined) readableColumns.set(perm, (cols = rowColumns(view, perm.columns)));
-  return cols;
-}
-
 /** GraphQL field name of a key column in a change type: camelCase of the column (`trip_id` → `tripId`). */
 export function changeKeyField(columnName: string): string {
   return columnName.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
@@ -463,14 +454,13 @@ export function subscriptionSubscriber(shape: Shape, sub: NonNullable<ViewGraphq
     };
     const deliveries = await ctx.hub.subscribe(filter);
     ctx.log.debug({ requestId: ctx.requestId, view: view.name, column: route?.column, resume: after !== undefined }, 'subscribed');
-    const readable = readableOf(view, perm);
     const fixed = new Map<string, string>();
     for (const e of eqs) if (requiredByColumn.has(e.column)) fixed.set(e.column, e.value);
     let lastCursor = after ?? ctx.engine.feed.head();
     const toRoot = (d: Delivery): Record<string, unknown> => {
       lastCursor = d.cursor;
       const c = changeView(feedId, d);
-      const out: Record<string | symbol, unknown> = { kind: c.kind, cursor: c.cursor, [sub.nodeField]: c.row === null ? null : projectColumns(readable, maskRow(perm, c.row)) };
+      const out: Record<string | symbol, unknown> = { kind: c.kind, cursor: c.cursor, [sub.nodeField]: c.row === null ? null : maskRow(perm, c.row, true) };
       for (const k of keyFields) {
         const v = c.key?.[k.column];
         out[k.field] = v === undefined || v === null ? fixed.get(k.column) ?? null : String(normalizeColumnValue(k.type, v));

@@ -41,7 +41,6 @@ export function isCanonicalTimestamp(v: string): boolean {
     && isDigit(v.charCodeAt(20)) && isDigit(v.charCodeAt(21)) && isDigit(v.charCodeAt(22)) && civilFields(v);
 }
 
-
 /** One value in canonical form. */
 export function normalizeColumnValue(type: ColumnType, v: unknown): string | number | boolean | null {
   if (type === 'timestamptz' && typeof v === 'string') return fastUtcTimestamp(v) ?? normalizeValue(type, v);
@@ -59,19 +58,6 @@ export function normalizeColumns(cols: RowColumns, raw: Readonly<Record<string, 
   for (let i = 0; i < cols.length; i++) {
     const c = cols[i]!;
     out[c.name] = normalizeColumnValue(c.type, raw[c.name]);
-  }
-  return out;
-}
-
-/**
- * The `cols` of a row that is already normalised (a change feed's {@link Row}: both feeds normalise
- * when they decode), absent ones as null: a projection, nothing is converted again.
- */
-export function projectColumns(cols: RowColumns, row: Row): Row {
-  const out: Record<string, string | number | boolean | null> = {};
-  for (let i = 0; i < cols.length; i++) {
-    const name = cols[i]!.name;
-    out[name] = row[name] ?? null;
   }
   return out;
 }

@@ -29,7 +29,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { fetchTopicOffsets } from '../../../kafka/admin';
-import { createKafkaClient, type Admin, type EachBatchPayload, type Kafka, type KafkaMessage } from '../../../kafka/client';
+import { createKafkaClient, type Admin, type EachBatchPayload, type Kafka } from '../../../kafka/client';
 import { ResilientConsumer, type ConsumerPhase } from '../../../kafka/resilientConsumer';
 import { viewOfTopic, viewTopic } from '../../../kafka/topics';
 import { within } from '../../../util/within';
