@@ -263,10 +263,13 @@ export class Member {
     }
   }
 
-  /** Several events in order: written in one go, or each kept under the slow-consumer policy. */
-  deliverMany(payloads: readonly SharedPayload[], keys: ReadonlyArray<string | undefined>): void {
+  /**
+   * Several events in order: written in one go, or each kept under the slow-consumer policy.
+   * `bodies`: the payloads' bodies, which a group passes made once for all its members.
+   */
+  deliverMany(payloads: readonly SharedPayload[], keys: ReadonlyArray<string | undefined>, bodies: readonly Buffer[] = payloads.map((p) => p.body)): void {
     if (this.backlog === undefined && this.sock.socket.bufferedAmount < HIGH_WATER) {
-      this.write(payloads.map((p) => p.body));
+      this.write(bodies);
       return;
     }
     for (let i = 0; i < payloads.length; i++) this.deliver(payloads[i]!, keys[i]);
@@ -294,6 +297,13 @@ export interface GroupExecution {
 
 /** The graphql-js executor for every group (no compiled operation). */
 export const INTERPRETED: GroupExecution = Object.freeze({ compiled: undefined, verify: false });
+
+/** A run of changes a group writes to its members: payloads, row keys (for conflation), frame bodies. */
+interface Run {
+  readonly payloads: readonly SharedPayload[];
+  readonly keys: ReadonlyArray<string | undefined>;
+  readonly bodies: readonly Buffer[];
+}
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
@@ -362,20 +372,13 @@ export class Group implements MemberGroup {
     }
   }
 
-  /** The payload of a RESYNC event (executed now, for one member). */
+  /** The payload of a RESYNC event (executed now, for one member), as every change is executed. */
   resyncPayload(reason: string): SharedPayload {
-    const root = this.stream?.[RESYNC_ROOT](reason);
-    const ctx = this.args.contextValue;
-    ctx.beginUnit();
-    let result: ReturnType<typeof execute>;
-    try {
-      result = execute({ ...this.args, rootValue: root });
-    } finally {
-      ctx.endUnit();
-    }
+    const p = this.payloadOf(this.stream?.[RESYNC_ROOT](reason) ?? {});
+    if (!isPromise(p)) return p;
     // The generated change types resolve synchronously; a promise here would mean nested reads.
-    if (result instanceof Promise) return sharedPayload(JSON.stringify({ data: null, errors: this.formatErrors([new GraphQLError('RESYNC')]) }));
-    return sharedPayload(this.serialise(result));
+    void p.catch(() => undefined);
+    return sharedPayload(JSON.stringify({ data: null, errors: this.formatErrors([new GraphQLError('RESYNC')]) }));
   }
 
   /** A member left; the last one stops the stream. */
@@ -501,7 +504,7 @@ export class Group implements MemberGroup {
     const t1 = performance.now();
     observeLegSince('execute', t0);
     sliceWork += t1 - t0;
-    return this.writeMembers(this.members.values(), payloads, keys, t1, 0);
+    return this.writeMembers(this.members.values(), { payloads, keys, bodies: payloads.map((p) => p.body) }, t1, 0);
   }
 
   /**
@@ -510,20 +513,19 @@ export class Group implements MemberGroup {
    * members who leave meanwhile are skipped, and the group's next change waits. `writeMs`: write
    * time before this call (the leg is observed once, at the end).
    */
-  private writeMembers(rest: IterableIterator<Member>, payloads: readonly SharedPayload[], keys: ReadonlyArray<string | undefined>, start: number,
-    writeMs: number): Promise<void> | undefined {
+  private writeMembers(rest: IterableIterator<Member>, run: Run, start: number, writeMs: number): Promise<void> | undefined {
+    const { payloads, keys, bodies } = run;
     let mark = start;
     let n = 0;
     // A Set's iterator has no return(): leaving the loop early keeps its place for writeLater.
     for (const m of rest) {
-      if (payloads.length === 1) m.deliver(payloads[0]!, keys[0]);
-      else m.deliverMany(payloads, keys);
+      m.deliverMany(payloads, keys, bodies);
       if (++n % MEMBERS_PER_CHECK === 0) {
         const now = performance.now();
         writeMs += now - mark;
         sliceWork += now - mark;
         mark = now;
-        if (sliceWork >= SLICE_MS) return this.writeLater(rest, payloads, keys, writeMs);
+        if (sliceWork >= SLICE_MS) return this.writeLater(rest, run, writeMs);
       }
     }
     const end = performance.now();
@@ -533,10 +535,10 @@ export class Group implements MemberGroup {
   }
 
   /** Yields to the event loop, then goes on with {@link writeMembers}. */
-  private async writeLater(rest: IterableIterator<Member>, payloads: readonly SharedPayload[], keys: ReadonlyArray<string | undefined>, writeMs: number): Promise<void> {
+  private async writeLater(rest: IterableIterator<Member>, run: Run, writeMs: number): Promise<void> {
     await slice();
     if (this.ended) return;
-    await this.writeMembers(rest, payloads, keys, performance.now(), writeMs);
+    await this.writeMembers(rest, run, performance.now(), writeMs);
   }
 
   /** Ends the group: each member gets `frame` (if any) and leaves its socket. */

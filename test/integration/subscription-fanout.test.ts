@@ -33,8 +33,8 @@ const TRIPS = `subscription($riderId: ID, $after: String) {
   tripUpdated(riderId: $riderId, after: $after) { kind tripId cursor trip { id riderId driverId status } }
 }`;
 
-async function client(sub: string, role: 'rider' | 'driver' | 'ops'): Promise<TestWsClient> {
-  const c = connectWs(t.wsUrl, { authorization: `Bearer ${await t.token(sub, role)}` });
+async function client(sub: string, role: 'rider' | 'driver' | 'ops', gw: TestGateway = t): Promise<TestWsClient> {
+  const c = connectWs(gw.wsUrl, { authorization: `Bearer ${await gw.token(sub, role)}` });
   await c.connected;
   return c;
 }
@@ -127,5 +127,45 @@ describe('shared fan-out', () => {
     await waitFor(() => t.gateway.hub.buffered.total === 0);
     await Promise.all([fast1, fast2, slow].map((c) => c.dispose()));
     await waitFor(() => t.gateway.hub.size === size);
+  });
+});
+
+describe('shared fan-out past a member’s conflate limit', () => {
+  let small: TestGateway;
+  beforeAll(async () => {
+    small = await startTestGateway({ subscriptions: { queueLimit: 2, conflateLimit: 3, keepAliveMs: 600_000 } });
+  }, 180_000);
+  afterAll(async () => {
+    await small?.dispose();
+  });
+
+  it('the member gets one RESYNC, executed by its group (a cursor, no row); the rest of its group reads on without one', async () => {
+    const [fast, slow] = await Promise.all([client('fo-rs-fast', 'ops', small), client('fo-rs-slow', 'ops', small)]);
+    const f = fast.subscribe<TripChangeData>(TRIPS, {});
+    // Many subscriptions on the slow socket: each change is that many frames on it, so its buffers fill soon.
+    const slowSubs = Array.from({ length: 100 }, () => slow.subscribe<TripChangeData>(TRIPS, {}));
+    await waitFor(() => small.gateway.hub.size === 101);
+    slow.socket()!.pause();
+    // One ride at a time, each seen by the fast client before the next: the group's own hub
+    // subscriber never falls behind (its limits are as small), so a RESYNC can only come from the
+    // slow member's backlog (fanout.ts Member → Group.resyncPayload).
+    const rides = Array.from({ length: 80 }, (_, i) => ride(`fo-rs${i}`, `fo-rs-r${i % 7}`, 'fo-rs-driver'));
+    for (const r of rides) {
+      await writeRides(small.engine, [r]);
+      await waitFor(() => data(f).some((x) => x.tripId === r.id));
+    }
+    expect(data(f).every((x) => x.kind !== 'RESYNC')).toBe(true);
+    expect(slowSubs.every((s) => s.events.length === 0)).toBe(true);
+    slow.socket()!.resume();
+    await waitFor(() => slowSubs.every((s) => data(s).some((x) => x.kind === 'RESYNC')), 60_000);
+    for (const s of slowSubs) {
+      const got = data(s); // no errors: in verify mode the compiled RESYNC matched graphql-js's
+      const resync = got.find((x) => x.kind === 'RESYNC')!;
+      expect(resync).toMatchObject({ tripId: null, trip: null });
+      expect(resync.cursor.length).toBeGreaterThan(0);
+      expect(got.length).toBeLessThan(data(f).length); // its backlog was dropped for the RESYNC
+    }
+    await Promise.all([fast, slow].map((c) => c.dispose()));
+    await waitFor(() => small.gateway.hub.size === 0);
   });
 });
