@@ -3,9 +3,14 @@
  * test sets: frames are the shared payload behind a per-member prefix; a socket over the high-water
  * mark buffers with the hub's slow-consumer policy (queue, then conflation per key, then one
  * RESYNC), flushes when it drains, and never holds back the other members. Plus the permission
- * scope that decides who may share (src/subscriptions/scope.ts).
+ * scope that decides who may share (src/subscriptions/scope.ts). And the groups' shared run queue:
+ * a group that fails ends its own members only, and the groups queued behind it still run.
  */
-import { HIGH_WATER, Member, SocketFanout, sharedPayload, type FanoutSocket, type MemberGroup, type Fanout } from '../../src/graphql/fanout';
+import { GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
+import { ON_READY, RESYNC_ROOT, TAKE_READY, type ChangeStream } from '../../src/graphql/changes';
+import type { SocketContext } from '../../src/graphql/context';
+import { Group, HIGH_WATER, Member, SocketFanout, sharedPayload, type FanoutSocket, type MemberGroup, type Fanout } from '../../src/graphql/fanout';
+import type { ReadyListener } from '../../src/subscriptions/hub';
 import { silentLogger } from '../../src/log';
 import { waitFor } from '../helpers/waitFor';
 import { permissionScope, scopeClaims } from '../../src/subscriptions/scope';
@@ -137,5 +142,119 @@ describe('permission scope', () => {
     expect(permissionScope(registry, viewer('ops', 'o1'))).toBe(permissionScope(registry, viewer('ops', 'o2')));
     expect(permissionScope(registry, viewer('analyst', 'x'))).not.toBe(permissionScope(registry, viewer('ops', 'x')));
     expect(permissionScope(registry, viewer('driver', 'a'))).not.toBe(permissionScope(registry, viewer('rider', 'a')));
+  });
+});
+
+/** A ChangeStream the test feeds: roots pushed are ready; it tells its armed listener as the hub's subscriber does. */
+class FakeStream implements ChangeStream {
+  private readonly roots: Array<Record<string, unknown>> = [];
+  private listener: ReadyListener | undefined;
+  private done = false;
+  failTake = false;
+  push(...roots: Array<Record<string, unknown>>): void {
+    this.roots.push(...roots);
+    this.tell();
+  }
+  end(): void {
+    this.done = true;
+    this.tell();
+  }
+  private tell(): void {
+    const l = this.listener;
+    this.listener = undefined;
+    l?.ready();
+  }
+  [RESYNC_ROOT](): Record<string, unknown> {
+    return { n: -1 };
+  }
+  [TAKE_READY](max: number): Array<Record<string, unknown>> {
+    if (this.failTake) throw new Error('the stream broke');
+    return this.roots.splice(0, max);
+  }
+  [ON_READY](listener: ReadyListener): boolean {
+    if (this.roots.length > 0 || this.done) return true;
+    this.listener = listener;
+    return false;
+  }
+  next(): Promise<IteratorResult<Record<string, unknown>>> {
+    return Promise.resolve({ done: true, value: undefined });
+  }
+  return(): Promise<IteratorResult<Record<string, unknown>>> {
+    this.end();
+    return Promise.resolve({ done: true, value: undefined });
+  }
+  [Symbol.asyncIterator](): AsyncIterableIterator<Record<string, unknown>> {
+    return this;
+  }
+}
+
+describe('shared run queue', () => {
+  const streams = new Map<string, FakeStream>();
+  const schema = new GraphQLSchema({
+    query: new GraphQLObjectType({ name: 'Query', fields: { x: { type: GraphQLInt } } }),
+    subscription: new GraphQLObjectType({
+      name: 'Subscription',
+      fields: {
+        tick: {
+          type: GraphQLInt,
+          args: { s: { type: GraphQLString } },
+          subscribe: (_root: unknown, args: { s: string }) => streams.get(args.s),
+          resolve: (root: unknown) => (root as { n: number }).n,
+        },
+      },
+    }),
+  });
+  const context = { beginUnit: () => undefined, endUnit: () => undefined } as unknown as SocketContext;
+  const limits = { queueLimit: 10, conflateLimit: 10, countShared: () => undefined };
+  const formatErrors = (errs: readonly Error[]) => errs.map((e) => ({ message: e.message }));
+
+  /** A started group on stream `name`, with one member on a fake socket. */
+  async function started(name: string): Promise<{ stream: FakeStream; socket: FakeSocket }> {
+    const stream = new FakeStream();
+    streams.set(name, stream);
+    const args = { schema, document: parse('subscription ($s: String) { tick(s: $s) }'), variableValues: { s: name }, contextValue: context };
+    const g = new Group(name, 'tick', args, limits, silentLogger, formatErrors, { ended: () => undefined });
+    const socket = new FakeSocket();
+    g.members.add(new Member(new SocketFanout(socket, hub), '1', g));
+    await g.start();
+    return { stream, socket };
+  }
+  const frames = (s: FakeSocket) => s.frames.map((f) => JSON.parse(f) as { id: string; type: string; payload?: unknown });
+
+  it('runs every ready group; one whose run throws ends its own members with `error`, and the groups queued behind it still run', async () => {
+    const a = await started('a');
+    const b = await started('b');
+    const c = await started('c');
+    a.stream.push({ n: 1 }, { n: 2 });
+    await waitFor(() => a.socket.frames.length === 2);
+    expect(frames(a.socket).map((f) => f.payload)).toEqual([{ data: { tick: 1 } }, { data: { tick: 2 } }]);
+    // b fails, queued before c in the same delivery
+    b.stream.failTake = true;
+    b.stream.push({ n: 3 });
+    c.stream.push({ n: 4 });
+    await waitFor(() => c.socket.frames.length === 1 && b.socket.frames.length === 1);
+    expect(frames(b.socket)).toEqual([{ id: '1', type: 'error', payload: [{ message: 'the stream broke' }] }]);
+    expect(frames(c.socket)).toEqual([{ id: '1', type: 'next', payload: { data: { tick: 4 } } }]);
+    // a and c wait again; b is over
+    a.stream.push({ n: 5 });
+    c.stream.push({ n: 6 });
+    await waitFor(() => a.socket.frames.length === 3 && c.socket.frames.length === 2);
+    expect(b.socket.frames).toHaveLength(1);
+  });
+
+  it('a stream that ends completes its members; changes ready before the start are run at once', async () => {
+    const stream = new FakeStream();
+    stream.push({ n: 7 }); // ready before the group starts: nothing armed, the group queues itself
+    streams.set('early', stream);
+    const args = { schema, document: parse('subscription ($s: String) { tick(s: $s) }'), variableValues: { s: 'early' }, contextValue: context };
+    const g = new Group('early', 'tick', args, limits, silentLogger, formatErrors, { ended: () => undefined });
+    const socket = new FakeSocket();
+    g.members.add(new Member(new SocketFanout(socket, hub), '9', g));
+    await g.start();
+    await waitFor(() => socket.frames.length === 1);
+    stream.end();
+    await waitFor(() => socket.frames.length === 2);
+    expect(frames(socket)).toEqual([{ id: '9', type: 'next', payload: { data: { tick: 7 } } }, { id: '9', type: 'complete' }]);
+    expect(g.members.size).toBe(0);
   });
 });
