@@ -94,8 +94,13 @@ export class Subscriber implements DeliveryIterator {
   private cursor: FeedPosition;
   /** Covers everything accepted (handed or queued); a resync carries it. */
   private tail: FeedPosition;
-  /** Replaced by a fresh empty array once drained (a drained array keeps its grown capacity). */
-  private queue: Pending[] = [];
+  /**
+   * Queued deliveries, oldest first; undefined when none (never an empty array). An idle subscriber
+   * holds no array, and a drained one is dropped, not emptied: it keeps no grown capacity, and no
+   * array of this old, long-lived subscriber is left pointing at young deliveries, which would keep
+   * them alive through young-generation collections (see onReady).
+   */
+  private queue: Pending[] | undefined;
   /** Present while conflating. Re-inserted on each change so its order is feed order of the latest changes. */
   private conflated: Map<string, ChangeEvent> | undefined;
   /**
@@ -143,20 +148,20 @@ export class Subscriber implements DeliveryIterator {
   /** Drops what is queued and tells the consumer to re-query (covering everything accepted so far). */
   resync(reason: string): void {
     this.conflated = undefined;
-    this.queue.length = 0;
+    this.queue = undefined;
     const item: Pending = { kind: 'resync', cursor: this.tail, reason };
     const waiter = this.shiftWaiter();
     if (waiter !== undefined) {
       waiter({ done: false, value: this.deliver(item) });
       return;
     }
-    this.queue.push(item);
+    this.queue = [item];
     this.wakeUp();
   }
 
   /** Deliveries waiting for the consumer: queued plus conflated (at most queueLimit + conflateLimit). */
   get buffered(): number {
-    return this.queue.length + (this.conflated?.size ?? 0);
+    return (this.queue?.length ?? 0) + (this.conflated?.size ?? 0);
   }
 
   /** Queues a change that passed filter and policy. */
@@ -168,8 +173,10 @@ export class Subscriber implements DeliveryIterator {
       waiter({ done: false, value: this.deliver({ kind: 'change', event: ev }) });
       return;
     }
-    if (this.conflated === undefined && this.queue.length < queueLimit) {
-      this.queue.push({ kind: 'change', event: ev });
+    if (this.conflated === undefined && (this.queue?.length ?? 0) < queueLimit) {
+      const item: Pending = { kind: 'change', event: ev };
+      if (this.queue === undefined) this.queue = [item];
+      else this.queue.push(item);
       this.wakeUp();
       return;
     }
@@ -207,7 +214,7 @@ export class Subscriber implements DeliveryIterator {
   }
 
   onReady(listener: ReadyListener): boolean {
-    if (this.phase.name === 'closed' || this.queue.length > 0 || this.conflated !== undefined) return true;
+    if (this.phase.name === 'closed' || this.queue !== undefined || this.conflated !== undefined) return true;
     this.wake = listener;
     return false;
   }
@@ -244,7 +251,7 @@ export class Subscriber implements DeliveryIterator {
     if (this.phase.name === 'closed') return;
     this.phase = CLOSED;
     this.ended?.abort();
-    this.queue.length = 0;
+    this.queue = undefined;
     this.conflated = undefined;
     this.ctx.detach(this);
     try {
@@ -257,8 +264,9 @@ export class Subscriber implements DeliveryIterator {
   }
 
   private take(): Delivery | undefined {
-    let item = this.queue.shift();
-    if (item !== undefined && this.queue.length === 0) this.queue = [];
+    const queue = this.queue;
+    let item = queue?.shift();
+    if (queue?.length === 0) this.queue = undefined;
     if (item === undefined && this.conflated !== undefined) {
       const first = this.conflated.entries().next();
       if (first.done !== true) {
@@ -266,7 +274,7 @@ export class Subscriber implements DeliveryIterator {
         item = { kind: 'change', event: first.value[1] };
       }
     }
-    if (this.queue.length === 0 && this.conflated?.size === 0) this.conflated = undefined; // caught up
+    if (this.queue === undefined && this.conflated?.size === 0) this.conflated = undefined; // caught up
     return item === undefined ? undefined : this.deliver(item);
   }
 
