@@ -10,7 +10,7 @@
  * ({@link FanoutSocket}): websocket.ts adapts `ws` sockets.
  *
  * Slow sockets: a member whose socket has more than {@link HIGH_WATER} bytes unsent gets a backlog,
- * with the hub's slow-consumer policy (subscriptions/subscriber.ts): up to `queueLimit` payloads in
+ * with the hub's slow-consumer policy (subscriptions/backlog.ts, one copy for both): up to `queueLimit` payloads in
  * order, then conflation to the latest payload per row key up to `conflateLimit` keys, then the
  * backlog is dropped for one RESYNC event (its cursor covers everything the group has handed out),
  * followed by the live changes. The backlog is flushed when the socket's writes drain below
@@ -31,6 +31,7 @@ import { GraphQLError, createSourceEventStream, execute, type ExecutionArgs, typ
 import type { Logger } from '../log';
 import { observeLeg, observeLegSince } from '../legs';
 import { CHANGE_KEY, ON_READY, RESYNC_ROOT, TAKE_READY, isChangeStream, type ChangeStream } from './changes';
+import { backlogSize, conflate, enqueue, takeNext, type Backlog } from '../subscriptions/backlog';
 import type { ReadyListener } from '../subscriptions/hub';
 import type { SocketContext } from './context';
 import type { CompiledSubscription } from './compiled/subscriptions';
@@ -171,13 +172,6 @@ export class SocketFanout {
   }
 }
 
-interface Backlog {
-  /** Payloads, in order (the first may be a RESYNC). */
-  queue: SharedPayload[];
-  /** Latest payload per row key, in order of the latest change; present while conflating. */
-  conflated: Map<string, SharedPayload> | undefined;
-}
-
 /** What a member needs of its group. */
 export interface MemberGroup {
   readonly field: string;
@@ -195,7 +189,8 @@ const PREFIX_BYTES = Buffer.byteLength('{"id":"","type":"next","payload":');
 
 /** One subscription of a socket in a group: an id and where it stands; everything else is shared. */
 export class Member {
-  backlog: Backlog | undefined;
+  /** Payloads kept while the socket is backed up (the first may be a RESYNC); present until it drained them all. */
+  backlog: Backlog<SharedPayload> | undefined;
 
   constructor(readonly sock: SocketFanout, readonly id: string, readonly group: MemberGroup) {}
 
@@ -216,7 +211,7 @@ export class Member {
 
   /** Payloads waiting for the socket (queued plus conflated). */
   get buffered(): number {
-    return this.backlog === undefined ? 0 : this.backlog.queue.length + (this.backlog.conflated?.size ?? 0);
+    return this.backlog === undefined ? 0 : backlogSize(this.backlog);
   }
 
   /** One event for this member: written now, or kept under the slow-consumer policy. */
@@ -228,19 +223,13 @@ export class Member {
     }
     const { queueLimit, conflateLimit } = this.group.limits;
     if (this.backlog === undefined) {
-      this.backlog = { queue: [], conflated: undefined };
+      this.backlog = { queue: undefined, conflated: undefined };
       this.sock.backlog(this);
     }
     const b = this.backlog;
-    if (b.conflated === undefined && b.queue.length < queueLimit) {
-      b.queue.push(payload);
-      return;
-    }
-    b.conflated ??= new Map();
-    const k = key ?? `#${b.conflated.size}`; // a change without a key (never expected) is not conflated
-    b.conflated.delete(k);
-    b.conflated.set(k, payload);
-    if (b.conflated.size > conflateLimit) {
+    if (enqueue(b, payload, queueLimit)) return;
+    // A change without a key (never expected) is not conflated.
+    if (!conflate(b, key ?? `#${b.conflated?.size ?? 0}`, payload, conflateLimit)) {
       this.backlog = { queue: [this.group.resyncPayload('subscriber fell too far behind; re-query')], conflated: undefined };
       this.group.log.warn({ view: this.group.field, conflateLimit }, 'slow subscriber: buffer dropped, resync queued');
     }
@@ -252,14 +241,7 @@ export class Member {
     if (b === undefined) return;
     const socket = this.sock.socket;
     while (socket.bufferedAmount < HIGH_WATER) {
-      let payload = b.queue.shift();
-      if (payload === undefined && b.conflated !== undefined) {
-        const first = b.conflated.entries().next();
-        if (first.done !== true) {
-          b.conflated.delete(first.value[0]);
-          payload = first.value[1];
-        }
-      }
+      const payload = takeNext(b);
       if (payload === undefined) {
         this.backlog = undefined;
         return;

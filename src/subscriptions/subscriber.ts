@@ -1,12 +1,13 @@
 /**
  * One subscriber of the hub (hub.ts): a bounded queue between the feed (push) and its consumer
  * (pull). Memory per subscriber is bounded: queueLimit deliveries, then conflation to the latest
- * change per key up to conflateLimit keys, then one resync; while a resume replays, live changes wait
+ * change per key up to conflateLimit keys, then one resync (the policy of backlog.ts); while a resume replays, live changes wait
  * in a buffer of at most queueLimit (beyond it they are dropped and read again from the feed).
  */
 import type { ChangeEvent, ChangeFeed, FeedPosition } from '../engine/types';
 import type { Logger } from '../log';
 import { keyString } from '../views/normalize';
+import { backlogSize, conflate, enqueue, takeNext, type Backlog } from './backlog';
 import type { Row, ViewModel } from '../views/model';
 
 /** What one subscriber wants: a view, an optional equality filter, its row policy and a resume cursor. */
@@ -61,7 +62,8 @@ export interface ReadyListener {
   ready(): void;
 }
 
-type Pending = { kind: 'change'; event: ChangeEvent } | { kind: 'resync'; cursor: FeedPosition; reason: string };
+/** An item of a subscriber's backlog: a change, or a resync (which replaces the backlog). */
+export type Pending = { kind: 'change'; event: ChangeEvent } | { kind: 'resync'; cursor: FeedPosition; reason: string };
 
 /**
  * Lifecycle of a subscriber. While replaying, live changes wait in `live` until the replay is
@@ -88,21 +90,18 @@ function unreachable(x: never): never {
 }
 
 /** One subscription: a bounded queue between the feed (push) and its consumer (pull). */
-export class Subscriber implements DeliveryIterator {
+export class Subscriber implements DeliveryIterator, Backlog<Pending> {
   phase: Phase;
   /** Covers everything handed to the consumer. */
   private cursor: FeedPosition;
   /** Covers everything accepted (handed or queued); a resync carries it. */
   private tail: FeedPosition;
   /**
-   * Queued deliveries, oldest first; undefined when none (never an empty array). An idle subscriber
-   * holds no array, and a drained one is dropped, not emptied: it keeps no grown capacity, and no
-   * array of this old, long-lived subscriber is left pointing at young deliveries, which would keep
-   * them alive through young-generation collections (see onReady).
+   * The backlog (backlog.ts, the slow-consumer policy): queued deliveries, undefined when none,
+   * then the latest change per key while conflating. Public only for backlog.ts's functions.
    */
-  private queue: Pending[] | undefined;
-  /** Present while conflating. Re-inserted on each change so its order is feed order of the latest changes. */
-  private conflated: Map<string, ChangeEvent> | undefined;
+  queue: Pending[] | undefined;
+  conflated: Map<string, Pending> | undefined;
   /**
    * The consumer's pending `next()` calls, oldest first: the first in a field (an idle subscriber has
    * one), more (never expected of a `for await`) in an array made when needed.
@@ -161,7 +160,7 @@ export class Subscriber implements DeliveryIterator {
 
   /** Deliveries waiting for the consumer: queued plus conflated (at most queueLimit + conflateLimit). */
   get buffered(): number {
-    return (this.queue?.length ?? 0) + (this.conflated?.size ?? 0);
+    return backlogSize(this);
   }
 
   /** Queues a change that passed filter and policy. */
@@ -173,20 +172,13 @@ export class Subscriber implements DeliveryIterator {
       waiter({ done: false, value: this.deliver({ kind: 'change', event: ev }) });
       return;
     }
-    if (this.conflated === undefined && (this.queue?.length ?? 0) < queueLimit) {
-      const item: Pending = { kind: 'change', event: ev };
-      if (this.queue === undefined) this.queue = [item];
-      else this.queue.push(item);
+    const item: Pending = { kind: 'change', event: ev };
+    if (enqueue(this, item, queueLimit)) {
       this.wakeUp();
       return;
     }
-    this.conflated ??= new Map();
-    const key = keyString(this.view, ev.key);
-    // Delete first so the entry moves to the end: delivered positions stay increasing, so the cursor
-    // never covers a change that is still waiting behind it.
-    this.conflated.delete(key);
-    this.conflated.set(key, ev); // no wakeUp(): a wait is pending only while nothing is queued or conflated
-    if (this.conflated.size > conflateLimit) {
+    // No wakeUp() when conflating: a wait is armed only while nothing is queued or conflated.
+    if (!conflate(this, keyString(this.view, ev.key), item, conflateLimit)) {
       this.resync('subscriber fell too far behind; re-query');
       log.warn({ subscriber: this.id, view: this.view.name, conflateLimit }, 'slow subscriber: buffer dropped, resync queued');
     }
@@ -264,17 +256,7 @@ export class Subscriber implements DeliveryIterator {
   }
 
   private take(): Delivery | undefined {
-    const queue = this.queue;
-    let item = queue?.shift();
-    if (queue?.length === 0) this.queue = undefined;
-    if (item === undefined && this.conflated !== undefined) {
-      const first = this.conflated.entries().next();
-      if (first.done !== true) {
-        this.conflated.delete(first.value[0]);
-        item = { kind: 'change', event: first.value[1] };
-      }
-    }
-    if (this.queue === undefined && this.conflated?.size === 0) this.conflated = undefined; // caught up
+    const item = takeNext(this);
     return item === undefined ? undefined : this.deliver(item);
   }
 
