@@ -4,7 +4,7 @@
  * pending `next()`, so an unsubscribed client would stay registered until the next change.
  */
 import type { ChangeEvent } from '../engine/types';
-import type { Delivery, DeliveryIterator, ReadyListener } from '../subscriptions/hub';
+import type { Delivery, DeliveryIterator } from '../subscriptions/hub';
 import type { Row } from '../views/model';
 import { encodeFeedCursor } from './cursors';
 
@@ -89,30 +89,30 @@ export const CHANGE_KEY: unique symbol = Symbol('wavegate.changeKey');
 export const TAKE_READY: unique symbol = Symbol('wavegate.takeReady');
 
 /**
- * A method of the stream a generated subscription resolver returns ({@link DeliveryStream}): arms a
- * listener to be told, once, when {@link TAKE_READY} has something to give or the stream has ended
- * (then it gives nothing); true, arming nothing, when that is so already. The shared fan-out waits
- * with it instead of `next()`: no promise per wait, and a change never travels through an object
- * that waited long enough to be in the old generation (see subscriptions/subscriber.ts `onReady`).
+ * A method of the stream a generated subscription resolver returns ({@link DeliveryStream}): resolves,
+ * with nothing, once {@link TAKE_READY} has something to give or the stream has ended (then it
+ * gives nothing). The shared fan-out waits with it instead of `next()`, so that a change never
+ * travels through a promise that waited long enough to be in the old generation (see
+ * subscriptions/subscriber.ts `waitReady`).
  */
-export const ON_READY: unique symbol = Symbol('wavegate.onReady');
+export const WAIT_READY: unique symbol = Symbol('wavegate.waitReady');
 
 /** A subscription's event stream as the generated resolvers return it. */
 export interface ChangeStream extends AsyncIterableIterator<Record<string, unknown>> {
   [RESYNC_ROOT](reason: string): Record<string, unknown>;
   [TAKE_READY](max: number): Array<Record<string, unknown>>;
-  [ON_READY](listener: ReadyListener): boolean;
+  [WAIT_READY](): Promise<void>;
 }
 
 /** True when `stream` (a subscription field's source stream) is a {@link ChangeStream}, as every generated one is. */
 export function isChangeStream(stream: AsyncIterable<unknown>): stream is ChangeStream {
-  const s = stream as Partial<Record<typeof RESYNC_ROOT | typeof TAKE_READY | typeof ON_READY, unknown>>;
-  return typeof s[RESYNC_ROOT] === 'function' && typeof s[TAKE_READY] === 'function' && typeof s[ON_READY] === 'function';
+  const s = stream as Partial<Record<typeof RESYNC_ROOT | typeof TAKE_READY | typeof WAIT_READY, unknown>>;
+  return typeof s[RESYNC_ROOT] === 'function' && typeof s[TAKE_READY] === 'function' && typeof s[WAIT_READY] === 'function';
 }
 
 /**
  * The stream a generated subscription resolver returns: the hub's deliveries mapped to root values
- * by `toRoot`, with {@link RESYNC_ROOT} (`resync`), {@link TAKE_READY} and {@link ON_READY} as methods.
+ * by `toRoot`, with {@link RESYNC_ROOT} (`resync`), {@link TAKE_READY} and {@link WAIT_READY} as methods.
  */
 export class DeliveryStream extends MappedIterator<Delivery, Record<string, unknown>, DeliveryIterator> implements ChangeStream {
   constructor(
@@ -132,7 +132,7 @@ export class DeliveryStream extends MappedIterator<Delivery, Record<string, unkn
     return this.source.takeReady(max).map((d) => this.fn(d) as Record<string, unknown>);
   }
 
-  [ON_READY](listener: ReadyListener): boolean {
-    return this.source.onReady(listener);
+  [WAIT_READY](): Promise<void> {
+    return this.source.waitReady();
   }
 }

@@ -7,7 +7,7 @@
  *
  * The backlog is the owner's own fields (the subscriber is one), not an object of its own: an idle
  * subscriber holds neither an array nor a map, and a drained array is dropped, not emptied, so no
- * long-lived owner is left pointing at an array of young items (see subscriber.ts `onReady`).
+ * long-lived owner is left pointing at an array of young items (see subscriber.ts `waitReady`).
  */
 
 /** What a backlog holds: undefined fields when it holds nothing. */

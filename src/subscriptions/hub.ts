@@ -25,7 +25,7 @@ import type { Registry, Row, ViewModel } from '../views/model';
 import { ReplaySlots, replayInto, type ReplayCaps, type SubscribeScope } from './replay';
 import { Subscriber, type Delivery, type DeliveryIterator, type SubscriberCtx, type SubscriptionFilter } from './subscriber';
 
-export type { Delivery, DeliveryIterator, ReadyListener, SubscriptionFilter } from './subscriber';
+export type { Delivery, DeliveryIterator, SubscriptionFilter } from './subscriber';
 export type { SubscribeScope } from './replay';
 
 /** Hub tuning (see `SubscriptionsConfig`). */

@@ -44,23 +44,19 @@ export interface DeliveryIterator extends AsyncIterableIterator<Delivery> {
    */
   takeReady(max: number): Delivery[];
   /**
-   * Arms `listener` to be told, once, when a delivery is ready for {@link takeReady} or the iterator
-   * has ended (then takeReady gives nothing); true, arming nothing, when that is so already. The
-   * pull protocol of the shared fan-out, in place of `next()`. A subscriber waits seconds for its
-   * next change, so whatever its consumer waits on is in V8's old generation by then: a promise
-   * resolved with the delivery would keep the delivery (row, root value, payload) alive through
-   * every young-generation collection until the next full one, promoted with it, and a promise per
-   * wait is itself promoted garbage. The call carries nothing and allocates nothing; the listener
-   * takes the deliveries later, in a frame of its own. One listener at a time, and never alongside a
-   * pending `next()`. `ready()` is called from inside the feed's delivery: it must only schedule.
+   * Resolves, with nothing, once a delivery is ready for {@link takeReady} or the iterator has ended
+   * (then takeReady gives nothing). The pull protocol of the shared fan-out, in place of `next()`:
+   * a subscriber waits seconds for its next change, long enough for its pending promise to reach
+   * V8's old generation, and a promise resolved with the delivery would then keep the delivery (row,
+   * root value, payload) alive through every young-generation collection until the next full one,
+   * promoted with it. A wake-up carries nothing; the delivery is taken by the woken, young frame.
+   * One wait at a time, and never alongside a pending `next()`.
    */
-  onReady(listener: ReadyListener): boolean;
+  waitReady(): Promise<void>;
 }
 
-/** Told by {@link DeliveryIterator.onReady} that deliveries are ready (or the iterator ended). */
-export interface ReadyListener {
-  ready(): void;
-}
+/** What waitReady() returns when a delivery is ready already (or the iterator ended). */
+const READY: Promise<void> = Promise.resolve();
 
 /** An item of a subscriber's backlog: a change, or a resync (which replaces the backlog). */
 export type Pending = { kind: 'change'; event: ChangeEvent } | { kind: 'resync'; cursor: FeedPosition; reason: string };
@@ -109,8 +105,8 @@ export class Subscriber implements DeliveryIterator, Backlog<Pending> {
    */
   private waiter: Waiter | undefined;
   private moreWaiters: Waiter[] | undefined;
-  /** The armed onReady() listener: told once when a delivery is queued or the subscriber finishes. */
-  private wake: ReadyListener | undefined;
+  /** The pending waitReady(): woken (with nothing) when a delivery is queued or the subscriber finishes. */
+  private wake: (() => void) | undefined;
   /** Made on first use (only resumes read it): an idle live subscriber holds none. */
   private ended: AbortController | undefined;
 
@@ -205,16 +201,15 @@ export class Subscriber implements DeliveryIterator, Backlog<Pending> {
     return out;
   }
 
-  onReady(listener: ReadyListener): boolean {
-    if (this.phase.name === 'closed' || this.queue !== undefined || this.conflated !== undefined) return true;
-    this.wake = listener;
-    return false;
+  waitReady(): Promise<void> {
+    if (this.phase.name === 'closed' || this.queue !== undefined || this.conflated !== undefined) return READY;
+    return new Promise((resolve) => (this.wake = resolve));
   }
 
   private wakeUp(): void {
     const wake = this.wake;
     this.wake = undefined;
-    wake?.ready();
+    wake?.();
   }
 
   private shiftWaiter(): Waiter | undefined {

@@ -3,14 +3,14 @@
  * test sets: frames are the shared payload behind a per-member prefix; a socket over the high-water
  * mark buffers with the hub's slow-consumer policy (queue, then conflation per key, then one
  * RESYNC), flushes when it drains, and never holds back the other members. Plus the permission
- * scope that decides who may share (src/subscriptions/scope.ts). And the groups' shared run queue:
- * a group that fails ends its own members only, and the groups queued behind it still run.
+ * scope that decides who may share (src/subscriptions/scope.ts). And a group's life: a group whose
+ * stream fails ends its own members with `error` while other groups go on, and one whose stream
+ * ends completes them.
  */
 import { GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
-import { ON_READY, RESYNC_ROOT, TAKE_READY, type ChangeStream } from '../../src/graphql/changes';
+import { RESYNC_ROOT, TAKE_READY, WAIT_READY, type ChangeStream } from '../../src/graphql/changes';
 import type { SocketContext } from '../../src/graphql/context';
 import { Group, HIGH_WATER, Member, SocketFanout, sharedPayload, type FanoutSocket, type MemberGroup, type Fanout } from '../../src/graphql/fanout';
-import type { ReadyListener } from '../../src/subscriptions/hub';
 import { silentLogger } from '../../src/log';
 import { waitFor } from '../helpers/waitFor';
 import { permissionScope, scopeClaims } from '../../src/subscriptions/scope';
@@ -145,10 +145,10 @@ describe('permission scope', () => {
   });
 });
 
-/** A ChangeStream the test feeds: roots pushed are ready; it tells its armed listener as the hub's subscriber does. */
+/** A ChangeStream the test feeds: roots pushed are ready; it wakes a pending wait as the hub's subscriber does. */
 class FakeStream implements ChangeStream {
   private readonly roots: Array<Record<string, unknown>> = [];
-  private listener: ReadyListener | undefined;
+  private wake: (() => void) | undefined;
   private done = false;
   failTake = false;
   push(...roots: Array<Record<string, unknown>>): void {
@@ -160,9 +160,9 @@ class FakeStream implements ChangeStream {
     this.tell();
   }
   private tell(): void {
-    const l = this.listener;
-    this.listener = undefined;
-    l?.ready();
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
   [RESYNC_ROOT](): Record<string, unknown> {
     return { n: -1 };
@@ -171,10 +171,9 @@ class FakeStream implements ChangeStream {
     if (this.failTake) throw new Error('the stream broke');
     return this.roots.splice(0, max);
   }
-  [ON_READY](listener: ReadyListener): boolean {
-    if (this.roots.length > 0 || this.done) return true;
-    this.listener = listener;
-    return false;
+  [WAIT_READY](): Promise<void> {
+    if (this.roots.length > 0 || this.done) return Promise.resolve();
+    return new Promise((resolve) => (this.wake = resolve));
   }
   next(): Promise<IteratorResult<Record<string, unknown>>> {
     return Promise.resolve({ done: true, value: undefined });
@@ -188,7 +187,7 @@ class FakeStream implements ChangeStream {
   }
 }
 
-describe('shared run queue', () => {
+describe('a group’s life', () => {
   const streams = new Map<string, FakeStream>();
   const schema = new GraphQLSchema({
     query: new GraphQLObjectType({ name: 'Query', fields: { x: { type: GraphQLInt } } }),
@@ -221,14 +220,14 @@ describe('shared run queue', () => {
   }
   const frames = (s: FakeSocket) => s.frames.map((f) => JSON.parse(f) as { id: string; type: string; payload?: unknown });
 
-  it('runs every ready group; one whose run throws ends its own members with `error`, and the groups queued behind it still run', async () => {
+  it('runs each ready group; one whose stream throws ends its own members with `error`, and the other groups go on', async () => {
     const a = await started('a');
     const b = await started('b');
     const c = await started('c');
     a.stream.push({ n: 1 }, { n: 2 });
     await waitFor(() => a.socket.frames.length === 2);
     expect(frames(a.socket).map((f) => f.payload)).toEqual([{ data: { tick: 1 } }, { data: { tick: 2 } }]);
-    // b fails, queued before c in the same delivery
+    // b fails, in the same turn as a change for c
     b.stream.failTake = true;
     b.stream.push({ n: 3 });
     c.stream.push({ n: 4 });
@@ -244,7 +243,7 @@ describe('shared run queue', () => {
 
   it('a stream that ends completes its members; changes ready before the start are run at once', async () => {
     const stream = new FakeStream();
-    stream.push({ n: 7 }); // ready before the group starts: nothing armed, the group queues itself
+    stream.push({ n: 7 }); // ready before the group starts: its first wait settles at once
     streams.set('early', stream);
     const args = { schema, document: parse('subscription ($s: String) { tick(s: $s) }'), variableValues: { s: 'early' }, contextValue: context };
     const g = new Group('early', 'tick', args, limits, silentLogger, formatErrors, { ended: () => undefined });

@@ -189,30 +189,27 @@ describe('Subscriber.takeReady', () => {
   });
 });
 
-describe('Subscriber.onReady', () => {
-  /** A listener that counts how often it was told. */
-  const listener = (): { ready(): void; calls: number } => ({ calls: 0, ready() { this.calls++; } });
+describe('Subscriber.waitReady', () => {
+  /** True when `p` has settled by now (a settled promise wins the race against Promise.resolve(NONE)). */
+  const settled = async (p: Promise<unknown>): Promise<boolean> => (await Promise.race([p, Promise.resolve(NONE)])) !== NONE;
 
-  it('tells the armed listener once, synchronously, when a change is queued, which takeReady then gives; arms nothing while something is ready', async () => {
+  it('wakes with nothing once a change is queued, which takeReady then gives; settles at once while something is ready', async () => {
     const { feed, hub } = setup();
     const a = await hub.subscribe({ view: 'trip_history', allow: allowAll });
     const b = await hub.subscribe({ view: 'trip_history', allow: allowAll });
-    const l = listener();
-    expect(a.onReady(l)).toBe(false); // nothing ready: armed
+    const wait = a.waitReady();
+    expect(await settled(wait)).toBe(false);
     feed.emit([tripChange('insert', 't1', {}), tripChange('update', 't1', { status: 'assigned' })]);
-    expect(l.calls).toBe(1); // told once for two changes: the listener is disarmed by the first
-    const again = listener();
-    expect(a.onReady(again)).toBe(true); // ready already: nothing armed
+    expect(await wait).toBeUndefined(); // the wake-up carries no delivery
+    expect(await settled(a.waitReady())).toBe(true);
     const taken = a.takeReady(5);
     const read = [(await b.next()).value as Delivery, (await b.next()).value as Delivery];
     expect(show(taken)).toEqual(show(read));
     expect(taken.map((d) => d.cursor)).toEqual(read.map((d) => d.cursor));
-    expect(a.onReady(again)).toBe(false); // drained: armed again
-    feed.emit([tripChange('insert', 't2', {})]);
-    expect([l.calls, again.calls]).toEqual([1, 1]);
+    expect(await settled(a.waitReady())).toBe(false); // drained: waits again
   });
 
-  it('tells the listener for a resync and when the subscriber finishes (then nothing is ready); a conflated change is ready', async () => {
+  it('wakes for a conflated change and for a resync, and when the subscriber finishes (then nothing is ready)', async () => {
     const { feed, hub } = setup({ queueLimit: 1, conflateLimit: 1 });
     const a = await hub.subscribe({ view: 'trip_history', allow: allowAll });
     feed.emit([tripChange('insert', 't1', {})]);
@@ -220,19 +217,20 @@ describe('Subscriber.onReady', () => {
     // queue full (1), then conflated (t2), then past conflateLimit: one resync
     feed.emit([tripChange('insert', 't1', {}), tripChange('insert', 't2', {})]);
     expect(a.takeReady(1)).toHaveLength(1);
-    expect(a.onReady(listener())).toBe(true); // t2 is conflated and ready
+    let wait = a.waitReady();
+    expect(await settled(wait)).toBe(true); // t2 is conflated and ready
     expect(show(a.takeReady(5))).toHaveLength(1);
-    const l = listener();
-    expect(a.onReady(l)).toBe(false);
+    wait = a.waitReady();
+    expect(await settled(wait)).toBe(false);
     feed.emit([tripChange('insert', 't3', {}), tripChange('insert', 't4', {}), tripChange('insert', 't5', {})]);
-    expect(l.calls).toBe(1);
+    expect(await settled(wait)).toBe(true);
     expect(a.takeReady(5).map((d) => d.kind)).toContain('resync');
-    const end = listener();
-    expect(a.onReady(end)).toBe(false);
+    wait = a.waitReady();
+    expect(await settled(wait)).toBe(false);
     await a.return?.();
-    expect(end.calls).toBe(1);
+    expect(await settled(wait)).toBe(true);
     expect(a.takeReady(5)).toEqual([]);
-    expect(a.onReady(listener())).toBe(true);
+    expect(await settled(a.waitReady())).toBe(true);
   });
 });
 
