@@ -218,7 +218,7 @@ export class Member {
     }
     const { queueLimit, conflateLimit } = this.group.limits;
     if (this.backlog === undefined) {
-      this.backlog = { queue: undefined, conflated: undefined };
+      this.backlog = { queue: [], conflated: undefined };
       this.sock.backlog(this);
     }
     const b = this.backlog;

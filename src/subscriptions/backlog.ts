@@ -5,22 +5,22 @@
  * latest item per row key, up to `conflateLimit` keys; past that, the owner drops the backlog for
  * one RESYNC (how it makes one differs, so it is the owner's).
  *
- * The backlog is the owner's own fields (the subscriber is one), not an object of its own: an idle
- * subscriber holds neither an array nor a map, and a drained array is dropped, not emptied, so no
- * long-lived owner is left pointing at an array of young items (see subscriber.ts `waitReady`).
+ * The backlog is the owner's own fields (the subscriber is one), not an object of its own. A drained
+ * queue is replaced by a fresh empty array rather than emptied: an emptied array keeps the capacity
+ * it grew to.
  */
 
-/** What a backlog holds: undefined fields when it holds nothing. */
+/** What a backlog holds: an empty queue and no map when it holds nothing. */
 export interface Backlog<T> {
-  /** Items in order, oldest first; undefined when none (never an empty array). */
-  queue: T[] | undefined;
+  /** Items in order, oldest first. */
+  queue: T[];
   /** Latest item per row key, in order of each key's latest change; present while conflating. */
   conflated: Map<string, T> | undefined;
 }
 
 /** Items a backlog holds: queued plus conflated. */
 export function backlogSize<T>(b: Backlog<T>): number {
-  return (b.queue?.length ?? 0) + (b.conflated?.size ?? 0);
+  return b.queue.length + (b.conflated?.size ?? 0);
 }
 
 /**
@@ -29,15 +29,8 @@ export function backlogSize<T>(b: Backlog<T>): number {
  * only then.
  */
 export function enqueue<T>(b: Backlog<T>, item: T, queueLimit: number): boolean {
-  if (b.conflated !== undefined) return false;
-  const queue = b.queue;
-  if (queue === undefined) {
-    if (queueLimit < 1) return false;
-    b.queue = [item];
-    return true;
-  }
-  if (queue.length >= queueLimit) return false;
-  queue.push(item);
+  if (b.conflated !== undefined || b.queue.length >= queueLimit) return false;
+  b.queue.push(item);
   return true;
 }
 
@@ -55,9 +48,8 @@ export function conflate<T>(b: Backlog<T>, key: string, item: T, conflateLimit: 
 
 /** Takes the next item: the oldest queued, then the oldest conflated key's; undefined when none. */
 export function takeNext<T>(b: Backlog<T>): T | undefined {
-  const queue = b.queue;
-  let item = queue?.shift();
-  if (queue?.length === 0) b.queue = undefined;
+  let item = b.queue.shift();
+  if (item !== undefined && b.queue.length === 0) b.queue = [];
   if (item === undefined && b.conflated !== undefined) {
     const first = b.conflated.entries().next();
     if (first.done !== true) {
@@ -65,6 +57,6 @@ export function takeNext<T>(b: Backlog<T>): T | undefined {
       item = first.value[1];
     }
   }
-  if (b.queue === undefined && b.conflated?.size === 0) b.conflated = undefined; // caught up
+  if (b.queue.length === 0 && b.conflated?.size === 0) b.conflated = undefined; // caught up
   return item;
 }

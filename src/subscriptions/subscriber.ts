@@ -93,10 +93,10 @@ export class Subscriber implements DeliveryIterator, Backlog<Pending> {
   /** Covers everything accepted (handed or queued); a resync carries it. */
   private tail: FeedPosition;
   /**
-   * The backlog (backlog.ts, the slow-consumer policy): queued deliveries, undefined when none,
-   * then the latest change per key while conflating. Public only for backlog.ts's functions.
+   * The backlog (backlog.ts, the slow-consumer policy): queued deliveries, then the latest change per
+   * key while conflating. Public only for backlog.ts's functions.
    */
-  queue: Pending[] | undefined;
+  queue: Pending[] = [];
   conflated: Map<string, Pending> | undefined;
   /**
    * The consumer's pending `next()` calls, oldest first: the first in a field (an idle subscriber has
@@ -143,14 +143,14 @@ export class Subscriber implements DeliveryIterator, Backlog<Pending> {
   /** Drops what is queued and tells the consumer to re-query (covering everything accepted so far). */
   resync(reason: string): void {
     this.conflated = undefined;
-    this.queue = undefined;
+    this.queue.length = 0;
     const item: Pending = { kind: 'resync', cursor: this.tail, reason };
     const waiter = this.shiftWaiter();
     if (waiter !== undefined) {
       waiter({ done: false, value: this.deliver(item) });
       return;
     }
-    this.queue = [item];
+    this.queue.push(item);
     this.wakeUp();
   }
 
@@ -202,7 +202,7 @@ export class Subscriber implements DeliveryIterator, Backlog<Pending> {
   }
 
   waitReady(): Promise<void> {
-    if (this.phase.name === 'closed' || this.queue !== undefined || this.conflated !== undefined) return READY;
+    if (this.phase.name === 'closed' || this.queue.length > 0 || this.conflated !== undefined) return READY;
     return new Promise((resolve) => (this.wake = resolve));
   }
 
@@ -238,7 +238,7 @@ export class Subscriber implements DeliveryIterator, Backlog<Pending> {
     if (this.phase.name === 'closed') return;
     this.phase = CLOSED;
     this.ended?.abort();
-    this.queue = undefined;
+    this.queue.length = 0;
     this.conflated = undefined;
     this.ctx.detach(this);
     try {

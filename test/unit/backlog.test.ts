@@ -4,7 +4,7 @@
  */
 import { backlogSize, conflate, enqueue, takeNext, type Backlog } from '../../src/subscriptions/backlog';
 
-const empty = (): Backlog<string> => ({ queue: undefined, conflated: undefined });
+const empty = (): Backlog<string> => ({ queue: [], conflated: undefined });
 const drain = (b: Backlog<string>): string[] => {
   const out: string[] = [];
   for (let x = takeNext(b); x !== undefined; x = takeNext(b)) out.push(x);
@@ -23,7 +23,7 @@ describe('backlog', () => {
     expect(enqueue(b, 'd1', 2)).toBe(false);
     expect(backlogSize(b)).toBe(3);
     expect(drain(b)).toEqual(['b1', 'c1', 'a3']);
-    expect(b).toEqual({ queue: undefined, conflated: undefined }); // caught up: no array, no map
+    expect(b).toEqual({ queue: [], conflated: undefined }); // caught up: no map
     expect(enqueue(b, 'e1', 2)).toBe(true);
   });
 
@@ -37,13 +37,12 @@ describe('backlog', () => {
     expect(backlogSize(b)).toBe(3);
   });
 
-  it('a drained queue is dropped, not emptied', () => {
+  it('a drained queue is replaced by a fresh array, not emptied (an emptied array keeps its grown capacity)', () => {
     const b = empty();
     enqueue(b, 'a', 5);
     const first = b.queue;
     expect(takeNext(b)).toBe('a');
-    expect(b.queue).toBeUndefined();
-    enqueue(b, 'b', 5);
+    expect(b.queue).toEqual([]);
     expect(b.queue).not.toBe(first);
   });
 });
