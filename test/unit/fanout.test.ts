@@ -207,16 +207,17 @@ describe('a group’s life', () => {
   const limits = { queueLimit: 10, conflateLimit: 10, countShared: () => undefined };
   const formatErrors = (errs: readonly Error[]) => errs.map((e) => ({ message: e.message }));
 
-  /** A started group on stream `name`, with one member on a fake socket. */
-  async function started(name: string): Promise<{ stream: FakeStream; socket: FakeSocket }> {
+  /** A started group on stream `name` (holding `ready` before the start), with one member `id` on a fake socket. */
+  async function started(name: string, id = '1', ready: Array<Record<string, unknown>> = []): Promise<{ stream: FakeStream; socket: FakeSocket; group: Group }> {
     const stream = new FakeStream();
+    stream.push(...ready);
     streams.set(name, stream);
     const args = { schema, document: parse('subscription ($s: String) { tick(s: $s) }'), variableValues: { s: name }, contextValue: context };
-    const g = new Group(name, 'tick', args, limits, silentLogger, formatErrors, { ended: () => undefined });
+    const group = new Group(name, 'tick', args, limits, silentLogger, formatErrors, { ended: () => undefined });
     const socket = new FakeSocket();
-    g.members.add(new Member(new SocketFanout(socket, hub), '1', g));
-    await g.start();
-    return { stream, socket };
+    group.members.add(new Member(new SocketFanout(socket, hub), id, group));
+    await group.start();
+    return { stream, socket, group };
   }
   const frames = (s: FakeSocket) => s.frames.map((f) => JSON.parse(f) as { id: string; type: string; payload?: unknown });
 
@@ -242,14 +243,8 @@ describe('a group’s life', () => {
   });
 
   it('a stream that ends completes its members; changes ready before the start are run at once', async () => {
-    const stream = new FakeStream();
-    stream.push({ n: 7 }); // ready before the group starts: its first wait settles at once
-    streams.set('early', stream);
-    const args = { schema, document: parse('subscription ($s: String) { tick(s: $s) }'), variableValues: { s: 'early' }, contextValue: context };
-    const g = new Group('early', 'tick', args, limits, silentLogger, formatErrors, { ended: () => undefined });
-    const socket = new FakeSocket();
-    g.members.add(new Member(new SocketFanout(socket, hub), '9', g));
-    await g.start();
+    // { n: 7 } is ready before the group starts: its first wait settles at once
+    const { stream, socket, group: g } = await started('early', '9', [{ n: 7 }]);
     await waitFor(() => socket.frames.length === 1);
     stream.end();
     await waitFor(() => socket.frames.length === 2);
