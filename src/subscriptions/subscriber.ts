@@ -173,7 +173,8 @@ export class Subscriber implements DeliveryIterator, Backlog<Pending> {
       this.wakeUp();
       return;
     }
-    // No wakeUp() when conflating: a wait is armed only while nothing is queued or conflated.
+    // No wakeUp() when conflating: a wait is armed only while nothing is queued or conflated, and
+    // conflation starts only behind a full queue (the hub takes queueLimit ≥ 1).
     if (!conflate(this, keyString(this.view, ev.key), item, conflateLimit)) {
       this.resync('subscriber fell too far behind; re-query');
       log.warn({ subscriber: this.id, view: this.view.name, conflateLimit }, 'slow subscriber: buffer dropped, resync queued');
